@@ -1,0 +1,260 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ModelInfoSchema } from './models/catalog.js';
+import { FAMILIES } from './models/request.js';
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+const BreakerSchema = z
+  .object({
+    consecutiveFailures: z
+      .number()
+      .int()
+      .positive()
+      .default(5)
+      .describe('failures in a row that open the breaker'),
+    halfOpenAfterMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * SECOND)
+      .describe('open → half-open delay'),
+  })
+  .strict();
+
+const RetrySchema = z
+  .object({
+    maxAttempts: z.number().int().min(1).default(3).describe('calls to one model per job before moving on'),
+    baseDelayMs: z
+      .number()
+      .int()
+      .positive()
+      .default(250)
+      .describe('first backoff; doubles each attempt (full jitter)'),
+    throttleBaseDelayMs: z
+      .number()
+      .int()
+      .positive()
+      .default(1_000)
+      .describe('first backoff after a throttle'),
+    maxDelayMs: z
+      .number()
+      .int()
+      .positive()
+      .default(20 * SECOND)
+      .describe('backoff cap'),
+  })
+  .strict();
+
+/** Resilience settings for one model; every field has a default and a per-model override. */
+export const PolicySchema = z
+  .object({
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(2 * MINUTE)
+      .describe('abort one model call after this long'),
+    maxConcurrent: z
+      .number()
+      .int()
+      .positive()
+      .default(32)
+      .describe('bulkhead: concurrent calls per model per worker'),
+    breaker: BreakerSchema.default(BreakerSchema.parse({})),
+    retry: RetrySchema.default(RetrySchema.parse({})),
+  })
+  .strict();
+export type PolicyConfig = z.infer<typeof PolicySchema>;
+
+const PolicyOverrideSchema = z
+  .object({
+    timeoutMs: z.number().int().positive(),
+    maxConcurrent: z.number().int().positive(),
+    breaker: BreakerSchema.partial(),
+    retry: RetrySchema.partial(),
+  })
+  .partial()
+  .strict();
+
+/** Per-model settings: quotas for the fleet-wide limiter and policy overrides. */
+const ModelSettingsSchema = z
+  .object({
+    rpm: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('fleet-wide requests per minute (default: catalog quota)'),
+    tpm: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('fleet-wide tokens per minute (default: catalog quota)'),
+    policy: PolicyOverrideSchema.optional(),
+  })
+  .strict();
+
+const TemplateSchema = z
+  .object({
+    system: z.string().optional().describe('system prompt for summarize jobs'),
+    instruction: z.string().optional().describe('user turn; {document} and {language} are replaced'),
+  })
+  .strict();
+
+export const DEFAULT_CHAIN = [
+  'anthropic.claude-3-haiku-20240307-v1:0',
+  'meta.llama3-1-70b-instruct-v1:0',
+  'amazon.titan-text-express-v1',
+];
+
+export const ConfigSchema = z
+  .object({
+    redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('env REDIS_URL'),
+    prefix: z.string().min(1).default('{bj}').describe('key prefix; braces keep keys in one cluster slot'),
+    region: z.string().min(1).default('us-east-1').describe('env AWS_REGION'),
+    endpoint: z.string().url().optional().describe('env BEDROCK_ENDPOINT: Bedrock endpoint override'),
+    apiToken: z.string().min(1).optional().describe('env API_TOKEN: bearer token for the HTTP API'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('env LOG_LEVEL'),
+    logPrompts: z.boolean().default(false).describe('env LOG_PROMPTS=1: log prompt text at trace level'),
+    resultTtlSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(7 * 24 * 3600)
+      .describe('how long results stay in Redis'),
+    chains: z
+      .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+      .default({ default: DEFAULT_CHAIN })
+      .describe('named fallback chains: ordered model ids, aliases, profiles or ARNs'),
+    models: z
+      .record(z.string().min(1), ModelSettingsSchema)
+      .default({})
+      .describe('per-model quotas and policy overrides'),
+    customModels: z.array(ModelInfoSchema).default([]).describe('models added to the catalog'),
+    policy: PolicySchema.default(PolicySchema.parse({})),
+    worker: z
+      .object({
+        concurrency: z.number().int().positive().default(16).describe('jobs processed at once per worker'),
+        shutdownTimeoutMs: z
+          .number()
+          .int()
+          .positive()
+          .default(30 * SECOND)
+          .describe('grace for active jobs on SIGTERM'),
+        jobAttempts: z
+          .number()
+          .int()
+          .positive()
+          .default(5)
+          .describe('BullMQ attempts for infrastructure failures'),
+        busyBackoffMs: z
+          .number()
+          .int()
+          .positive()
+          .default(1_000)
+          .describe('queue pause when every model is busy'),
+      })
+      .strict()
+      .default({ concurrency: 16, shutdownTimeoutMs: 30 * SECOND, jobAttempts: 5, busyBackoffMs: 1_000 }),
+    summarize: z
+      .object({
+        maxOutputTokens: z.number().int().positive().default(512).describe('summary length budget'),
+        templates: z
+          .partialRecord(z.enum(FAMILIES), TemplateSchema)
+          .default({})
+          .describe('per-family prompts'),
+      })
+      .strict()
+      .default({ maxOutputTokens: 512, templates: {} }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** A config that cannot be used; the message names the file and the field. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function fromEnv(env: Env): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (env.REDIS_URL) out.redisUrl = env.REDIS_URL;
+  if (env.AWS_REGION) out.region = env.AWS_REGION;
+  if (env.BEDROCK_ENDPOINT) out.endpoint = env.BEDROCK_ENDPOINT;
+  if (env.API_TOKEN) out.apiToken = env.API_TOKEN;
+  if (env.LOG_LEVEL) out.logLevel = env.LOG_LEVEL;
+  if (env.LOG_PROMPTS) out.logPrompts = env.LOG_PROMPTS === '1' || env.LOG_PROMPTS === 'true';
+  return out;
+}
+
+function formatIssues(error: z.ZodError, source: string): string {
+  const lines = error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    return `  ${path}: ${issue.message}`;
+  });
+  return `invalid configuration in ${source}:\n${lines.join('\n')}`;
+}
+
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(
+      `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    );
+  }
+  try {
+    return extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(
+      `config file ${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Loads the config: file (JSON or YAML, `--config` or `BEDROCK_JOBS_CONFIG`), then env on top.
+ * @throws ConfigError naming the file and each bad field.
+ */
+export function loadConfig(options: { file?: string; env?: Env; overrides?: ConfigInput } = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.BEDROCK_JOBS_CONFIG;
+  const fromFile = file ? readConfigFile(file) : {};
+  if (
+    fromFile !== null &&
+    fromFile !== undefined &&
+    (typeof fromFile !== 'object' || Array.isArray(fromFile))
+  ) {
+    throw new ConfigError(`invalid configuration in ${file}: the top level must be a mapping of settings`);
+  }
+  const merged = { ...(fromFile ?? {}), ...fromEnv(env), ...(options.overrides ?? {}) };
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, file ?? 'environment'));
+  return parsed.data;
+}
+
+/** The effective policy for one model: defaults, then that model's overrides. */
+export function policyFor(config: Config, modelId: string): PolicyConfig {
+  const o = config.models[modelId]?.policy;
+  if (!o) return config.policy;
+  return {
+    timeoutMs: o.timeoutMs ?? config.policy.timeoutMs,
+    maxConcurrent: o.maxConcurrent ?? config.policy.maxConcurrent,
+    breaker: { ...config.policy.breaker, ...o.breaker },
+    retry: { ...config.policy.retry, ...o.retry },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The unified request and reply every model family is translated from and to.
+ * Data flows one way: a job becomes a {@link ModelRequest}; a family adapter turns it into
+ * that family's native body; the native answer comes back as a {@link ModelReply}.
+ */
+
+/** Model families whose native formats we speak. */
+export const FAMILIES = ['anthropic', 'titan', 'nova', 'llama', 'mistral', 'cohere'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+export type Role = 'user' | 'assistant';
+
+export interface ChatMessage {
+  role: Role;
+  content: string;
+}
+
+/** Generation parameters shared by every family; each adapter maps them to its own names. */
+export interface GenerationParams {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stopSequences?: string[];
+}
+
+/** Extra native fields per family, merged into that family's body and ignored by the others. */
+export type NativeOverrides = Partial<Record<Family, Record<string, unknown>>>;
+
+export interface ModelRequest {
+  system?: string;
+  /** Alternating turns, first one from the user. */
+  messages: ChatMessage[];
+  params?: GenerationParams;
+  native?: NativeOverrides;
+}
+
+/** One vocabulary for why generation stopped, whatever the family called it. */
+export const STOP_REASONS = ['end_turn', 'max_tokens', 'stop_sequence', 'content_filtered', 'other'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What a family's `fromNative` extracts from a native answer. */
+export interface NativeReply {
+  text: string;
+  stopReason: StopReason;
+  /** Absent when the body carries no counts (Mistral); the client fills them from headers. */
+  usage?: Usage;
+}
+
+/** The unified answer of one successful model call. */
+export interface ModelReply {
+  text: string;
+  stopReason: StopReason;
+  usage: Usage;
+  /** The model id that was called (as sent: base id, profile id or ARN). */
+  modelId: string;
+  latencyMs: number;
+  requestId?: string;
+}
+
+/** Response headers, lower-cased names. */
+export type ResponseHeaders = Readonly<Record<string, string | undefined>>;
+
+/** Headers carrying usage on non-streaming InvokeModel answers (reference §1.4). */
+export const USAGE_HEADERS = {
+  inputTokens: 'x-amzn-bedrock-input-token-count',
+  outputTokens: 'x-amzn-bedrock-output-token-count',
+  latencyMs: 'x-amzn-bedrock-invocation-latency',
+} as const;
