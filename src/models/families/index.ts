@@ -1,0 +1,22 @@
+import type { Family } from '../request.js';
+import { anthropic } from './anthropic.js';
+import { cohere } from './cohere.js';
+import { llama } from './llama.js';
+import { mistral } from './mistral.js';
+import { nova } from './nova.js';
+import { titan } from './titan.js';
+import type { FamilyAdapter } from './types.js';
+
+/** One adapter per family. */
+export const ADAPTERS: Readonly<Record<Family, FamilyAdapter>> = {
+  anthropic,
+  titan,
+  nova,
+  llama,
+  mistral,
+  cohere,
+};
+
+export function adapterFor(family: Family): FamilyAdapter {
+  return ADAPTERS[family];
+}
