@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { ModelCatalog } from './catalog.js';
+import { fromConverseOutput, fromConverseStreamEvent, toConverseInput } from './converse.js';
+import type { ModelRequest } from './request.js';
+
+const catalog = new ModelCatalog();
+
+const request: ModelRequest = {
+  system: 'Be brief.',
+  messages: [
+    { role: 'user', content: '안녕하세요' },
+    { role: 'assistant', content: 'Hello' },
+    { role: 'user', content: 'Summarize.' },
+  ],
+  params: { maxTokens: 200, temperature: 0.1, stopSequences: ['END'] },
+  native: { anthropic: { top_k: 5 }, cohere: { k: 3 } },
+};
+
+describe('Converse mapping', () => {
+  it('maps the unified request with native extras for the family only', () => {
+    expect(
+      toConverseInput('anthropic.claude-3-haiku-20240307-v1:0', request, catalog.get('claude-3-haiku')!),
+    ).toEqual({
+      modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      system: [{ text: 'Be brief.' }],
+      messages: [
+        { role: 'user', content: [{ text: '안녕하세요' }] },
+        { role: 'assistant', content: [{ text: 'Hello' }] },
+        { role: 'user', content: [{ text: 'Summarize.' }] },
+      ],
+      inferenceConfig: { maxTokens: 200, temperature: 0.1, stopSequences: ['END'] },
+      additionalModelRequestFields: { top_k: 5 },
+    });
+    expect(
+      toConverseInput('meta.llama3-8b-instruct-v1:0', request, catalog.get('llama3-8b')!),
+    ).not.toHaveProperty('additionalModelRequestFields');
+  });
+
+  it('maps a Converse answer back to text, stop reason and usage', () => {
+    const reply = fromConverseOutput({
+      output: { message: { role: 'assistant', content: [{ text: 'Hi ' }, { text: 'there' }] } },
+      stopReason: 'guardrail_intervened',
+      usage: { inputTokens: 10, outputTokens: 4, totalTokens: 14 },
+    });
+
+    expect(reply).toEqual({
+      text: 'Hi there',
+      stopReason: 'content_filtered',
+      usage: { inputTokens: 10, outputTokens: 4 },
+    });
+    expect(
+      fromConverseOutput({
+        output: { message: { role: 'assistant', content: [] } },
+        stopReason: 'max_tokens',
+      }).stopReason,
+    ).toBe('max_tokens');
+  });
+
+  it('reads ConverseStream events', () => {
+    expect(
+      fromConverseStreamEvent({ contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'Hel' } } }),
+    ).toEqual({ text: 'Hel' });
+    expect(fromConverseStreamEvent({ messageStop: { stopReason: 'end_turn' } })).toEqual({
+      stopReason: 'end_turn',
+    });
+    expect(
+      fromConverseStreamEvent({
+        metadata: { usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 }, metrics: { latencyMs: 1 } },
+      }),
+    ).toEqual({ usage: { inputTokens: 3, outputTokens: 2 } });
+  });
+});
