@@ -51,7 +51,8 @@ export function toConverseInput(
 
 /** A Converse answer in the unified shape. */
 export function fromConverseOutput(
-  output: Pick<ConverseCommandOutput, 'output' | 'stopReason' | 'usage'>,
+  output: Pick<ConverseCommandOutput, 'output' | 'stopReason'> &
+    Partial<Pick<ConverseCommandOutput, 'usage'>>,
 ): NativeReply {
   const content = output.output && 'message' in output.output ? (output.output.message?.content ?? []) : [];
   const text = content
