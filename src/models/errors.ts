@@ -63,3 +63,155 @@ export function isModelError(e: unknown): e is ModelError {
 export function isRetryableKind(kind: ModelErrorKind): boolean {
   return RETRYABLE.has(kind);
 }
+
+/**
+ * Context-length refusals. Bedrock signals them only as a ValidationException whose message
+ * each family words differently (reference §2.3), so this is the one place where a message
+ * is read: inside a ValidationException, never to decide anything else.
+ */
+const CONTEXT_OVERFLOW_MESSAGES: readonly RegExp[] = [
+  /prompt is too long/i, // Anthropic, also wrapped by Converse: "The model returned the following errors: prompt is too long: …"
+  /input is too long/i, // Titan, Llama, Mistral, Cohere: "Input is too long for requested model."
+  /too many input tokens/i,
+  /model_context_window_exceeded/i,
+  /maximum context length/i,
+  /exceeds? the (?:model'?s? )?context (?:window|length)/i,
+];
+
+/** Node/undici network error codes: the connection failed, the service may come back. */
+const NETWORK_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_HTTP2_STREAM_ERROR',
+  'ERR_HTTP2_SESSION_ERROR',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_INVALID_SESSION',
+  'ERR_HTTP2_ERROR',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+const NETWORK_TIMEOUT = new Set([
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** Bedrock error names (reference §2.1) and what they mean to the chain. */
+const BY_NAME: Readonly<Record<string, ModelErrorKind>> = {
+  ThrottlingException: 'throttled',
+  ServiceUnavailableException: 'unavailable',
+  ModelNotReadyException: 'unavailable',
+  InternalServerException: 'internal',
+  ModelErrorException: 'internal',
+  ModelStreamErrorException: 'internal',
+  ModelTimeoutException: 'timeout',
+  RequestTimeout: 'timeout',
+  RequestTimeoutException: 'timeout',
+  TimeoutError: 'timeout',
+  AccessDeniedException: 'access_denied',
+  ResourceNotFoundException: 'access_denied',
+  UnrecognizedClientException: 'access_denied',
+  MissingAuthenticationTokenException: 'access_denied',
+  ExpiredTokenException: 'access_denied',
+  ServiceQuotaExceededException: 'quota_exceeded',
+  ConflictException: 'invalid_request',
+};
+
+interface ErrorFields {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  $metadata?: { httpStatusCode?: unknown; requestId?: unknown };
+  $response?: { headers?: Record<string, unknown> };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** `retry-after` in seconds or as an HTTP date, as milliseconds from `now`. */
+export function parseRetryAfter(value: unknown, now: number = Date.now()): number | undefined {
+  const text = str(typeof value === 'number' ? String(value) : value);
+  if (!text) return undefined;
+  const seconds = Number(text);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function kindOf(
+  name: string | undefined,
+  code: string | undefined,
+  status: number | undefined,
+  message: string,
+): ModelErrorKind {
+  if (name === 'ValidationException' || (status === 400 && !name)) {
+    return CONTEXT_OVERFLOW_MESSAGES.some((re) => re.test(message)) ? 'context_overflow' : 'invalid_request';
+  }
+  const byName = name ? BY_NAME[name] : undefined;
+  if (byName) return byName;
+  if (code && NETWORK_TIMEOUT.has(code)) return 'timeout';
+  if (code && NETWORK_UNAVAILABLE.has(code)) return 'unavailable';
+  if (status === 429) return 'throttled';
+  if (status === 408) return 'timeout';
+  if (status === 401 || status === 403 || status === 404) return 'access_denied';
+  if (status === 502 || status === 503 || status === 504) return 'unavailable';
+  if (status !== undefined && status >= 400 && status < 500) return 'invalid_request';
+  return 'internal';
+}
+
+export interface ClassifyContext {
+  modelId?: string;
+  /** Why our own signal aborted the call, when it did. */
+  aborted?: 'timeout' | 'shutdown';
+  now?: number;
+}
+
+/**
+ * Turns anything thrown by a model call (SDK exception, Node network error, abort, a string)
+ * into one {@link ModelError}. Never throws.
+ */
+export function classifyError(thrown: unknown, context: ClassifyContext = {}): ModelError {
+  if (isModelError(thrown)) return thrown;
+  const e: ErrorFields = typeof thrown === 'object' && thrown !== null ? (thrown as ErrorFields) : {};
+  const name = str(e.name);
+  const message =
+    str(e.message) ?? (typeof thrown === 'string' ? thrown : `unexpected error: ${String(thrown)}`);
+  const details: ModelErrorDetails = { cause: thrown };
+  if (name) details.name = name;
+  if (context.modelId) details.modelId = context.modelId;
+  const status = num(e.$metadata?.httpStatusCode);
+  if (status !== undefined) details.httpStatus = status;
+  const requestId = str(e.$metadata?.requestId);
+  if (requestId) details.requestId = requestId;
+  const retryAfterMs = parseRetryAfter(e.$response?.headers?.['retry-after'], context.now);
+  if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
+
+  if (context.aborted || name === 'AbortError') {
+    // An abort is ours: a per-call timeout, or shutdown handing the job back.
+    const reason = context.aborted ?? 'timeout';
+    return new ModelError(
+      'timeout',
+      reason === 'shutdown' ? 'call aborted by shutdown' : `model call timed out: ${message}`,
+      {
+        ...details,
+        name: reason === 'shutdown' ? 'Shutdown' : (name ?? 'AbortError'),
+      },
+    );
+  }
+  return new ModelError(kindOf(name, str(e.code), status, message), message, details);
+}
+
+/** The error for an answer the model refused or a filter blocked: the chain moves on. */
+export function contentFiltered(modelId: string): ModelError {
+  return new ModelError('content_filtered', `model ${modelId} answered with filtered content`, {
+    modelId,
+    name: 'ContentFiltered',
+  });
+}
