@@ -18,3 +18,11 @@ export interface InvokeOptions {
 export interface ModelClient {
   invoke(model: ResolvedModel, request: ModelRequest, options: InvokeOptions): Promise<ModelReply>;
 }
+
+/** The reason our code passes to `AbortController.abort()`, so a classifier can tell why. */
+export class CallAborted extends Error {
+  override readonly name = 'CallAborted';
+  constructor(readonly why: 'timeout' | 'shutdown') {
+    super(why === 'timeout' ? 'model call timed out' : 'model call aborted by shutdown');
+  }
+}
