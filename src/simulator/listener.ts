@@ -1,0 +1,114 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+
+export type AnyRequest = IncomingMessage | Http2ServerRequest;
+export type AnyResponse = ServerResponse | Http2ServerResponse;
+export type RequestHandler = (req: AnyRequest, res: AnyResponse) => void;
+
+/** The HTTP/2 connection preface starts with these bytes. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
+
+/**
+ * Hands node:http2 a socket whose first bytes were already read: node:http2 reads from the
+ * socket handle, so `unshift` is not enough; this Duplex replays the sniffed chunk first.
+ */
+class ReplaySocket extends Duplex {
+  constructor(
+    private readonly socket: Socket,
+    first: Buffer,
+  ) {
+    super();
+    this.push(first);
+    socket.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) socket.pause();
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('close', () => this.destroy());
+    socket.on('error', (e) => this.destroy(e));
+  }
+  override _read(): void {
+    this.socket.resume();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null) => void): void {
+    this.socket.write(chunk, done);
+  }
+  override _final(done: (e?: Error | null) => void): void {
+    this.socket.end(done);
+  }
+  override _destroy(err: Error | null, done: (e?: Error | null) => void): void {
+    this.socket.destroy();
+    done(err);
+  }
+  setNoDelay(noDelay?: boolean): this {
+    this.socket.setNoDelay(noDelay);
+    return this;
+  }
+  setKeepAlive(enable?: boolean, delay?: number): this {
+    this.socket.setKeepAlive(enable, delay);
+    return this;
+  }
+  setTimeout(ms: number, cb?: () => void): this {
+    this.socket.setTimeout(ms, cb);
+    return this;
+  }
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.socket.remotePort;
+  }
+}
+
+export interface DualListener {
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * One TCP port for HTTP/2 cleartext with prior knowledge (the AWS JS SDK's default handler)
+ * and HTTP/1.1 (curl, botocore, fetch): the first bytes of each connection pick the protocol.
+ */
+export function createDualListener(handler: RequestHandler): DualListener {
+  const h1 = createHttpServer({ keepAliveTimeout: 65_000 }, handler);
+  const h2 = createHttp2Server({ maxSessionMemory: 64 }, handler);
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  h2.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      if (first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
+        h2.emit('connection', new ReplaySocket(socket, first));
+      } else {
+        socket.unshift(first);
+        h1.emit('connection', socket);
+        socket.resume();
+      }
+    });
+  });
+
+  return {
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const session of sessions) session.destroy();
+        h1.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
