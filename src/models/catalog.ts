@@ -411,7 +411,8 @@ const GEO_PREFIX = /^(us|eu|apac|global|us-gov|jp|au|ca)\./;
 /** Only these ARN resource types name a model whose family the id itself reveals. */
 const ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:(?:foundation-model|inference-profile)\/(.+)$/;
 
-const FAMILY_PREFIXES: readonly (readonly [string, Family])[] = [
+/** Provider prefixes that reveal a model family, checked after ARN and geo prefixes are peeled off. */
+export const FAMILY_PREFIXES: readonly (readonly [string, Family])[] = [
   ['anthropic.', 'anthropic'],
   ['amazon.titan-text', 'titan'],
   ['amazon.nova', 'nova'],
