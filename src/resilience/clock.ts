@@ -1,0 +1,164 @@
+/**
+ * Time and randomness for the resilience pipeline, injected so tests run in virtual time.
+ * This file is the one place in `resilience/` that reads the real clock or `Math.random`.
+ */
+
+/** Where the pipeline reads the time and sleeps. */
+export interface Clock {
+  /** Milliseconds since the epoch (or any fixed origin: only differences matter). */
+  now(): number;
+  /**
+   * Resolves after `ms`; rejects with `signal.reason` as soon as `signal` aborts.
+   * `ms <= 0` resolves without a timer.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** A source of uniform numbers in [0, 1). */
+export type Random = () => number;
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new Error('sleep aborted');
+}
+
+/** The real clock: `Date.now()` and `setTimeout`. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep(ms, signal) {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (ms <= 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(abortReason(signal as AbortSignal));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+};
+
+/** `Math.random`, for production wiring. */
+export const systemRandom: Random = () => Math.random();
+
+interface Timer {
+  due: number;
+  seq: number;
+  fire: () => void;
+}
+
+/**
+ * A clock that moves only when told: `advance(ms)` fires due sleeps in order, and
+ * `run(promise)` moves virtual time from one pending sleep to the next until the promise
+ * settles. Backoff, timeouts and half-open delays are then exact and instant in tests.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private seq = 0;
+  private readonly timers: Timer[] = [];
+
+  constructor(start = 0) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  /** Sleeps not yet fired. */
+  get pending(): number {
+    return this.timers.length;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (ms <= 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer: Timer = {
+        due: this.current + ms,
+        seq: this.seq++,
+        fire: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        this.remove(timer);
+        reject(abortReason(signal as AbortSignal));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.timers.push(timer);
+    });
+  }
+
+  /** Moves time forward by `ms`, firing every sleep that falls due on the way, in order. */
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (let next = this.earliest(); next && next.due <= target; next = this.earliest()) {
+      this.current = next.due;
+      this.remove(next);
+      next.fire();
+    }
+    this.current = target;
+  }
+
+  /**
+   * Drives virtual time until `promise` settles: lets pending callbacks run, then jumps to
+   * the next sleep and fires it, and so on.
+   * @throws Error when the promise waits on something that is not a sleep of this clock.
+   */
+  async run<T>(promise: Promise<T>, maxSteps = 10_000): Promise<T> {
+    let settled = false;
+    promise.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    for (let step = 0; step < maxSteps; step++) {
+      await drain();
+      if (settled) return promise;
+      const next = this.earliest();
+      if (!next) {
+        throw new Error('ManualClock.run: the promise waits on something other than this clock');
+      }
+      this.advance(next.due - this.current);
+    }
+    throw new Error(`ManualClock.run: not settled after ${maxSteps} timer steps`);
+  }
+
+  private earliest(): Timer | undefined {
+    let best: Timer | undefined;
+    for (const t of this.timers) {
+      if (!best || t.due < best.due || (t.due === best.due && t.seq < best.seq)) best = t;
+    }
+    return best;
+  }
+
+  private remove(timer: Timer): void {
+    const i = this.timers.indexOf(timer);
+    if (i >= 0) this.timers.splice(i, 1);
+  }
+}
+
+/** Resolves after every queued promise callback has run (one macrotask turn). */
+export function drain(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A seeded generator (mulberry32) for reproducible jitter in tests and benches. */
+export function seededRandom(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
