@@ -1,143 +1,236 @@
-import { randomUUID } from 'node:crypto';
-import { ModelCatalog } from '../models/catalog.js';
+import { inferFamily, ModelCatalog, parseModelId } from '../models/catalog.js';
+import {
+  type AdminApi,
+  AdminError,
+  type AdminHandler,
+  type AdminStats,
+  createAdminHandler,
+  type ModelView,
+} from './admin.js';
 import type { CallContext, ModelState, SimulatorControl } from './control.js';
-import { decideFault, type FaultRule, type FaultRuleInput, FaultRuleSchema } from './faults.js';
-import { hash32 } from './generate.js';
-import { type ModelOverride, ModelOverrideSchema, type Profile, ProfileSchema } from './profiles.js';
-import { QuotaBook } from './quota.js';
+import { type CompiledFault, compileFault, decideFault, FaultRuleSchema } from './faults.js';
+import { callLatency } from './latency.js';
+import {
+  formatIssues,
+  type ModelOverride,
+  ModelOverrideSchema,
+  type Profile,
+  ProfileError,
+  ProfileSchema,
+} from './profiles.js';
+import { type QuotaLimits, Quotas, quotaKey } from './quota.js';
+import { createRandom, deriveSeed, type Random } from './random.js';
 import { SimStats } from './stats.js';
 
-/** Seeded uniform random in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** In-process control of a running simulator, for tests and the `/_sim/` endpoints. */
-export interface AdminApi {
-  addFault(rule: FaultRuleInput): string;
-  removeFault(id: string): boolean;
-  clearFaults(): void;
-  faults(): (FaultRule & { id: string })[];
-  setModel(baseId: string, override: ModelOverride): void;
-  stats(): ReturnType<SimStats['snapshot']>;
-  /** Quotas refilled, stats zeroed, run-time faults and overrides removed. */
-  reset(): void;
-}
+export type { AdminApi, AdminHandler } from './admin.js';
 
 export interface ControlOptions {
+  /** Defaults to an empty profile: catalog quotas and latency, no faults. */
   profile?: Profile;
+  /** Wins over the profile's seed; default 1. */
   seed?: number;
+  /** Wins over the profile's time scale; default 1. */
   timeScale?: number;
+  /** Real milliseconds, monotonic; default `performance.now`. */
   clock?: () => number;
   catalog?: ModelCatalog;
 }
 
-export interface Behaviour {
+/** The behaviour side: the {@link SimulatorControl} seam plus its admin API. */
+export interface Behaviour extends SimulatorControl {
+  /** This same control, for callers that pass the seam on its own. */
   control: SimulatorControl;
   admin: AdminApi;
+  /** Serves `/_sim/*` for this control. */
+  adminHandler: AdminHandler;
   seed: number;
+  timeScale: number;
 }
 
-/** Composes quotas, latency, faults and stats behind the {@link SimulatorControl} seam. */
+interface Resolved {
+  state: ModelState;
+  limits: QuotaLimits;
+}
+
+/** Profile `models` keyed by base id (aliases resolved), checked against the catalog. */
+function normalizeModels(profile: Profile, catalog: ModelCatalog): Map<string, ModelOverride> {
+  const out = new Map<string, ModelOverride>();
+  const source = `profile ${profile.name ?? '(unnamed)'}`;
+  for (const [key, override] of Object.entries(profile.models)) {
+    if (key === '*') {
+      out.set(key, override);
+      continue;
+    }
+    const { baseId, geo } = parseModelId(key);
+    if (geo)
+      throw new ProfileError(
+        `${source}: models["${key}"]: use the base id; a profile's quota is the base quota × profileMultiplier`,
+      );
+    const id = catalog.get(baseId)?.id ?? baseId;
+    if (!catalog.get(id) && !inferFamily(id))
+      throw new ProfileError(
+        `${source}: models["${key}"]: not in the catalog and its family cannot be inferred`,
+      );
+    out.set(id, { ...out.get(id), ...override });
+  }
+  return out;
+}
+
+/**
+ * Composes quotas, latency, faults and stats behind the simulator seam. Every decision uses
+ * the injected clock and seeded random streams, so a run is reproducible from its seed.
+ * @throws ProfileError when the profile names a model the simulator cannot know
+ */
 export function createControl(options: ControlOptions = {}): Behaviour {
   const profile = options.profile ?? ProfileSchema.parse({});
   const catalog = options.catalog ?? new ModelCatalog();
   const clock = options.clock ?? (() => performance.now());
   const seed = options.seed ?? profile.seed ?? 1;
   const timeScale = options.timeScale ?? profile.timeScale ?? 1;
-  const rand = seededRandom(seed);
-  const started = clock();
-  const stats = new SimStats();
-  let runtimeModels: Record<string, ModelOverride> = {};
-  let runtimeFaults: (FaultRule & { id: string })[] = [];
-  const profileFaults = profile.faults;
+  if (!(timeScale > 0 && Number.isFinite(timeScale)))
+    throw new RangeError(`timeScale: must be a positive finite number, got ${timeScale}`);
+  const faultRandom: Random = createRandom(deriveSeed(seed, 'faults'));
+  const latencyRandom: Random = createRandom(deriveSeed(seed, 'latency'));
+  const latencyOptions = { timeScale, jitter: profile.jitter, zero: profile.zeroLatency };
+  const startedAt = clock();
 
-  const model = (baseId: string): ModelState | undefined => {
-    const info = catalog.get(baseId);
-    const o = { ...profile.models[baseId], ...runtimeModels[baseId] };
-    if (!info && Object.keys(o).length === 0) return undefined;
-    const base = info ?? catalog.resolve(baseId)?.info;
-    if (!base) return undefined;
-    return {
-      enabled: o.enabled ?? true,
-      contextWindow: o.contextWindow ?? base.contextWindow,
-      maxOutputTokens: o.maxOutputTokens ?? base.maxOutputTokens,
-      firstTokenMs: o.firstTokenMs ?? base.firstTokenMs,
-      tokensPerSecond: o.tokensPerSecond ?? base.tokensPerSecond,
+  const profileModels = normalizeModels(profile, catalog);
+  let runtimeModels = new Map<string, ModelOverride>();
+  const canonical = (id: string): string => catalog.get(id)?.id ?? id;
+  const profileFaults = (): CompiledFault[] =>
+    profile.faults.map((rule, i) => compileFault(rule, `p${i + 1}`, 'profile', canonical));
+  let runtimeFaults: CompiledFault[] = [];
+  let activeProfileFaults = profileFaults();
+  let faults: CompiledFault[] = activeProfileFaults;
+  let nextFaultId = 1;
+  const refreshFaults = (): void => {
+    // Newest run-time rule first: the rule a test just added decides before older ones.
+    faults = [...runtimeFaults, ...activeProfileFaults];
+  };
+
+  const cache = new Map<string, Resolved>();
+  const resolve = (baseId: string): Resolved | undefined => {
+    const hit = cache.get(baseId);
+    if (hit) return hit;
+    const listed = catalog.get(baseId);
+    const id = listed?.id ?? baseId;
+    const specific = profileModels.has(id) || runtimeModels.has(id);
+    // Ids outside the catalog exist only when the profile or admin API names them.
+    const info = listed ?? (specific ? catalog.resolve(id)?.info : undefined);
+    if (!info) return undefined;
+    const o = { ...profileModels.get('*'), ...profileModels.get(id), ...runtimeModels.get(id) };
+    const resolved: Resolved = {
+      state: {
+        enabled: o.enabled ?? true,
+        contextWindow: o.contextWindow ?? info.contextWindow,
+        maxOutputTokens: o.maxOutputTokens ?? info.maxOutputTokens,
+        firstTokenMs: o.firstTokenMs ?? info.firstTokenMs,
+        tokensPerSecond: o.tokensPerSecond ?? info.tokensPerSecond,
+      },
+      limits: { rpm: o.rpm ?? info.rpm, tpm: o.tpm ?? info.tpm },
     };
+    cache.set(baseId, resolved);
+    return resolved;
   };
-  const limits = (baseId: string) => {
-    const info = catalog.get(baseId) ?? catalog.resolve(baseId)?.info;
-    const o = { ...profile.models[baseId], ...runtimeModels[baseId] };
-    return { rpm: o.rpm ?? info?.rpm ?? 100, tpm: o.tpm ?? info?.tpm ?? 100_000 };
-  };
-  const quotas = new QuotaBook({ timeScale, profileMultiplier: profile.profileMultiplier, limits, clock });
 
-  const jittered = (ms: number, ctx: CallContext): number => {
-    if (profile.jitter === 0) return ms;
-    // Jitter from the prompt hash keeps runs reproducible whatever the call order.
-    const r = (hash32(ctx.promptText.slice(0, 256), seed) % 10_000) / 10_000;
-    return ms * (1 - profile.jitter + 2 * profile.jitter * r);
-  };
+  // The wire side checks the model before admitting; the fallback only guards misuse.
+  const limits = (baseId: string): QuotaLimits => resolve(baseId)?.limits ?? { rpm: 1, tpm: 1 };
+  const quotas = new Quotas({ clock, timeScale, profileMultiplier: profile.profileMultiplier, limits });
+  const stats = new SimStats({ clock, timeScale, startedAt });
 
   const control: SimulatorControl = {
-    model,
-    admit: (ctx) => quotas.admit(ctx),
-    settle: (reservation, actual) => quotas.settle(reservation, actual),
-    fault(ctx) {
-      const elapsed = (clock() - started) * timeScale;
-      const decision = decideFault([...runtimeFaults, ...profileFaults], ctx, elapsed, rand);
-      return decision.type === 'hang' && decision.afterMs !== undefined
-        ? { type: 'hang', afterMs: decision.afterMs / timeScale }
-        : decision;
+    model: (baseId) => resolve(baseId)?.state,
+    admit(ctx) {
+      const admission = quotas.admit(ctx);
+      if (admission.ok) stats.admitted(admission.reservation.key);
+      return admission;
+    },
+    settle: (reservation, actualTokens) => quotas.settle(reservation, actualTokens),
+    fault(ctx: CallContext) {
+      const simulatedMs = (clock() - startedAt) * timeScale;
+      const { decision, kind } = decideFault(faults, ctx, simulatedMs, timeScale, faultRandom);
+      if (kind) stats.fault(quotaKey(ctx), kind);
+      return decision;
     },
     latency(ctx) {
-      const state = model(ctx.baseId);
-      if (profile.zeroLatency || !state) return { firstTokenMs: 0, perTokenMs: 0 };
-      return {
-        firstTokenMs: jittered(state.firstTokenMs, ctx) / timeScale,
-        perTokenMs: jittered(1000 / state.tokensPerSecond, ctx) / timeScale,
-      };
+      const state = resolve(ctx.baseId)?.state;
+      return state ? callLatency(state, latencyOptions, latencyRandom) : { firstTokenMs: 0, perTokenMs: 0 };
     },
-    record: (ctx, outcome, usage) => stats.record(ctx, outcome, usage),
+    record: (ctx, outcome, usage) => stats.record(quotaKey(ctx), outcome, usage),
+  };
+
+  const view = (id: string): ModelView | undefined => {
+    const base = canonical(parseModelId(id).baseId);
+    const resolved = resolve(base);
+    if (!resolved) return undefined;
+    return {
+      id: base,
+      state: { ...resolved.state },
+      quota: quotas.limitsFor({ baseId: base }),
+      profileQuota: quotas.limitsFor({ baseId: base, geo: 'us' }),
+    };
   };
 
   const admin: AdminApi = {
     addFault(input) {
-      const id = randomUUID();
-      runtimeFaults = [{ ...FaultRuleSchema.parse(input), id }, ...runtimeFaults];
+      const parsed = FaultRuleSchema.safeParse(input);
+      if (!parsed.success) throw new AdminError(400, formatIssues(parsed.error).join('; '));
+      const id = `f${nextFaultId++}`;
+      runtimeFaults = [compileFault(parsed.data, id, 'runtime', canonical), ...runtimeFaults];
+      refreshFaults();
       return id;
     },
     removeFault(id) {
-      const before = runtimeFaults.length;
+      const before = runtimeFaults.length + activeProfileFaults.length;
       runtimeFaults = runtimeFaults.filter((f) => f.id !== id);
-      return runtimeFaults.length < before;
+      activeProfileFaults = activeProfileFaults.filter((f) => f.id !== id);
+      refreshFaults();
+      return runtimeFaults.length + activeProfileFaults.length < before;
     },
     clearFaults() {
+      const removed = faults.length;
       runtimeFaults = [];
+      activeProfileFaults = [];
+      refreshFaults();
+      return removed;
     },
-    faults: () => [...runtimeFaults],
-    setModel(baseId, override) {
-      runtimeModels = {
-        ...runtimeModels,
-        [baseId]: { ...runtimeModels[baseId], ...ModelOverrideSchema.parse(override) },
-      };
-      quotas.reset();
+    faults: () => faults.map(({ id, source, rule }) => ({ id, source, rule })),
+    setModel(id, override) {
+      const { baseId, geo } = parseModelId(id);
+      if (geo)
+        throw new AdminError(
+          400,
+          `model ${id}: use the base id; profile quotas follow it × profileMultiplier`,
+        );
+      const base = canonical(baseId);
+      if (!catalog.get(base) && !inferFamily(base)) throw new AdminError(404, `unknown model ${id}`);
+      const parsed = ModelOverrideSchema.safeParse(override);
+      if (!parsed.success) throw new AdminError(400, formatIssues(parsed.error).join('; '));
+      runtimeModels = new Map(runtimeModels).set(base, { ...runtimeModels.get(base), ...parsed.data });
+      cache.clear();
+      return view(base)!;
     },
-    stats: () => stats.snapshot(),
+    model: view,
+    stats: (): AdminStats => ({ ...stats.snapshot(), quotas: quotas.levels() }),
+    resetStats: () => stats.reset(),
     reset() {
       runtimeFaults = [];
-      runtimeModels = {};
+      activeProfileFaults = profileFaults();
+      refreshFaults();
+      runtimeModels = new Map();
+      cache.clear();
       quotas.reset();
       stats.reset();
     },
+    health: () => ({
+      ok: true,
+      profile: profile.name ?? null,
+      seed,
+      timeScale,
+      uptimeMs: Math.round(clock() - startedAt),
+      simulatedMs: Math.round((clock() - startedAt) * timeScale),
+    }),
   };
-  return { control, admin, seed };
+
+  return { ...control, control, admin, adminHandler: createAdminHandler(admin), seed, timeScale };
 }

@@ -1,125 +1,263 @@
 import { z } from 'zod';
 import type { CallContext, FaultDecision, SimError } from './control.js';
 import { simError } from './control.js';
+import type { Random } from './random.js';
 
 const probability = z.number().min(0).max(1);
 
-export const FaultRuleSchema = z
-  .object({
-    model: z.string().min(1).describe("a base id, a profile id as called, or '*'"),
-    fromMs: z.number().nonnegative().optional().describe('active from this scaled time since start'),
-    toMs: z.number().positive().optional().describe('active until this scaled time since start'),
-    outage: z.boolean().optional().describe('every call 503 ServiceUnavailableException'),
-    errorRate: z
-      .object({
-        throttle: probability,
-        internal: probability,
-        unavailable: probability,
-        notReady: probability,
-        timeout: probability,
-        modelError: probability,
-      })
-      .partial()
-      .strict()
-      .optional(),
-    hang: z
-      .object({ probability: probability.default(1), afterMs: z.number().nonnegative().optional() })
-      .strict()
-      .optional(),
-    contentFilter: z
-      .object({ pattern: z.string().min(1) })
-      .strict()
-      .optional(),
-    slowStream: z
-      .object({ factor: z.number().min(1) })
-      .strict()
-      .optional(),
-    breakStream: z
-      .object({ probability: probability.default(1), afterChunks: z.number().int().nonnegative().default(2) })
-      .strict()
-      .optional(),
-  })
-  .strict();
-export type FaultRule = z.infer<typeof FaultRuleSchema>;
-export type FaultRuleInput = z.input<typeof FaultRuleSchema>;
+/** Error kinds an `errorRate` draws from, each with its Bedrock error (reference §2). */
+export const ERROR_KINDS = [
+  'throttle',
+  'internal',
+  'unavailable',
+  'notReady',
+  'timeout',
+  'modelError',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
 
-const RATE_ERRORS: Readonly<Record<string, () => SimError>> = {
-  throttle: () => simError('ThrottlingException', 'Too many requests, please wait before trying again.'),
-  internal: () => simError('InternalServerException', 'Internal server error'),
-  unavailable: () => simError('ServiceUnavailableException', 'Service Unavailable. Please try again later.'),
-  notReady: () =>
-    simError('ModelNotReadyException', 'Model is not ready for inference. Wait and try your request again.'),
-  timeout: () =>
-    simError(
-      'ModelTimeoutException',
-      'Model has timed out in processing the request. Try your request again.',
-    ),
-  modelError: () =>
-    simError('ModelErrorException', 'The model returned the following errors: internal model failure', {
-      originalStatusCode: 500,
-      resourceName: 'model',
-    }),
-};
+/** Every way a fault rule can change a call; `/_sim/stats` counts faults by these names. */
+export type FaultKind = 'outage' | ErrorKind | 'hang' | 'contentFilter' | 'slowStream' | 'breakStream';
 
-const STREAM_BREAK = simError('ModelStreamErrorException', 'The model stream was interrupted.', {
-  originalStatusCode: 500,
-  originalMessage: 'stream interrupted',
-});
+const STREAM_EXCEPTIONS = ['modelStreamError', 'internal', 'unavailable', 'throttle', 'timeout'] as const;
 
-function applies(rule: FaultRule, ctx: CallContext, elapsedMs: number): boolean {
-  if (rule.model !== '*' && rule.model !== ctx.modelId && rule.model !== ctx.baseId) return false;
-  return (
-    (rule.fromMs === undefined || elapsedMs >= rule.fromMs) &&
-    (rule.toMs === undefined || elapsedMs < rule.toMs)
-  );
-}
+const ErrorRateSchema = z
+  .object(
+    Object.fromEntries(ERROR_KINDS.map((k) => [k, probability.optional()])) as Record<
+      ErrorKind,
+      z.ZodOptional<typeof probability>
+    >,
+  )
+  .strict()
+  .refine((rates) => Object.values(rates).reduce((sum: number, p) => sum + (p ?? 0), 0) <= 1 + 1e-9, {
+    message: 'the error probabilities add up to more than 1',
+  });
 
-const compiled = new WeakMap<FaultRule, RegExp>();
-const regexOf = (rule: FaultRule & { contentFilter: { pattern: string } }): RegExp => {
-  let re = compiled.get(rule);
-  if (!re) {
-    re = new RegExp(rule.contentFilter.pattern, 'i');
-    compiled.set(rule, re);
+const validPattern = (pattern: string): boolean => {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
   }
-  return re;
 };
 
 /**
- * The fault for one call: the first rule that applies and fires decides. Within a rule an
- * outage comes first, then error rates, hangs, content filter, broken and slow streams.
- * @param elapsedMs scaled time since the simulator started
- * @param rand seeded random in [0, 1)
+ * One fault rule, from a profile file or `POST /_sim/faults`. Times are simulated
+ * milliseconds since the simulator started: with `timeScale: 10`, `fromMs: 10000` is 1 s real.
+ */
+export const FaultRuleSchema = z
+  .object({
+    model: z
+      .string()
+      .min(1)
+      .describe("a base id or alias (every route to it), a profile id like 'us.<base id>', or '*'"),
+    fromMs: z.number().nonnegative().optional().describe('active from this simulated time'),
+    toMs: z.number().positive().optional().describe('active until this simulated time (exclusive)'),
+    outage: z.boolean().optional().describe('every call: 503 ServiceUnavailableException'),
+    errorRate: ErrorRateSchema.optional().describe('probability of each error kind per call'),
+    hang: z
+      .object({
+        probability: probability.default(1),
+        afterMs: z
+          .number()
+          .nonnegative()
+          .optional()
+          .describe('simulated ms before answering normally; absent: never answers'),
+      })
+      .strict()
+      .optional(),
+    contentFilter: z
+      .object({
+        pattern: z.string().min(1).refine(validPattern, { message: 'not a valid regular expression' }),
+        flags: z
+          .string()
+          .regex(/^[imsu]*$/, 'only the flags i, m, s, u')
+          .default('i'),
+      })
+      .strict()
+      .optional()
+      .describe('answer as content filtered when the prompt matches'),
+    slowStream: z
+      .object({ factor: z.number().min(1), probability: probability.default(1) })
+      .strict()
+      .optional()
+      .describe('stream this many times slower per chunk'),
+    breakStream: z
+      .object({
+        probability: probability.default(1),
+        afterChunks: z.number().int().nonnegative().default(2),
+        exception: z.enum(STREAM_EXCEPTIONS).default('modelStreamError'),
+      })
+      .strict()
+      .optional()
+      .describe('stream some chunks, then an exception event'),
+  })
+  .strict()
+  .refine(
+    (r) =>
+      r.outage === true ||
+      r.errorRate !== undefined ||
+      r.hang !== undefined ||
+      r.contentFilter !== undefined ||
+      r.slowStream !== undefined ||
+      r.breakStream !== undefined,
+    { message: 'a fault rule needs one of outage, errorRate, hang, contentFilter, slowStream, breakStream' },
+  )
+  .refine((r) => r.fromMs === undefined || r.toMs === undefined || r.fromMs < r.toMs, {
+    message: 'toMs must be after fromMs',
+    path: ['toMs'],
+  });
+export type FaultRule = z.infer<typeof FaultRuleSchema>;
+export type FaultRuleInput = z.input<typeof FaultRuleSchema>;
+
+/** A rule in force, as `GET /_sim/faults` lists it. */
+export interface ActiveFault {
+  id: string;
+  source: 'profile' | 'runtime';
+  rule: FaultRule;
+}
+
+/** A rule ready to match calls: model id split, regex compiled once. */
+export interface CompiledFault extends ActiveFault {
+  /** Base id the rule targets, or `*`. */
+  baseId: string;
+  /** Set when the rule targets one cross-region profile only. */
+  geo?: string;
+  regex?: RegExp;
+}
+
+const GEO = /^(us|eu|apac|global|us-gov|jp|au|ca)\./;
+
+/**
+ * Prepares a validated rule. `canonical` maps an alias to its base id so `claude-3-haiku`
+ * and the full id target the same model.
+ */
+export function compileFault(
+  rule: FaultRule,
+  id: string,
+  source: ActiveFault['source'],
+  canonical: (id: string) => string = (x) => x,
+): CompiledFault {
+  const geo = GEO.exec(rule.model);
+  const baseId = rule.model === '*' ? '*' : canonical(geo ? rule.model.slice(geo[0].length) : rule.model);
+  return {
+    id,
+    source,
+    rule,
+    baseId,
+    ...(geo?.[1] ? { geo: geo[1] } : {}),
+    ...(rule.contentFilter
+      ? { regex: new RegExp(rule.contentFilter.pattern, rule.contentFilter.flags) }
+      : {}),
+  };
+}
+
+const MESSAGES: Readonly<Record<ErrorKind, [SimError['name'], string]>> = {
+  throttle: ['ThrottlingException', 'Too many requests, please wait before trying again.'],
+  internal: [
+    'InternalServerException',
+    'The system encountered an unexpected error during processing. Try your request again.',
+  ],
+  unavailable: ['ServiceUnavailableException', 'Service Unavailable. Please try again later.'],
+  notReady: ['ModelNotReadyException', 'Model is not ready for inference. Wait and try your request again.'],
+  timeout: [
+    'ModelTimeoutException',
+    'Model has timed out in processing the request. Try your request again.',
+  ],
+  modelError: ['ModelErrorException', 'The model returned the following errors: simulated model failure'],
+};
+
+/** The Bedrock error a fault of this kind answers with. */
+export function errorFor(kind: ErrorKind, modelId: string): SimError {
+  const [name, message] = MESSAGES[kind];
+  return kind === 'modelError'
+    ? simError(name, message, { originalStatusCode: 500, resourceName: modelId })
+    : simError(name, message);
+}
+
+function streamException(kind: (typeof STREAM_EXCEPTIONS)[number], modelId: string): SimError {
+  return kind === 'modelStreamError'
+    ? simError('ModelStreamErrorException', 'The model stream was interrupted. Try your request again.', {
+        originalStatusCode: 500,
+        originalMessage: 'simulated stream failure',
+      })
+    : errorFor(kind, modelId);
+}
+
+function targets(fault: CompiledFault, ctx: CallContext): boolean {
+  if (fault.baseId === '*') return true;
+  if (fault.baseId !== ctx.baseId) return fault.rule.model === ctx.modelId;
+  return fault.geo === undefined || fault.geo === ctx.geo;
+}
+
+function inWindow(rule: FaultRule, scaledNowMs: number): boolean {
+  return (
+    (rule.fromMs === undefined || scaledNowMs >= rule.fromMs) &&
+    (rule.toMs === undefined || scaledNowMs < rule.toMs)
+  );
+}
+
+/** Draws only for real probabilities, so rules at 0 or 1 leave the stream untouched. */
+const fires = (p: number, random: Random): boolean => p >= 1 || (p > 0 && random() < p);
+
+/** What a fault did to a call, and under which kind `/_sim/stats` counts it. */
+export interface FaultOutcome {
+  decision: FaultDecision;
+  kind?: FaultKind;
+}
+
+const NONE: FaultOutcome = Object.freeze({ decision: Object.freeze({ type: 'none' as const }) });
+
+/**
+ * Decides the fault for one call: the first rule that targets the call, is in its time
+ * window and fires wins. Within a rule: outage, then error rates (one draw over the
+ * cumulative probabilities), hang, content filter, broken stream, slow stream. Stream
+ * effects only touch streaming calls; CountTokens only sees outages and error rates.
+ * @param scaledNowMs simulated milliseconds since the simulator started
+ * @param timeScale to turn a hang's simulated `afterMs` into real milliseconds
  */
 export function decideFault(
-  rules: readonly FaultRule[],
+  faults: readonly CompiledFault[],
   ctx: CallContext,
-  elapsedMs: number,
-  rand: () => number,
-): FaultDecision {
+  scaledNowMs: number,
+  timeScale: number,
+  random: Random,
+): FaultOutcome {
   const streaming = ctx.operation === 'invoke-stream' || ctx.operation === 'converse-stream';
-  for (const rule of rules) {
-    if (!applies(rule, ctx, elapsedMs)) continue;
-    if (rule.outage) return { type: 'error', error: RATE_ERRORS.unavailable!() };
+  const generates = ctx.operation !== 'count-tokens';
+  for (const fault of faults) {
+    const { rule } = fault;
+    if (!targets(fault, ctx) || !inWindow(rule, scaledNowMs)) continue;
+    if (rule.outage)
+      return { decision: { type: 'error', error: errorFor('unavailable', ctx.modelId) }, kind: 'outage' };
     if (rule.errorRate) {
-      let draw = rand();
-      for (const [kind, p] of Object.entries(rule.errorRate)) {
-        if (p !== undefined && draw < p) return { type: 'error', error: RATE_ERRORS[kind]!() };
-        draw -= p ?? 0;
+      let draw = random();
+      for (const kind of ERROR_KINDS) {
+        const p = rule.errorRate[kind] ?? 0;
+        if (draw < p) return { decision: { type: 'error', error: errorFor(kind, ctx.modelId) }, kind };
+        draw -= p;
       }
     }
-    if (rule.hang && rand() < rule.hang.probability)
-      return rule.hang.afterMs === undefined
-        ? { type: 'hang' }
-        : { type: 'hang', afterMs: rule.hang.afterMs };
-    if (
-      rule.contentFilter &&
-      regexOf(rule as FaultRule & { contentFilter: { pattern: string } }).test(ctx.promptText)
-    )
-      return { type: 'content_filter' };
-    if (streaming && rule.breakStream && rand() < rule.breakStream.probability) {
-      return { type: 'break_stream', afterChunks: rule.breakStream.afterChunks, exception: STREAM_BREAK };
+    if (!generates) continue;
+    if (rule.hang && fires(rule.hang.probability, random)) {
+      const afterMs = rule.hang.afterMs;
+      return {
+        decision: afterMs === undefined ? { type: 'hang' } : { type: 'hang', afterMs: afterMs / timeScale },
+        kind: 'hang',
+      };
     }
-    if (streaming && rule.slowStream) return { type: 'slow_stream', factor: rule.slowStream.factor };
+    if (fault.regex?.test(ctx.promptText))
+      return { decision: { type: 'content_filter' }, kind: 'contentFilter' };
+    if (streaming && rule.breakStream && fires(rule.breakStream.probability, random)) {
+      const { afterChunks, exception } = rule.breakStream;
+      return {
+        decision: { type: 'break_stream', afterChunks, exception: streamException(exception, ctx.modelId) },
+        kind: 'breakStream',
+      };
+    }
+    if (streaming && rule.slowStream && fires(rule.slowStream.probability, random))
+      return { decision: { type: 'slow_stream', factor: rule.slowStream.factor }, kind: 'slowStream' };
   }
-  return { type: 'none' };
+  return NONE;
 }
