@@ -7,7 +7,7 @@ import { nova } from './nova.js';
 import { titan } from './titan.js';
 import type { FamilyAdapter } from './types.js';
 
-/** One adapter per family. */
+/** One adapter per family: the native InvokeModel format each family speaks. */
 export const ADAPTERS: Readonly<Record<Family, FamilyAdapter>> = {
   anthropic,
   titan,
@@ -17,6 +17,7 @@ export const ADAPTERS: Readonly<Record<Family, FamilyAdapter>> = {
   cohere,
 };
 
+/** The adapter that builds and parses `family`'s native bodies. */
 export function adapterFor(family: Family): FamilyAdapter {
   return ADAPTERS[family];
 }
