@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { StopReason } from '../request.js';
+import type { StopReason, Usage } from '../request.js';
 import {
   defined,
   delta,
@@ -8,6 +8,7 @@ import {
   maxTokensFor,
   parseAs,
   stops,
+  systemText,
   withOverrides,
 } from './common.js';
 import type { FamilyAdapter } from './types.js';
@@ -20,6 +21,7 @@ const STOP: Record<string, StopReason> = {
   max_tokens: 'max_tokens',
   stop_sequence: 'stop_sequence',
   refusal: 'content_filtered',
+  // Newer models stop here when the context fills up: for the caller it is a length cut.
   model_context_window_exceeded: 'max_tokens',
 };
 
@@ -39,8 +41,9 @@ const Chunk = z.object({
 });
 
 /**
- * Claude Messages API (reference §3.1). The system prompt is a top-level string; no `model`
- * or `stream` field, since Bedrock takes those from the path and the operation.
+ * Claude Messages API (reference §3.1). The system prompt is a top-level string and each turn
+ * keeps its role with plain string content. There is no `model` or `stream` field: Bedrock
+ * takes those from the path and the operation, and refuses them in the body.
  */
 export const anthropic: FamilyAdapter = {
   family: 'anthropic',
@@ -49,7 +52,7 @@ export const anthropic: FamilyAdapter = {
     const body = defined({
       anthropic_version: ANTHROPIC_VERSION,
       max_tokens: maxTokensFor(request, model),
-      system: request.system,
+      system: systemText(request),
       messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
       temperature: request.params?.temperature,
       top_p: request.params?.topP,
@@ -60,6 +63,7 @@ export const anthropic: FamilyAdapter = {
 
   fromNative(body) {
     const r = parseAs('anthropic', 'Messages response', Response, body);
+    // Tool-use and thinking blocks carry no answer text.
     const text = r.content.map((block) => (block.type === 'text' ? (block.text ?? '') : '')).join('');
     return {
       text,
@@ -70,7 +74,7 @@ export const anthropic: FamilyAdapter = {
 
   fromStreamChunk(chunk) {
     const c = parseAs('anthropic', 'stream chunk', Chunk, chunk);
-    const usage = { ...invocationMetrics(chunk) };
+    const usage: Partial<Usage> = invocationMetrics(chunk);
     if (c.type === 'message_start' && c.message?.usage?.input_tokens !== undefined)
       usage.inputTokens ??= c.message.usage.input_tokens;
     if (c.type === 'message_delta' && c.usage?.output_tokens !== undefined)
