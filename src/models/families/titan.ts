@@ -8,6 +8,7 @@ import {
   maxTokensFor,
   parseAs,
   stops,
+  systemText,
   withOverrides,
 } from './common.js';
 import type { FamilyAdapter } from './types.js';
@@ -19,7 +20,7 @@ const STOP: Record<string, StopReason> = {
   CONTENT_FILTERED: 'content_filtered',
 };
 
-/** Titan accepts only these stop sequences; others are refused by Bedrock, so they are dropped. */
+/** The only stop sequences Titan accepts; Bedrock refuses the body if any other is sent. */
 const ALLOWED_STOPS = new Set(['|', 'User:']);
 
 const Response = z.object({
@@ -39,18 +40,25 @@ const Chunk = z.object({
 });
 
 /**
- * Titan has no roles: the conversation becomes one transcript. The system text opens it,
- * then each turn as `User: …` / `Bot: …`, ending with an open `Bot:` for the answer:
+ * Titan has no roles, so the conversation becomes one transcript in the format Titan was tuned
+ * on. The system text, when there is one, opens it as plain text followed by a blank line;
+ * then each turn on its own line as `User: …` or `Bot: …`; it ends with an open `Bot:` for
+ * the answer. Turn text is kept as is (no escaping), so a newline inside a turn stays a newline:
  *
  *     {system}\n\nUser: {u1}\nBot: {a1}\nUser: {u2}\nBot:
  */
 export function titanTranscript(request: ModelRequest): string {
   const turns = request.messages.map((m) => `${m.role === 'user' ? 'User' : 'Bot'}: ${m.content}`).join('\n');
-  const head = request.system ? `${request.system}\n\n` : '';
+  const system = systemText(request);
+  const head = system ? `${system}\n\n` : '';
   return `${head}${turns}\nBot:`;
 }
 
-/** Amazon Titan Text (reference §3.2): `inputText` + `textGenerationConfig`. */
+/**
+ * Amazon Titan Text (reference §3.2): `{ inputText, textGenerationConfig }`, with the
+ * transcript of {@link titanTranscript}. Titan accepts only `|` and `User:` as stop sequences:
+ * any other stop sequence of the job is dropped rather than failing the call.
+ */
 export const titan: FamilyAdapter = {
   family: 'titan',
 
