@@ -8,6 +8,7 @@ import {
   maxTokensFor,
   parseAs,
   stops,
+  systemText,
   withOverrides,
 } from './common.js';
 import type { FamilyAdapter } from './types.js';
@@ -34,7 +35,12 @@ const Chunk = z.object({
     .optional(),
 });
 
-/** Amazon Nova `messages-v1` (reference §3.3): content blocks, system as a block list. */
+/**
+ * Amazon Nova `messages-v1` (reference §3.3): each turn's text is one content block, the system
+ * prompt a one-block list, and parameters go in `inferenceConfig` under Nova 1's snake-case
+ * names (`max_new_tokens`, `top_p`) except `stopSequences`. A job's `native.nova.inferenceConfig`
+ * is merged into ours (e.g. `{ top_k: 50 }`).
+ */
 export const nova: FamilyAdapter = {
   family: 'nova',
 
@@ -45,9 +51,10 @@ export const nova: FamilyAdapter = {
       top_p: request.params?.topP,
       stopSequences: stops(request),
     });
+    const system = systemText(request);
     const body = defined({
       schemaVersion: 'messages-v1',
-      system: request.system ? [{ text: request.system }] : undefined,
+      system: system ? [{ text: system }] : undefined,
       messages: request.messages.map((m) => ({ role: m.role, content: [{ text: m.content }] })),
       inferenceConfig,
     });
