@@ -7,6 +7,7 @@ import {
   mapStop,
   maxTokensFor,
   parseAs,
+  systemText,
   withOverrides,
 } from './common.js';
 import type { FamilyAdapter } from './types.js';
@@ -37,14 +38,16 @@ const header = (role: string): string => `<|start_header_id|>${role}<|end_header
  */
 export function llamaPrompt(request: ModelRequest): string {
   let prompt = '<|begin_of_text|>';
-  if (request.system) prompt += `${header('system')}${request.system}<|eot_id|>`;
+  const system = systemText(request);
+  if (system) prompt += `${header('system')}${system}<|eot_id|>`;
   for (const m of request.messages) prompt += `${header(m.role)}${m.content}<|eot_id|>`;
   return prompt + header('assistant');
 }
 
 /**
- * Meta Llama 3.x (reference §3.4). There is no stop-sequence parameter on Bedrock, so
- * stop sequences are not sent.
+ * Meta Llama 3.x (reference §3.4): `{ prompt, max_gen_len, temperature?, top_p? }` with the
+ * prompt of {@link llamaPrompt}. Bedrock's Llama body has no stop-sequence parameter, so a
+ * job's stop sequences are dropped (the model still stops at its own `<|eot_id|>`).
  */
 export const llama: FamilyAdapter = {
   family: 'llama',
@@ -75,6 +78,9 @@ export const llama: FamilyAdapter = {
     const c = parseAs('llama', 'stream chunk', Chunk, chunk);
     const usage = { ...invocationMetrics(chunk) };
     if (typeof c.prompt_token_count === 'number') usage.inputTokens ??= c.prompt_token_count;
+    // generation_token_count is a running total: only the last chunk's is the output count.
+    if (c.stop_reason && typeof c.generation_token_count === 'number')
+      usage.outputTokens ??= c.generation_token_count;
     return delta(c.generation, c.stop_reason ? mapStop(STOP, c.stop_reason) : undefined, usage);
   },
 };
