@@ -8,6 +8,7 @@ import {
   maxTokensFor,
   parseAs,
   stops,
+  systemText,
   withOverrides,
 } from './common.js';
 import type { FamilyAdapter } from './types.js';
@@ -29,11 +30,12 @@ const Chunk = z.object({ outputs: z.array(Output).optional() });
  *     <s>[INST] {system}\n\n{u1} [/INST] {a1}</s>[INST] {u2} [/INST]
  */
 export function mistralPrompt(request: ModelRequest): string {
+  const system = systemText(request);
   let prompt = '<s>';
   let first = true;
   for (const m of request.messages) {
     if (m.role === 'user') {
-      const text = first && request.system ? `${request.system}\n\n${m.content}` : m.content;
+      const text = first && system ? `${system}\n\n${m.content}` : m.content;
       prompt += `[INST] ${text} [/INST]`;
       first = false;
     } else {
@@ -43,7 +45,11 @@ export function mistralPrompt(request: ModelRequest): string {
   return prompt;
 }
 
-/** Mistral text completion (reference §3.5). Token counts come only from response headers. */
+/**
+ * Mistral text completion (reference §3.5): `{ prompt, max_tokens, temperature?, top_p?, stop? }`
+ * with the prompt of {@link mistralPrompt}. The answer body has no token counts: usage comes
+ * from the response headers or the stream's invocation metrics.
+ */
 export const mistral: FamilyAdapter = {
   family: 'mistral',
 
