@@ -12,7 +12,7 @@ const request: ModelRequest = {
     { role: 'assistant', content: 'Hello' },
     { role: 'user', content: 'Summarize.' },
   ],
-  params: { maxTokens: 200, temperature: 0.1, stopSequences: ['END'] },
+  params: { maxTokens: 200, temperature: 0.1, topP: 0.8, stopSequences: ['END'] },
   native: { anthropic: { top_k: 5 }, cohere: { k: 3 } },
 };
 
@@ -28,12 +28,52 @@ describe('Converse mapping', () => {
         { role: 'assistant', content: [{ text: 'Hello' }] },
         { role: 'user', content: [{ text: 'Summarize.' }] },
       ],
-      inferenceConfig: { maxTokens: 200, temperature: 0.1, stopSequences: ['END'] },
+      inferenceConfig: { maxTokens: 200, temperature: 0.1, topP: 0.8, stopSequences: ['END'] },
       additionalModelRequestFields: { top_k: 5 },
     });
     expect(
       toConverseInput('meta.llama3-8b-instruct-v1:0', request, catalog.get('llama3-8b')!),
     ).not.toHaveProperty('additionalModelRequestFields');
+  });
+
+  it('passes Cohere native fields for a Cohere model', () => {
+    const input = toConverseInput('cohere.command-r-v1:0', request, catalog.get('command-r')!);
+
+    expect(input.additionalModelRequestFields).toEqual({ k: 3 });
+  });
+
+  it('leaves out the system prompt and unset parameters, and caps max tokens at the model limit', () => {
+    const bare: ModelRequest = { system: '', messages: [{ role: 'user', content: 'Hi' }] };
+
+    expect(toConverseInput('amazon.nova-lite-v1:0', bare, catalog.get('nova-lite')!)).toEqual({
+      modelId: 'amazon.nova-lite-v1:0',
+      messages: [{ role: 'user', content: [{ text: 'Hi' }] }],
+      inferenceConfig: { maxTokens: 512 },
+    });
+    expect(
+      toConverseInput(
+        'us.meta.llama3-1-8b-instruct-v1:0',
+        { ...bare, params: { maxTokens: 50_000 } },
+        catalog.get('llama3-1-8b')!,
+      ).inferenceConfig,
+    ).toEqual({ maxTokens: 2048 });
+  });
+
+  it.each([
+    ['end_turn', 'end_turn'],
+    ['max_tokens', 'max_tokens'],
+    ['stop_sequence', 'stop_sequence'],
+    ['content_filtered', 'content_filtered'],
+    ['guardrail_intervened', 'content_filtered'],
+    ['tool_use', 'other'],
+    ['malformed_model_output', 'other'],
+  ] as const)('maps Converse stopReason %s to %s', (native, unified) => {
+    const output = {
+      output: { message: { role: 'assistant' as const, content: [{ text: 'x' }] } },
+      stopReason: native,
+    };
+
+    expect(fromConverseOutput(output).stopReason).toBe(unified);
   });
 
   it('maps a Converse answer back to text, stop reason and usage', () => {
@@ -68,5 +108,15 @@ describe('Converse mapping', () => {
         metadata: { usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 }, metrics: { latencyMs: 1 } },
       }),
     ).toEqual({ usage: { inputTokens: 3, outputTokens: 2 } });
+  });
+
+  it('gives nothing for events that carry no text, stop or usage', () => {
+    expect(fromConverseStreamEvent({ messageStart: { role: 'assistant' } })).toEqual({});
+    expect(
+      fromConverseStreamEvent({
+        contentBlockDelta: { contentBlockIndex: 1, delta: { toolUse: { input: '{"x":' } } },
+      }),
+    ).toEqual({});
+    expect(fromConverseStreamEvent({ contentBlockStop: { contentBlockIndex: 0 } })).toEqual({});
   });
 });

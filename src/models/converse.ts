@@ -5,7 +5,7 @@ import type {
   Message,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { ModelInfo } from './catalog.js';
-import { maxTokensFor, stops } from './families/common.js';
+import { mapStop, maxTokensFor, stops, systemText } from './families/common.js';
 import type { StreamDelta } from './families/types.js';
 import type { ModelRequest, NativeReply, StopReason } from './request.js';
 
@@ -18,7 +18,7 @@ const STOP: Readonly<Record<string, StopReason>> = {
   model_context_window_exceeded: 'max_tokens',
 };
 
-const stopReason = (value: string | undefined): StopReason => (value ? (STOP[value] ?? 'other') : 'other');
+const stopReason = (value: string | undefined): StopReason => mapStop(STOP, value);
 
 /**
  * The unified request as a Converse call. Parameters Converse does not unify (Claude `top_k`,
@@ -32,11 +32,12 @@ export function toConverseInput(
 ): ConverseCommandInput {
   const messages: Message[] = request.messages.map((m) => ({ role: m.role, content: [{ text: m.content }] }));
   const stopSequences = stops(request);
+  const system = systemText(request);
   const extra = request.native?.[model.family];
   return {
     modelId,
     messages,
-    ...(request.system ? { system: [{ text: request.system }] } : {}),
+    ...(system ? { system: [{ text: system }] } : {}),
     inferenceConfig: {
       maxTokens: maxTokensFor(request, model),
       ...(request.params?.temperature !== undefined ? { temperature: request.params.temperature } : {}),
