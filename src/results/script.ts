@@ -1,0 +1,21 @@
+import type { Redis } from 'ioredis';
+
+/** Runs a Lua script with `keys` and `args`; the reply is Redis's, untyped. */
+export type ScriptRunner = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
+
+type WithScripts = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+
+/**
+ * Registers `lua` on the connection under `name` (ioredis then sends EVALSHA and falls back to
+ * EVAL when the server has not seen the script) and returns a typed caller.
+ * Names are namespaced (`bj…`) because the connection may be shared with BullMQ.
+ */
+export function defineScript(redis: Redis, name: string, lua: string): ScriptRunner {
+  redis.defineCommand(name, { lua });
+  const commands = redis as unknown as WithScripts;
+  return (keys, args) => {
+    const command = commands[name];
+    if (!command) throw new Error(`Lua script ${name} is not defined on this connection`);
+    return command.call(redis, keys.length, ...keys, ...args);
+  };
+}
