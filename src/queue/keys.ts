@@ -1,0 +1,75 @@
+import { QUEUE_NAME } from './names.js';
+
+/**
+ * Every Redis key the service writes, in one place (DESIGN.md "The result").
+ *
+ * BullMQ gets the same prefix, so its keys are `<prefix>:jobs:…` beside ours. With the default
+ * prefix `{bj}` the braces make Redis Cluster hash only `bj`, putting every key in one slot:
+ * BullMQ's scripts and ours touch several keys at once and need that.
+ */
+export interface Keys {
+  readonly prefix: string;
+  /** JSON result record of one job, with a TTL. The lasting idempotency record of that id. */
+  result(jobId: string): string;
+  /** Hash `{ total, completed, failed }` of one batch. */
+  batch(batchId: string): string;
+  /** List of the ids of a batch's finished jobs, in finishing order: export reads it in pages. */
+  batchResults(batchId: string): string;
+  /** Set of the ids ever enqueued in a batch, so a job id adds to `total` once only. */
+  batchJobs(batchId: string): string;
+  /** Short-lived marker taken while a producer adds a job, so two producers never both add it. */
+  claim(jobId: string): string;
+  /** Stream with one entry per finished job (`id`, `batchId`, `status`), for followers. */
+  readonly results: string;
+  /** The BullMQ queue name. */
+  readonly queueName: string;
+  /** The `prefix` option for BullMQ `Queue`, `Worker` and `QueueEvents`. */
+  readonly bullPrefix: string;
+  /** BullMQ's hash of one job (exists while BullMQ keeps the job). */
+  bullJob(jobId: string): string;
+}
+
+/**
+ * The keys under `prefix`. Job and batch ids never contain `:` (the job schema refuses it), so
+ * no id can reach into another id's keys.
+ */
+export function keysFor(prefix: string): Keys {
+  return {
+    prefix,
+    result: (jobId) => `${prefix}:result:${jobId}`,
+    batch: (batchId) => `${prefix}:batch:${batchId}`,
+    batchResults: (batchId) => `${prefix}:batch:${batchId}:results`,
+    batchJobs: (batchId) => `${prefix}:batch:${batchId}:jobs`,
+    claim: (jobId) => `${prefix}:claim:${jobId}`,
+    results: `${prefix}:results`,
+    queueName: QUEUE_NAME,
+    bullPrefix: prefix,
+    bullJob: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}`,
+  };
+}
+
+/**
+ * Suffixes BullMQ uses for its own per-queue keys (`<prefix>:jobs:<suffix>`). A job id equal to
+ * one of them would alias that key, and BullMQ would silently treat the job as a duplicate.
+ */
+export const BULLMQ_RESERVED_IDS: ReadonlySet<string> = new Set([
+  'active',
+  'wait',
+  'waiting-children',
+  'paused',
+  'id',
+  'delayed',
+  'prioritized',
+  'stalled-check',
+  'completed',
+  'failed',
+  'stalled',
+  'repeat',
+  'limiter',
+  'meta',
+  'events',
+  'pc',
+  'marker',
+  'de',
+  'metrics',
+]);
