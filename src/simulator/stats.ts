@@ -54,10 +54,11 @@ class TimeRing {
     }
   }
 
-  countSince(t: number): number {
+  /** Times strictly after `t`: a window of length w ending now holds (now - w, now]. */
+  countAfter(t: number): number {
     let n = 0;
     for (let i = this.size - 1; i >= 0; i--) {
-      if (this.times[(this.head + i) % this.times.length]! < t) break;
+      if (this.times[(this.head + i) % this.times.length]! <= t) break;
       n++;
     }
     return n;
@@ -143,7 +144,7 @@ export class SimStats {
    */
   admittedWithin(key: string, windowMs: number): number {
     const ring = this.entries.get(key)?.admitted;
-    return ring ? ring.countSince(this.options.clock() - windowMs / this.options.timeScale) : 0;
+    return ring ? ring.countAfter(this.options.clock() - windowMs / this.options.timeScale) : 0;
   }
 
   /** Plain JSON of every counter. */
@@ -155,7 +156,7 @@ export class SimStats {
       const m: ModelStats = {
         ...counts,
         faultsByKind: { ...counts.faultsByKind },
-        admittedLastMinute: admitted.countSince(now - this.minuteMs),
+        admittedLastMinute: admitted.countAfter(now - this.minuteMs),
       };
       models[key] = m;
       total.calls += m.calls;

@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import type { CallContext } from './control.js';
+import { compileFault, decideFault, type FaultRuleInput, FaultRuleSchema } from './faults.js';
+import { createRandom } from './random.js';
+
+const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
+const TITAN = 'amazon.titan-text-express-v1';
+
+function call(over: Partial<CallContext> = {}): CallContext {
+  return {
+    modelId: HAIKU,
+    baseId: HAIKU,
+    operation: 'invoke',
+    inputTokens: 10,
+    maxOutputTokens: 10,
+    promptText: 'Summarize this report.',
+    ...over,
+  };
+}
+
+const rules = (...inputs: FaultRuleInput[]) =>
+  inputs.map((input, i) => compileFault(FaultRuleSchema.parse(input), `f${i}`, 'runtime'));
+
+describe('decideFault', () => {
+  it('answers every call 503 during an outage window, and normally outside it', () => {
+    const faults = rules({ model: HAIKU, outage: true, fromMs: 10_000, toMs: 40_000 });
+    const at = (ms: number) => decideFault(faults, call(), ms, 1, createRandom(1)).decision;
+
+    expect(at(9_999)).toEqual({ type: 'none' });
+    expect(at(10_000)).toEqual({
+      type: 'error',
+      error: { name: 'ServiceUnavailableException', message: 'Service Unavailable. Please try again later.' },
+    });
+    expect(at(39_999).type).toBe('error');
+    expect(at(40_000)).toEqual({ type: 'none' });
+  });
+
+  it('takes a base-id outage to every route of that model but not to other models', () => {
+    const faults = rules({ model: HAIKU, outage: true });
+    const decide = (ctx: CallContext) => decideFault(faults, ctx, 0, 1, createRandom(1)).kind;
+
+    expect(decide(call())).toBe('outage');
+    expect(decide(call({ modelId: `us.${HAIKU}`, geo: 'us' }))).toBe('outage');
+    expect(decide(call({ modelId: TITAN, baseId: TITAN }))).toBeUndefined();
+  });
+
+  it('limits a profile-id rule to that cross-region profile', () => {
+    const faults = rules({ model: `us.${HAIKU}`, outage: true });
+    const decide = (ctx: CallContext) => decideFault(faults, ctx, 0, 1, createRandom(1)).kind;
+
+    expect(decide(call({ modelId: `us.${HAIKU}`, geo: 'us' }))).toBe('outage');
+    expect(decide(call({ modelId: `eu.${HAIKU}`, geo: 'eu' }))).toBeUndefined();
+    expect(decide(call())).toBeUndefined();
+  });
+
+  it('draws each error kind at its configured rate over many seeded calls', () => {
+    const faults = rules({ model: '*', errorRate: { throttle: 0.1, internal: 0.05, modelError: 0.2 } });
+    const random = createRandom(11);
+    const counts: Record<string, number> = {};
+    const n = 20_000;
+
+    for (let i = 0; i < n; i++) {
+      const kind = decideFault(faults, call(), 0, 1, random).kind ?? 'none';
+      counts[kind] = (counts[kind] ?? 0) + 1;
+    }
+
+    expect((counts.throttle ?? 0) / n).toBeCloseTo(0.1, 1);
+    expect(Math.abs((counts.internal ?? 0) / n - 0.05)).toBeLessThan(0.01);
+    expect(Math.abs((counts.modelError ?? 0) / n - 0.2)).toBeLessThan(0.015);
+    expect(Math.abs((counts.none ?? 0) / n - 0.65)).toBeLessThan(0.015);
+  });
+
+  it('answers each error kind with its Bedrock error', () => {
+    const kinds = ['throttle', 'internal', 'unavailable', 'notReady', 'timeout', 'modelError'] as const;
+    const names = kinds.map((kind) => {
+      const [fault] = rules({ model: '*', errorRate: { [kind]: 1 } });
+      const { decision } = decideFault([fault!], call(), 0, 1, createRandom(1));
+      return decision.type === 'error' ? decision.error : undefined;
+    });
+
+    expect(names.map((e) => e?.name)).toEqual([
+      'ThrottlingException',
+      'InternalServerException',
+      'ServiceUnavailableException',
+      'ModelNotReadyException',
+      'ModelTimeoutException',
+      'ModelErrorException',
+    ]);
+    expect(names[5]?.extra).toEqual({ originalStatusCode: 500, resourceName: HAIKU });
+  });
+
+  it('makes the same draws for the same seed', () => {
+    const faults = rules({ model: '*', errorRate: { internal: 0.3 } });
+    const run = (seed: number) => {
+      const random = createRandom(seed);
+      return Array.from({ length: 200 }, () => decideFault(faults, call(), 0, 1, random).kind ?? '-').join(
+        '',
+      );
+    };
+
+    expect(run(5)).toBe(run(5));
+    expect(run(5)).not.toBe(run(6));
+  });
+
+  it('hangs for the scaled afterMs, or forever without one', () => {
+    const late = rules({ model: '*', hang: { afterMs: 30_000 } });
+    const forever = rules({ model: '*', hang: {} });
+
+    expect(decideFault(late, call(), 0, 10, createRandom(1)).decision).toEqual({
+      type: 'hang',
+      afterMs: 3_000,
+    });
+    expect(decideFault(forever, call(), 0, 10, createRandom(1)).decision).toEqual({ type: 'hang' });
+  });
+
+  it('filters prompts matching the content-filter pattern only', () => {
+    const faults = rules({ model: '*', contentFilter: { pattern: '\\bforbidden-topic\\b' } });
+
+    const hit = decideFault(
+      faults,
+      call({ promptText: 'Tell me about FORBIDDEN-TOPIC now' }),
+      0,
+      1,
+      createRandom(1),
+    );
+    const miss = decideFault(
+      faults,
+      call({ promptText: 'Tell me about unforbidden-topics' }),
+      0,
+      1,
+      createRandom(1),
+    );
+
+    expect(hit.decision).toEqual({ type: 'content_filter' });
+    expect(miss.decision).toEqual({ type: 'none' });
+  });
+
+  it('breaks and slows streams but leaves whole answers alone', () => {
+    const faults = rules(
+      { model: '*', breakStream: { probability: 1, afterChunks: 3 } },
+      { model: TITAN, slowStream: { factor: 4 } },
+    );
+    const stream = call({ operation: 'converse-stream' });
+
+    const broken = decideFault(faults, stream, 0, 1, createRandom(1)).decision;
+    const slowed = decideFault(
+      faults.slice(1),
+      call({ operation: 'invoke-stream', baseId: TITAN }),
+      0,
+      1,
+      createRandom(1),
+    );
+    const whole = decideFault(faults, call({ operation: 'invoke' }), 0, 1, createRandom(1));
+
+    expect(broken).toMatchObject({
+      type: 'break_stream',
+      afterChunks: 3,
+      exception: { name: 'ModelStreamErrorException', extra: { originalStatusCode: 500 } },
+    });
+    expect(slowed.decision).toEqual({ type: 'slow_stream', factor: 4 });
+    expect(whole.decision).toEqual({ type: 'none' });
+  });
+
+  it('lets the first rule that fires decide', () => {
+    const faults = rules({ model: HAIKU, errorRate: { timeout: 1 } }, { model: '*', outage: true });
+
+    expect(decideFault(faults, call(), 0, 1, createRandom(1)).kind).toBe('timeout');
+    expect(decideFault(faults, call({ baseId: TITAN, modelId: TITAN }), 0, 1, createRandom(1)).kind).toBe(
+      'outage',
+    );
+  });
+
+  it('puts an outage before the error rates of the same rule', () => {
+    const faults = rules({ model: '*', outage: true, errorRate: { throttle: 1 } });
+
+    expect(decideFault(faults, call(), 0, 1, createRandom(1)).kind).toBe('outage');
+  });
+});
+
+describe('FaultRuleSchema', () => {
+  it('names the field that is wrong', () => {
+    const bad = FaultRuleSchema.safeParse({ model: '*', errorRate: { throttle: 1.5 } });
+    const sum = FaultRuleSchema.safeParse({ model: '*', errorRate: { throttle: 0.6, internal: 0.6 } });
+    const window = FaultRuleSchema.safeParse({ model: '*', outage: true, fromMs: 5, toMs: 1 });
+    const regex = FaultRuleSchema.safeParse({ model: '*', contentFilter: { pattern: '(' } });
+
+    expect(bad.error?.issues[0]?.path).toEqual(['errorRate', 'throttle']);
+    expect(sum.error?.issues[0]?.message).toMatch(/add up to more than 1/);
+    expect(window.error?.issues[0]?.path).toEqual(['toMs']);
+    expect(regex.error?.issues[0]?.path).toEqual(['contentFilter', 'pattern']);
+  });
+
+  it('refuses a rule that does nothing or has unknown fields', () => {
+    expect(FaultRuleSchema.safeParse({ model: '*' }).success).toBe(false);
+    expect(FaultRuleSchema.safeParse({ model: '*', outage: true, outages: true }).success).toBe(false);
+  });
+});
