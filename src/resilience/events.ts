@@ -1,0 +1,32 @@
+import { EventEmitter } from 'node:events';
+import type { ModelErrorKind } from '../models/errors.js';
+import type { AttemptOutcome, AttemptRecord } from './policy.js';
+
+/**
+ * What the resilience pipeline reports as it runs. The pipeline only emits; the shell
+ * (worker, API) logs and counts. Payloads carry ids and numbers, never prompt text.
+ */
+export interface ResilienceEvents {
+  /** A model's breaker opened: calls to it fail at once until `halfOpenAt`. */
+  open: [{ modelId: string; kind: ModelErrorKind | 'unknown'; halfOpenAt: number }];
+  /** A probe call is let through an open breaker. */
+  halfOpen: [{ modelId: string }];
+  /** A probe succeeded; the model takes calls again. */
+  close: [{ modelId: string }];
+  /** One call to a model ended (or was refused before the call). */
+  attempt: [AttemptRecord];
+  /** The policy will call the same model again after `delayMs`. */
+  retry: [{ modelId: string; attempt: number; kind: ModelErrorKind; delayMs: number }];
+  /** The fleet-wide rate limiter asked this worker to wait before calling the model. */
+  rateLimited: [{ modelId: string; waitMs: number }];
+  /** The chain gave up on `from` and moves on to `to`. */
+  fallback: [{ from: string; to: string; outcome: AttemptOutcome }];
+}
+
+/** The typed event bus shared by breakers, policies and chains of one process. */
+export type ResilienceEmitter = EventEmitter<ResilienceEvents>;
+
+/** A new, empty event bus. */
+export function createResilienceEvents(): ResilienceEmitter {
+  return new EventEmitter<ResilienceEvents>();
+}
