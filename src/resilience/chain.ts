@@ -1,0 +1,112 @@
+import type { ModelApi } from '../bedrock/types.js';
+import { SECOND } from '../config.js';
+import type { ResolvedModel } from '../models/catalog.js';
+import type { ModelReply, ModelRequest } from '../models/request.js';
+import { AllModelsBusyError, ChainAbortedError, ChainExhaustedError, InvalidJobError } from './errors.js';
+import type { ResilienceEmitter } from './events.js';
+import { type AttemptOutcome, type AttemptRecord, type ModelPolicy, PolicyFailure } from './policy.js';
+import type { RateLimiter } from './ratelimit.js';
+
+/** Where the chain finds the policy of each model (a {@link PolicyRegistry} in production). */
+export interface PolicySource {
+  for(model: ResolvedModel): ModelPolicy;
+}
+
+export interface ChainInput {
+  /** The models to try, in order. */
+  models: readonly ResolvedModel[];
+  request: ModelRequest;
+  api: ModelApi;
+  /** The job's signal (shutdown). */
+  signal?: AbortSignal;
+  policies: PolicySource;
+  limiter?: RateLimiter;
+  /**
+   * Re-shapes the request for one model (e.g. a smaller context window), or `'skip'` when
+   * the model cannot take it; a skip is recorded as `context_overflow` without a call.
+   */
+  prepare?: (model: ResolvedModel) => ModelRequest | 'skip';
+  /** The wait reported when every model is busy and none said for how long. Default 1 s. */
+  busyWaitMs?: number;
+  /** Defaults to none; pass the breakers' bus to see `fallback` events. */
+  events?: ResilienceEmitter;
+}
+
+export interface ChainResult {
+  reply: ModelReply;
+  /** The model that served the job, as sent to Bedrock. */
+  modelId: string;
+  attempts: AttemptRecord[];
+  /** True when a model other than the first served the job. */
+  fellBack: boolean;
+}
+
+/** Outcomes that mean "busy now, fine later": waiting is better than failing the job. */
+const BUSY: ReadonlySet<AttemptOutcome> = new Set(['throttled', 'circuit_open']);
+
+interface ModelFailure {
+  outcome: Exclude<AttemptOutcome, 'ok'>;
+  retryAfterMs: number | undefined;
+  error: unknown;
+}
+
+/**
+ * Runs a request down a fallback chain (DESIGN.md "Error kinds"). Each model is called
+ * through its policy, which retries `throttled`, `unavailable`, `timeout` and `internal`
+ * and refuses at once when the model's circuit is open. The chain then moves on after
+ * exhausted retries, an open circuit, `access_denied`, `context_overflow`,
+ * `content_filtered` and `quota_exceeded`, and stops at once on `invalid_request`.
+ * @throws InvalidJobError when a model says the request itself is invalid.
+ * @throws AllModelsBusyError when every model failed only by being throttled or open.
+ * @throws ChainExhaustedError when every model failed and some for another reason.
+ * @throws ChainAbortedError when the job's signal aborted.
+ */
+export async function runChain(input: ChainInput): Promise<ChainResult> {
+  const attempts: AttemptRecord[] = [];
+  const failures: ModelFailure[] = [];
+  const first = input.models[0];
+  for (const [i, model] of input.models.entries()) {
+    if (input.signal?.aborted) throw new ChainAbortedError(attempts);
+    const request = input.prepare ? input.prepare(model) : input.request;
+    let failure: ModelFailure;
+    if (request === 'skip') {
+      const message = `request does not fit ${model.requestId}; skipped without a call`;
+      attempts.push({ modelId: model.requestId, outcome: 'context_overflow', message, latencyMs: 0 });
+      failure = { outcome: 'context_overflow', retryAfterMs: undefined, error: new Error(message) };
+    } else {
+      try {
+        const result = await input.policies.for(model).execute(model, request, {
+          api: input.api,
+          ...(input.signal ? { signal: input.signal } : {}),
+          ...(input.limiter ? { limiter: input.limiter } : {}),
+        });
+        attempts.push(...result.attempts);
+        return { reply: result.reply, modelId: model.requestId, attempts, fellBack: model !== first };
+      } catch (e) {
+        if (!(e instanceof PolicyFailure)) throw e; // infrastructure (e.g. Redis down): the job's attempts decide
+        attempts.push(...e.attempts);
+        if (e.details.aborted || input.signal?.aborted) throw new ChainAbortedError(attempts);
+        if (e.outcome === 'invalid_request') {
+          throw new InvalidJobError(`${model.requestId} refused the request: ${e.message}`, attempts, {
+            cause: e,
+          });
+        }
+        failure = { outcome: e.outcome, retryAfterMs: e.details.retryAfterMs, error: e };
+      }
+    }
+    failures.push(failure);
+    const next = input.models[i + 1];
+    if (next)
+      input.events?.emit('fallback', { from: model.requestId, to: next.requestId, outcome: failure.outcome });
+  }
+  if (failures.length > 0 && failures.every((f) => BUSY.has(f.outcome))) {
+    throw new AllModelsBusyError(busyWait(failures, input.busyWaitMs ?? SECOND), attempts);
+  }
+  throw new ChainExhaustedError(attempts, failures.at(-1)?.error);
+}
+
+/** The shortest wait any busy model named, else the default; at least 1 ms. */
+function busyWait(failures: readonly ModelFailure[], fallbackMs: number): number {
+  const named = failures.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined && ms > 0);
+  return Math.max(1, named.length > 0 ? Math.min(...named) : fallbackMs);
+}

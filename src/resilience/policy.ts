@@ -1,0 +1,385 @@
+import {
+  type BulkheadPolicy,
+  bulkhead,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isTaskCancelledError,
+} from 'cockatiel';
+import { z } from 'zod';
+import { CallAborted, type ModelApi, type ModelClient } from '../bedrock/types.js';
+import { type Config, type PolicyConfig, policyFor, SECOND } from '../config.js';
+import { parseModelId, type ResolvedModel } from '../models/catalog.js';
+import { classifyError, isRetryableKind, ModelError, type ModelErrorKind } from '../models/errors.js';
+import type { ModelReply, ModelRequest } from '../models/request.js';
+import { nextDelayMs } from './backoff.js';
+import type { BreakerRegistry, ModelBreaker } from './breaker.js';
+import type { Clock, Random } from './clock.js';
+import type { ResilienceEmitter } from './events.js';
+import { type RateLimiter, reservationTokens } from './ratelimit.js';
+
+/** How one attempt on one model ended; `circuit_open` means no call was made. */
+export type AttemptOutcome = 'ok' | ModelErrorKind | 'circuit_open';
+
+/** One attempt, as the result record keeps it (DESIGN.md "The result"). */
+export interface AttemptRecord {
+  modelId: string;
+  outcome: AttemptOutcome;
+  httpStatus?: number;
+  message?: string;
+  latencyMs: number;
+}
+
+export interface PolicyResult {
+  reply: ModelReply;
+  attempts: AttemptRecord[];
+}
+
+/** Settings of the policy's shell that are not per-model config. */
+export const PolicyRuntimeSchema = z
+  .object({
+    maxWaitMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(5 * SECOND)
+      .describe('longest wait for the fleet rate limiter before reporting throttled'),
+    queueSize: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('bulkhead queue per model; default maxConcurrent, beyond it calls spill to the next model'),
+  })
+  .strict();
+export type PolicyRuntime = z.infer<typeof PolicyRuntimeSchema>;
+
+/**
+ * A model gave up on this job: retries exhausted, a failure not worth retrying, or a
+ * refusal before any call (open circuit, rate limit, full bulkhead).
+ */
+export class PolicyFailure extends Error {
+  override readonly name = 'PolicyFailure';
+  constructor(
+    readonly modelId: string,
+    readonly outcome: Exclude<AttemptOutcome, 'ok'>,
+    message: string,
+    readonly attempts: AttemptRecord[],
+    readonly details: {
+      /** When the model may take calls again, if anyone said. */
+      retryAfterMs?: number | undefined;
+      /** The job's own signal aborted (shutdown): nothing to conclude about the model. */
+      aborted?: boolean;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  }
+}
+
+export interface ModelPolicyOptions {
+  modelId: string;
+  config: PolicyConfig;
+  client: ModelClient;
+  breaker: ModelBreaker;
+  clock: Clock;
+  rand: Random;
+  events?: ResilienceEmitter;
+  runtime?: Partial<PolicyRuntime>;
+}
+
+export interface ExecuteOptions {
+  api: ModelApi;
+  /** The job's signal: aborts sleeps and the call in flight (shutdown). */
+  signal?: AbortSignal;
+  /** The fleet-wide rate limiter, when the worker uses one. */
+  limiter?: RateLimiter;
+}
+
+type Try = { ok: true; reply: ModelReply } | { ok: false; failure: PolicyFailure; retryable: boolean };
+
+/**
+ * Everything between the chain and one model: rate limit, bulkhead, breaker, timeout and
+ * retries with backoff. Each call: wait for the fleet limiter (up to `maxWaitMs`), take a
+ * bulkhead slot, pass the breaker, call with a signal that aborts after `timeoutMs`.
+ * Retryable failures (`throttled`, `unavailable`, `timeout`, `internal`) are retried up to
+ * `retry.maxAttempts` calls; refusals before a call (open circuit, rate limit, full
+ * bulkhead) are not: the chain has other models to try.
+ */
+export class ModelPolicy {
+  readonly modelId: string;
+  private readonly slots: BulkheadPolicy;
+  private readonly runtime: PolicyRuntime;
+
+  constructor(private readonly o: ModelPolicyOptions) {
+    this.modelId = o.modelId;
+    this.runtime = PolicyRuntimeSchema.parse(o.runtime ?? {});
+    this.slots = bulkhead(o.config.maxConcurrent, this.runtime.queueSize ?? o.config.maxConcurrent);
+  }
+
+  /**
+   * Calls the model until it answers or gives up.
+   * @throws PolicyFailure with every attempt recorded.
+   */
+  async execute(model: ResolvedModel, request: ModelRequest, options: ExecuteOptions): Promise<PolicyResult> {
+    const attempts: AttemptRecord[] = [];
+    const { retry } = this.o.config;
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.tryOnce(model, request, options, attempts);
+      if (result.ok) return { reply: result.reply, attempts };
+      const { failure } = result;
+      if (!result.retryable || attempt + 1 >= retry.maxAttempts) throw failure;
+      const delayMs = nextDelayMs({
+        attempt,
+        kind: failure.outcome as ModelErrorKind,
+        retryAfterMs: failure.details.retryAfterMs,
+        rand: this.o.rand,
+        ...retry,
+      });
+      this.o.events?.emit('retry', {
+        modelId: this.modelId,
+        attempt: attempt + 1,
+        kind: failure.outcome as ModelErrorKind,
+        delayMs,
+      });
+      try {
+        await this.o.clock.sleep(delayMs, options.signal);
+      } catch (e) {
+        throw this.fail('timeout', 'job aborted while backing off', attempts, { aborted: true, cause: e });
+      }
+    }
+  }
+
+  private async tryOnce(
+    model: ResolvedModel,
+    request: ModelRequest,
+    { api, signal, limiter }: ExecuteOptions,
+    attempts: AttemptRecord[],
+  ): Promise<Try> {
+    if (signal?.aborted) {
+      return this.refuse('timeout', 'job aborted before the call', attempts, { aborted: true });
+    }
+    const { breaker } = this.o;
+    if (breaker.rejecting) return this.circuitOpen(attempts);
+
+    const reserved = limiter ? reservationTokens(model, request) : 0;
+    if (limiter) {
+      const waited = await this.waitForLimiter(limiter, reserved, signal);
+      if (waited !== true) return this.refuse(waited[0], waited[1], attempts, waited[2]);
+      if (breaker.rejecting) {
+        await limiter.refund(this.modelId, reserved, 1);
+        return this.circuitOpen(attempts);
+      }
+    }
+
+    let startedAt = this.o.clock.now();
+    try {
+      const reply = await this.slots.execute(
+        () =>
+          breaker.execute(() => {
+            startedAt = this.o.clock.now();
+            return this.callOnce(model, request, api, signal);
+          }, signal),
+        signal,
+      );
+      const latencyMs = this.o.clock.now() - startedAt;
+      const used = reply.usage.inputTokens + reply.usage.outputTokens;
+      if (limiter && used !== reserved) await limiter.refund(this.modelId, reserved - used);
+      this.record(attempts, { modelId: this.modelId, outcome: 'ok', latencyMs });
+      return { ok: true, reply };
+    } catch (e) {
+      const latencyMs = this.o.clock.now() - startedAt;
+      if (isBrokenCircuitError(e)) {
+        if (limiter) await limiter.refund(this.modelId, reserved, 1);
+        return this.circuitOpen(attempts);
+      }
+      if (isBulkheadRejectedError(e)) {
+        if (limiter) await limiter.refund(this.modelId, reserved, 1);
+        const { maxConcurrent } = this.o.config;
+        return this.refuse(
+          'throttled',
+          `worker busy: ${maxConcurrent} calls to ${this.modelId} in flight and the queue is full`,
+          attempts,
+        );
+      }
+      if (isTaskCancelledError(e)) {
+        if (limiter) await limiter.refund(this.modelId, reserved, 1);
+        return this.refuse('timeout', 'job aborted while waiting for a call slot', attempts, {
+          aborted: true,
+        });
+      }
+      const err = classifyError(e, { modelId: this.modelId });
+      // A failed call used no tokens, except a timeout, where the model may have worked.
+      if (limiter && err.kind !== 'timeout') await limiter.refund(this.modelId, reserved);
+      const record: AttemptRecord = {
+        modelId: this.modelId,
+        outcome: err.kind,
+        message: err.message,
+        latencyMs,
+      };
+      if (err.httpStatus !== undefined) record.httpStatus = err.httpStatus;
+      this.record(attempts, record);
+      const aborted = signal?.aborted === true;
+      const failure = new PolicyFailure(this.modelId, err.kind, err.message, attempts, {
+        retryAfterMs: err.retryAfterMs,
+        aborted,
+        cause: err,
+      });
+      return { ok: false, failure, retryable: !aborted && isRetryableKind(err.kind) };
+    }
+  }
+
+  /** One call with its own signal: aborted by our timeout or by the job's signal. */
+  private async callOnce(
+    model: ResolvedModel,
+    request: ModelRequest,
+    api: ModelApi,
+    jobSignal: AbortSignal | undefined,
+  ): Promise<ModelReply> {
+    const call = new AbortController();
+    const onJobAbort = (): void => call.abort(new CallAborted('shutdown'));
+    if (jobSignal?.aborted) onJobAbort();
+    else jobSignal?.addEventListener('abort', onJobAbort, { once: true });
+    const timer = new AbortController();
+    const { timeoutMs } = this.o.config;
+    this.o.clock.sleep(timeoutMs, timer.signal).then(
+      () => call.abort(new CallAborted('timeout')),
+      () => {}, // the call ended first
+    );
+    // Settles on abort even when a client ignores its signal.
+    const aborted = new Promise<never>((_, reject) => {
+      call.signal.addEventListener('abort', () => reject(call.signal.reason), { once: true });
+    });
+    const invoked = this.o.client.invoke(model, request, { api, signal: call.signal });
+    invoked.catch(() => {}); // a late rejection after an abort is expected, not unhandled
+    aborted.catch(() => {});
+    try {
+      return await Promise.race([invoked, aborted]);
+    } catch (e) {
+      const reason: unknown = call.signal.reason;
+      if (!(reason instanceof CallAborted)) throw classifyError(e, { modelId: this.modelId });
+      throw new ModelError(
+        'timeout',
+        reason.why === 'timeout'
+          ? `model ${this.modelId} did not answer within ${timeoutMs} ms`
+          : `call to ${this.modelId} aborted by shutdown`,
+        { modelId: this.modelId, name: reason.why === 'timeout' ? 'TimeoutError' : 'Shutdown', cause: e },
+      );
+    } finally {
+      timer.abort();
+      jobSignal?.removeEventListener('abort', onJobAbort);
+    }
+  }
+
+  /** Waits for the fleet limiter up to `maxWaitMs`; `true` once admitted. */
+  private async waitForLimiter(
+    limiter: RateLimiter,
+    tokens: number,
+    signal: AbortSignal | undefined,
+  ): Promise<true | [ModelErrorKind, string, { retryAfterMs?: number; aborted?: boolean }]> {
+    let waitedMs = 0;
+    for (;;) {
+      const admission = await limiter.acquire(this.modelId, tokens);
+      if (admission.ok) return true;
+      const { retryAfterMs } = admission;
+      if (waitedMs + retryAfterMs > this.runtime.maxWaitMs) {
+        return [
+          'throttled',
+          `fleet rate limit for ${this.modelId}: next slot in ${retryAfterMs} ms (waited ${waitedMs} ms)`,
+          { retryAfterMs },
+        ];
+      }
+      this.o.events?.emit('rateLimited', { modelId: this.modelId, waitMs: retryAfterMs });
+      try {
+        await this.o.clock.sleep(retryAfterMs, signal);
+      } catch {
+        return ['timeout', 'job aborted while waiting for the rate limiter', { aborted: true }];
+      }
+      waitedMs += retryAfterMs;
+    }
+  }
+
+  private circuitOpen(attempts: AttemptRecord[]): Try {
+    const waitMs = this.o.breaker.msUntilHalfOpen();
+    return this.refuse(
+      'circuit_open',
+      `circuit open for ${this.modelId}; next probe in ${waitMs} ms`,
+      attempts,
+      {
+        retryAfterMs: waitMs,
+      },
+    );
+  }
+
+  /** A refusal before any call: recorded with no latency, never retried here. */
+  private refuse(
+    outcome: Exclude<AttemptOutcome, 'ok'>,
+    message: string,
+    attempts: AttemptRecord[],
+    details: { retryAfterMs?: number; aborted?: boolean } = {},
+  ): Try {
+    this.record(attempts, { modelId: this.modelId, outcome, message, latencyMs: 0 });
+    return {
+      ok: false,
+      failure: new PolicyFailure(this.modelId, outcome, message, attempts, details),
+      retryable: false,
+    };
+  }
+
+  private fail(
+    outcome: Exclude<AttemptOutcome, 'ok'>,
+    message: string,
+    attempts: AttemptRecord[],
+    details: { aborted?: boolean; cause?: unknown },
+  ): PolicyFailure {
+    return new PolicyFailure(this.modelId, outcome, message, attempts, details);
+  }
+
+  private record(attempts: AttemptRecord[], record: AttemptRecord): void {
+    attempts.push(record);
+    this.o.events?.emit('attempt', record);
+  }
+}
+
+/**
+ * The policy settings of a model id as sent: that id's overrides in `config.models`, else
+ * those of its base model (a profile `us.x` inherits the settings written for `x`).
+ */
+export function modelPolicyConfig(config: Config, modelId: string): PolicyConfig {
+  return policyFor(config, config.models[modelId] ? modelId : parseModelId(modelId).baseId);
+}
+
+export interface PolicyRegistryOptions {
+  config: Config;
+  client: ModelClient;
+  breakers: BreakerRegistry;
+  clock: Clock;
+  rand: Random;
+  /** Defaults to the breakers' bus, so one listener sees everything. */
+  events?: ResilienceEmitter;
+  runtime?: Partial<PolicyRuntime>;
+}
+
+/** The policies of one worker process, one per model id as sent, built on first use. */
+export class PolicyRegistry {
+  private readonly policies = new Map<string, ModelPolicy>();
+
+  constructor(private readonly o: PolicyRegistryOptions) {}
+
+  for(model: ResolvedModel): ModelPolicy {
+    let policy = this.policies.get(model.requestId);
+    if (!policy) {
+      policy = new ModelPolicy({
+        modelId: model.requestId,
+        config: modelPolicyConfig(this.o.config, model.requestId),
+        client: this.o.client,
+        breaker: this.o.breakers.get(model.requestId),
+        clock: this.o.clock,
+        rand: this.o.rand,
+        events: this.o.events ?? this.o.breakers.events,
+        ...(this.o.runtime ? { runtime: this.o.runtime } : {}),
+      });
+      this.policies.set(model.requestId, policy);
+    }
+    return policy;
+  }
+}
