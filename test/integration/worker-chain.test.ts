@@ -1,0 +1,152 @@
+import { Job, Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
+import { createProducer, type Producer } from '../../src/queue/producer.js';
+import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
+import type { ResultRecord } from '../../src/results/record.js';
+import { type RunningSimulator, startSimulator } from '../../src/simulator/index.js';
+import { useRedis } from '../helpers/redis.js';
+
+const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
+const LLAMA = 'meta.llama3-70b-instruct-v1:0';
+const TITAN = 'amazon.titan-text-express-v1';
+
+const ctx = useRedis();
+let sim: RunningSimulator;
+let running: { producer?: Producer; worker?: RunningWorker } = {};
+
+beforeAll(async () => {
+  sim = await startSimulator({
+    profile: { zeroLatency: true, jitter: 0, profileMultiplier: 2, models: {}, faults: [] },
+  });
+});
+afterAll(async () => {
+  await sim.close();
+});
+afterEach(async () => {
+  await running.worker?.close({ deadlineMs: 5_000 });
+  await running.producer?.close();
+  running = {};
+  sim.admin.reset();
+});
+
+function testConfig(overrides: ConfigInput = {}): Config {
+  return loadConfig({
+    env: {},
+    overrides: {
+      redisUrl: ctx.url,
+      prefix: ctx.prefix,
+      endpoint: sim.url,
+      chains: { default: ['claude-3-haiku', 'llama3-70b', 'titan-express'] },
+      policy: {
+        retry: { maxAttempts: 2, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 5 },
+        breaker: { consecutiveFailures: 3, halfOpenAfterMs: 200 },
+      },
+      worker: { concurrency: 4, shutdownTimeoutMs: 5_000, jobAttempts: 3, busyBackoffMs: 50 },
+      ...overrides,
+    },
+  });
+}
+
+async function start(config: Config): Promise<{ producer: Producer; worker: RunningWorker }> {
+  const producer = createProducer({ redis: ctx.url, prefix: config.prefix, config });
+  const worker = await startWorker({ config });
+  running = { producer, worker };
+  return { producer, worker };
+}
+
+async function runBatch(producer: Producer, count: number, batchId: string): Promise<ResultRecord[]> {
+  const jobs = Array.from({ length: count }, (_, i) => ({
+    id: `${batchId}-${i}`,
+    task: 'generate' as const,
+    system: 'You are terse.',
+    messages: [{ role: 'user' as const, content: `Question ${i}: what is a queue?` }],
+  }));
+  await producer.enqueueBatch(jobs, { batchId });
+  const counters = await producer.waitForBatch(batchId, { pollMs: 200 });
+  expect(counters.completed + counters.failed).toBe(count);
+  const results = await Promise.all(jobs.map((j) => producer.getResult(j.id)));
+  return results.map((r) => r!);
+}
+
+describe('fallback chain against the simulator', () => {
+  it('completes every job on Llama while Claude is down, recording every attempt', async () => {
+    sim.admin.addFault({ model: CLAUDE, outage: true });
+    const { producer } = await start(testConfig());
+
+    const results = await runBatch(producer, 12, 'outage-1');
+
+    for (const r of results) {
+      expect(r.status).toBe('completed');
+      expect(r.modelId).toBe(LLAMA);
+      expect(r.text?.length).toBeGreaterThan(0);
+      expect(r.attempts.at(-1)).toMatchObject({ modelId: LLAMA, outcome: 'ok' });
+      expect(r.attempts[0]?.modelId).toBe(CLAUDE);
+      expect(['unavailable', 'circuit_open']).toContain(r.attempts[0]?.outcome);
+      expect(r.usage.inputTokens).toBeGreaterThan(0);
+      expect(r.costUsd).toBeGreaterThan(0);
+    }
+    expect(sim.admin.stats().models[LLAMA]?.ok).toBe(12);
+  });
+
+  it('moves on to Titan when Claude and Llama are both down', async () => {
+    sim.admin.addFault({ model: CLAUDE, outage: true });
+    sim.admin.addFault({ model: LLAMA, outage: true });
+    const { producer } = await start(testConfig());
+
+    const results = await runBatch(producer, 8, 'outage-2');
+
+    for (const r of results) {
+      expect(r.status).toBe('completed');
+      expect(r.modelId).toBe(TITAN);
+      expect(r.attempts.map((a) => a.modelId)).toEqual(expect.arrayContaining([CLAUDE, LLAMA, TITAN]));
+    }
+  });
+
+  it('stops calling a dead model once its breaker opens, and returns to it after the outage', async () => {
+    const config = testConfig();
+    sim.admin.addFault({ model: CLAUDE, outage: true });
+    const { producer, worker } = await start(config);
+
+    await runBatch(producer, 40, 'breaker-1');
+
+    const deadCalls = sim.admin.stats().models[CLAUDE]?.calls ?? 0;
+    expect(deadCalls).toBeLessThanOrEqual(
+      config.policy.breaker.consecutiveFailures + config.worker.concurrency,
+    );
+    expect(worker.breakers.get(CLAUDE).view().state).toBe('open');
+
+    sim.admin.clearFaults();
+    let back: ResultRecord | undefined;
+    for (let round = 0; round < 200 && !back; round++) {
+      back = (await runBatch(producer, 1, `probe-${round}`)).find((r) => r.modelId === CLAUDE);
+    }
+    expect(back).toBeDefined();
+    const after = await runBatch(producer, 10, 'breaker-2');
+    expect(after.every((r) => r.modelId === CLAUDE)).toBe(true);
+  });
+
+  it('fails an invalid job at once, without retries, naming the problem', async () => {
+    const { producer, worker } = await start(testConfig());
+    // Another service wrote a malformed payload straight into the queue, past the producer.
+    const raw = new Queue('jobs', { connection: { url: ctx.url }, prefix: ctx.prefix });
+    const failed = new Promise<void>((resolve) =>
+      worker.worker.on('failed', (job) => job?.id === 'bad-1' && resolve()),
+    );
+
+    await raw.add(
+      'job',
+      { id: 'bad-1', task: 'generate', enqueuedAt: new Date().toISOString() },
+      { jobId: 'bad-1', attempts: 5 },
+    );
+    await failed;
+    const result = await producer.getResult('bad-1');
+    const job = await Job.fromId(raw, 'bad-1');
+    await raw.close();
+
+    expect(result?.status).toBe('failed');
+    expect(result?.error).toMatch(/messages/);
+    expect(job?.attemptsMade).toBe(1);
+    expect(sim.admin.stats().total.calls).toBe(0);
+  });
+});
