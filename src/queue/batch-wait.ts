@@ -1,0 +1,105 @@
+import type { Redis } from 'ioredis';
+import { SECOND } from '../config.js';
+import type { BatchCounters } from '../results/record.js';
+import type { ResultStore } from '../results/store.js';
+
+export interface WaitOptions {
+  /** Called with the counters first, then each time they change. */
+  onProgress?: (counters: BatchCounters) => void;
+  /** Aborting rejects the wait with the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * Longest block on the results stream before the counters are read again anyway
+   * (they also change when more jobs are enqueued into the batch). Default 5 s.
+   */
+  pollMs?: number;
+}
+
+const DEFAULT_POLL_MS = 5 * SECOND;
+/** Stream entries read per XREAD. */
+const READ_COUNT = 1_000;
+
+/** Thrown to waiters when their producer closes. */
+export class WaiterClosedError extends Error {
+  override readonly name = 'WaiterClosedError';
+}
+
+function isDone(c: BatchCounters): boolean {
+  return c.completed + c.failed >= c.total;
+}
+
+function sameCounts(a: BatchCounters | undefined, b: BatchCounters): boolean {
+  return a !== undefined && a.total === b.total && a.completed === b.completed && a.failed === b.failed;
+}
+
+/**
+ * Waits for batches by following the results stream with XREAD BLOCK: the batch hash is read
+ * again only when an entry of that batch arrives (or a block times out), so waiting costs one
+ * blocked connection and no polling while nothing happens.
+ */
+export class BatchWaiter {
+  private readonly readers = new Set<Redis>();
+  private closed = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly store: ResultStore,
+  ) {}
+
+  /**
+   * Resolves with the counters once `completed + failed >= total`; an unknown batch counts as
+   * empty, so it resolves at once with zeros.
+   * @throws the signal's reason when aborted; {@link WaiterClosedError} when closed.
+   */
+  async wait(batchId: string, opts: WaitOptions = {}): Promise<BatchCounters> {
+    const { signal, onProgress } = opts;
+    signal?.throwIfAborted();
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    const streamKey = this.store.keys.results;
+    // XREAD BLOCK holds its connection, so each wait gets its own.
+    const reader = this.redis.duplicate();
+    this.readers.add(reader);
+    const stop = () => reader.disconnect();
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      // Take the stream position before reading the counters: a result saved in between is
+      // then both in the counters and after `lastId`, never in neither.
+      let lastId = (await reader.xrevrange(streamKey, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+      let last: BatchCounters | undefined;
+      let stale = true;
+      for (;;) {
+        signal?.throwIfAborted();
+        if (stale) {
+          const now = (await this.store.batch(batchId)) ?? { batchId, total: 0, completed: 0, failed: 0 };
+          if (!sameCounts(last, now)) onProgress?.(now);
+          last = now;
+          if (isDone(now)) return now;
+        }
+        const reply = await reader.xread('COUNT', READ_COUNT, 'BLOCK', pollMs, 'STREAMS', streamKey, lastId);
+        const entries = reply?.[0]?.[1] ?? [];
+        lastId = entries.at(-1)?.[0] ?? lastId;
+        // A timeout (no entries) re-reads too: more jobs may have been enqueued into the batch.
+        stale = entries.length === 0 || entries.some(([, fields]) => fieldOf(fields, 'batchId') === batchId);
+      }
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (this.closed) throw new WaiterClosedError(`stopped waiting for batch ${batchId}: producer closed`);
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      this.readers.delete(reader);
+      reader.disconnect();
+    }
+  }
+
+  /** Ends every wait in progress. */
+  close(): void {
+    this.closed = true;
+    for (const reader of this.readers) reader.disconnect();
+  }
+}
+
+function fieldOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}

@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { FAMILY_PREFIXES, type ModelCatalog } from '../models/catalog.js';
+import { FAMILIES } from '../models/request.js';
+import { BULLMQ_RESERVED_IDS } from './keys.js';
+import { APIS, DEFAULT_CHAIN_NAME, TASKS } from './names.js';
+import { type JobIssue, JobValidationError, toJobIssues } from './validation.js';
+
+/** Longest job or batch id: it is part of Redis keys and of BullMQ's job id. */
+export const MAX_ID_LENGTH = 200;
+/** Largest `metadata`, as UTF-8 JSON. */
+export const MAX_METADATA_BYTES = 16 * 1024;
+/** BullMQ's highest priority value (2^21 - 1). */
+export const MAX_PRIORITY = 2_097_151;
+export const MAX_STOP_SEQUENCES = 4;
+
+/** An id that becomes part of Redis keys: `<prefix>:result:<id>`, `<prefix>:batch:<id>`. */
+function keyId(what: 'job' | 'batch') {
+  return z
+    .string()
+    .min(1)
+    .max(MAX_ID_LENGTH)
+    .refine((s) => !s.includes(':'), {
+      error: `must not contain ":" (the ${what} id becomes part of a Redis key${what === 'job' ? ' and the BullMQ job id' : ''})`,
+    });
+}
+
+/** A batch id: part of `<prefix>:batch:<id>` keys. */
+export const BatchIdSchema = keyId('batch');
+
+/** A job id: part of `<prefix>:result:<id>` and the BullMQ job id. */
+export const JobIdSchema = keyId('job')
+  // BullMQ refuses integer custom ids (they would collide with its own counter ids).
+  .refine((s) => String(Number.parseInt(s, 10)) !== s, {
+    error: 'must not be an integer (BullMQ numbers its own jobs); use e.g. "doc-42"',
+  })
+  .refine((s) => !BULLMQ_RESERVED_IDS.has(s), {
+    error: 'is a name BullMQ uses for its own keys; choose another id',
+  });
+
+const MessageSchema = z.strictObject({
+  role: z.enum(['user', 'assistant']),
+  content: z.string().min(1, { error: 'must not be empty' }),
+});
+
+const ParamsSchema = z.strictObject({
+  maxTokens: z.number().int().min(1).optional().describe('output token budget'),
+  temperature: z.number().min(0).max(1).optional(),
+  topP: z.number().min(0).max(1).optional(),
+  stopSequences: z
+    .array(z.string().min(1, { error: 'must not be empty' }))
+    .max(MAX_STOP_SEQUENCES)
+    .optional(),
+});
+
+const JsonObject = z.record(z.string(), z.json());
+
+/** The fields of a job, before the rules that tie fields together. */
+const JobFields = z.strictObject({
+  id: JobIdSchema.optional().describe('idempotency key: the same id is never processed twice'),
+  batchId: BatchIdSchema.optional(),
+  task: z.enum(TASKS),
+  chain: z.string().min(1).optional().describe(`a named chain from config; default "${DEFAULT_CHAIN_NAME}"`),
+  models: z.array(z.string().min(1)).min(1).optional().describe('ordered model ids, aliases, profiles, ARNs'),
+  api: z.enum(APIS).default('invoke'),
+  system: z.string().optional(),
+  messages: z.array(MessageSchema).optional().describe('generate: alternating turns, user first'),
+  document: z.string().optional().describe('summarize: the text, any length and language'),
+  language: z.string().min(1).max(50).optional().describe('summarize: answer language; default detected'),
+  params: ParamsSchema.optional(),
+  native: z.record(z.string(), JsonObject).optional().describe('extra native fields per family'),
+  priority: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_PRIORITY)
+    .optional()
+    .describe('BullMQ priority: 0 none (first), then 1 is served before 2, …'),
+  metadata: JsonObject.optional().describe('caller data, kept with the job, ≤ 16 KB as JSON'),
+});
+
+type Fields = z.output<typeof JobFields>;
+
+/** Rules across fields (DESIGN.md "The job"); each issue names the field to fix. */
+function crossFieldRules(job: Fields, ctx: z.RefinementCtx): void {
+  const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (job.chain !== undefined && job.models !== undefined) {
+    issue(['models'], 'give either "chain" or "models", not both');
+  }
+  if (job.task === 'generate') {
+    if (!job.messages || job.messages.length === 0) issue(['messages'], 'is required for generate jobs');
+    job.messages?.forEach((m, i) => {
+      const expected = i % 2 === 0 ? 'user' : 'assistant';
+      if (m.role !== expected) {
+        issue(['messages', i, 'role'], `must be "${expected}": turns alternate, starting with "user"`);
+      }
+    });
+    if (job.document !== undefined) issue(['document'], 'is only for summarize jobs');
+    if (job.language !== undefined) issue(['language'], 'is only for summarize jobs');
+  } else {
+    if (job.document === undefined) issue(['document'], 'is required for summarize jobs');
+    else if (job.document.trim().length === 0) issue(['document'], 'must not be empty');
+    if (job.messages !== undefined) issue(['messages'], 'is only for generate jobs');
+  }
+  for (const key of Object.keys(job.native ?? {})) {
+    if (!(FAMILIES as readonly string[]).includes(key)) {
+      issue(['native', key], `is not a model family; expected one of ${FAMILIES.join(', ')}`);
+    }
+  }
+  if (job.metadata !== undefined) {
+    const bytes = Buffer.byteLength(JSON.stringify(job.metadata), 'utf8');
+    if (bytes > MAX_METADATA_BYTES) {
+      issue(['metadata'], `must be at most ${MAX_METADATA_BYTES} bytes as JSON (is ${bytes})`);
+    }
+  }
+}
+
+/** A job as callers send it (DESIGN.md "The job"). */
+export const JobSchema = JobFields.superRefine(crossFieldRules);
+export type JobInput = z.input<typeof JobSchema>;
+export type Job = z.output<typeof JobSchema>;
+
+/** A job as it sits in BullMQ: id assigned, time of enqueue recorded. */
+export const QueuedJobSchema = JobFields.extend({
+  id: JobIdSchema,
+  enqueuedAt: z.iso.datetime(),
+}).superRefine(crossFieldRules);
+export type QueuedJob = z.output<typeof QueuedJobSchema>;
+
+/** What validating a job needs besides the job. */
+export interface JobContext {
+  catalog: ModelCatalog;
+  config: Pick<Config, 'chains'>;
+  /** How messages name the job: `job` (default), `jobs[3]`, `line 12`. */
+  path?: string;
+}
+
+function acceptedPrefixes(): string {
+  const prefixes = FAMILY_PREFIXES.map(([p]) => `"${p}"`).join(', ');
+  return `a catalog id or alias, or an id starting with ${prefixes} (optionally behind a "us."/"eu."/"apac." profile prefix or inside a Bedrock ARN)`;
+}
+
+/**
+ * The model ids a job will try, in order: its `models`, or the ids of its chain (`default` when
+ * it names none).
+ * @throws JobValidationError naming the chain or the id whose family cannot be inferred, and
+ *   which ids are accepted.
+ */
+export function validateJobModels(
+  job: Pick<Job, 'chain' | 'models'>,
+  catalog: ModelCatalog,
+  config: Pick<Config, 'chains'>,
+  path = 'job',
+): string[] {
+  const issues: JobIssue[] = [];
+  let ids: readonly string[];
+  let where: (i: number) => string;
+  if (job.models) {
+    ids = job.models;
+    where = (i) => `${path}.models[${i}]`;
+  } else {
+    const name = job.chain ?? DEFAULT_CHAIN_NAME;
+    const chain = config.chains[name];
+    if (!chain) {
+      const known = Object.keys(config.chains);
+      const hint = known.length > 0 ? `configured chains: ${known.join(', ')}` : 'the config has no chains';
+      const message = job.chain
+        ? `unknown chain "${name}"; ${hint}`
+        : `no chain or models given and the config has no "${DEFAULT_CHAIN_NAME}" chain; ${hint}`;
+      throw new JobValidationError([{ path: `${path}.chain`, message }]);
+    }
+    ids = chain;
+    where = () => `${path}.chain`;
+  }
+  ids.forEach((id, i) => {
+    if (!catalog.resolve(id)) {
+      const owner = job.models ? '' : ` in chain "${job.chain ?? DEFAULT_CHAIN_NAME}"`;
+      issues.push({
+        path: where(i),
+        message: `unknown model "${id}"${owner}: its family cannot be inferred; use ${acceptedPrefixes()}`,
+      });
+    }
+  });
+  if (issues.length > 0) throw new JobValidationError(issues);
+  return [...ids];
+}
+
+/**
+ * Validates one job: fields, cross-field rules, then its models against the catalog and config.
+ * Never throws anything but {@link JobValidationError}, whatever `input` is.
+ * @throws JobValidationError with a message like `jobs[3].params.temperature: must be at most 1`.
+ */
+export function parseJob(input: unknown, ctx: JobContext): Job {
+  const path = ctx.path ?? 'job';
+  let parsed: ReturnType<typeof JobSchema.safeParse>;
+  try {
+    parsed = JobSchema.safeParse(input, { reportInput: true });
+  } catch {
+    // Only input zod cannot walk gets here (a cyclic or absurdly deep object).
+    throw new JobValidationError([{ path, message: 'must be plain JSON data (no cycles)' }]);
+  }
+  if (!parsed.success) throw new JobValidationError(toJobIssues(path, parsed.error));
+  validateJobModels(parsed.data, ctx.catalog, ctx.config, path);
+  return parsed.data;
+}

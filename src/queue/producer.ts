@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import { type Config, ConfigSchema, DAY, HOUR, MINUTE, SECOND } from '../config.js';
+import { type Logger, silentLogger } from '../log.js';
+import { ModelCatalog } from '../models/catalog.js';
+import type { BatchCounters, ResultRecord } from '../results/record.js';
+import { ResultStore } from '../results/store.js';
+import { BatchWaiter, type WaitOptions } from './batch-wait.js';
+import { type ClaimCode, Claims } from './claim.js';
+import { BatchIdSchema, type JobInput, parseJob, type QueuedJob } from './jobs.js';
+import { keysFor } from './keys.js';
+import { JobValidationError, toJobIssues } from './validation.js';
+
+export const ProducerOptionsSchema = z
+  .object({
+    redis: z.union([z.string().min(1), z.instanceof(Redis)]).describe('REDIS_URL, or a connection to share'),
+    prefix: z.string().min(1).optional().describe('key prefix; default config.prefix'),
+    config: z.custom<Config>().optional().describe('default: every setting at its default'),
+    catalog: z.instanceof(ModelCatalog).optional().describe('default: built-in models + config.customModels'),
+    logger: z.custom<Logger>().optional(),
+    sliceSize: z.number().int().positive().default(500).describe('jobs per claim + addBulk round trip'),
+    sliceBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * 1024 * 1024)
+      .describe('approximate text per round trip, so batches of long documents stay bounded'),
+    backoffDelayMs: z
+      .number()
+      .int()
+      .positive()
+      .default(SECOND)
+      .describe('first BullMQ retry delay; doubles per attempt'),
+    keepCompletedSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(HOUR / SECOND)
+      .describe('BullMQ keeps completed jobs this long; the result record outlives them'),
+    keepFailedSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(DAY / SECOND)
+      .describe('BullMQ keeps failed jobs this long, for inspection'),
+    claimTtlSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default((5 * MINUTE) / SECOND)
+      .describe('how long an id stays reserved between claim and BullMQ add'),
+  })
+  .strict();
+export type ProducerOptions = z.input<typeof ProducerOptionsSchema>;
+
+/** Where an id that was not enqueued again already is. */
+export type ExistingState = 'queued' | 'delayed' | 'active' | 'completed' | 'failed';
+
+export type EnqueueResult =
+  | { id: string; status: 'enqueued' }
+  | { id: string; status: 'duplicate'; existing: ExistingState };
+
+export interface BatchEnqueueResult {
+  batchId: string;
+  /** Jobs added by this call (and counted in the batch's `total`). */
+  enqueued: number;
+  duplicates: number;
+  jobs: EnqueueResult[];
+}
+
+export interface Producer {
+  /**
+   * Validates and enqueues one job; an id that is queued, running or has a result is not added
+   * again and the answer says where it is.
+   * @throws JobValidationError naming the field (`job.params.temperature: must be at most 1`).
+   */
+  enqueue(job: JobInput): Promise<EnqueueResult>;
+  /**
+   * Validates every job, then enqueues them all under one batch id (`opts.batchId`, the jobs'
+   * shared `batchId`, or a new uuid). Calls with the same batch id add up.
+   * @throws JobValidationError naming the index and field (`jobs[7].messages: …`); nothing is enqueued.
+   */
+  enqueueBatch(jobs: readonly JobInput[], opts?: { batchId?: string }): Promise<BatchEnqueueResult>;
+  getResult(id: string): Promise<ResultRecord | undefined>;
+  /** Counters of a batch, or undefined when it has none. */
+  getBatch(batchId: string): Promise<BatchCounters | undefined>;
+  /** Resolves with the final counters once `completed + failed == total`. */
+  waitForBatch(batchId: string, opts?: WaitOptions): Promise<BatchCounters>;
+  /** Stops waiters, closes the queue, and the connection if the producer opened it. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface Prepared {
+  id: string;
+  job: QueuedJob;
+  bytes: number;
+}
+
+const STATE: Readonly<Record<string, ExistingState>> = {
+  active: 'active',
+  delayed: 'delayed',
+  completed: 'completed',
+  failed: 'failed',
+};
+
+/** Creates a producer: the library API other services use to enqueue jobs and read results. */
+export function createProducer(options: ProducerOptions): Producer {
+  const opts = ProducerOptionsSchema.parse(options);
+  const config = opts.config ?? ConfigSchema.parse({});
+  const catalog = opts.catalog ?? new ModelCatalog(config.customModels);
+  const keys = keysFor(opts.prefix ?? config.prefix);
+  const log = (opts.logger ?? silentLogger).child({ component: 'producer' });
+  const ownsRedis = typeof opts.redis === 'string';
+  const redis = typeof opts.redis === 'string' ? new Redis(opts.redis) : opts.redis;
+  // BullMQ shares our connection (it never closes a connection it was given).
+  const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
+  queue.on('error', (err) => log.error({ err }, 'queue connection error'));
+  const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
+  const claims = new Claims(redis, keys);
+  const waiter = new BatchWaiter(redis, store);
+  let closing: Promise<void> | undefined;
+
+  function prepare(input: unknown, path: string, enqueuedAt: string): Prepared {
+    const job = parseJob(input, { catalog, config, path });
+    const id = job.id ?? randomUUID();
+    const bytes =
+      (job.document?.length ?? 0) +
+      (job.system?.length ?? 0) +
+      (job.messages ?? []).reduce((n, m) => n + m.content.length, 0);
+    return { id, job: { ...job, id, enqueuedAt }, bytes };
+  }
+
+  /** Puts every job of a call in one batch; a job naming another batch refuses the call. */
+  function assignBatch(prepared: Prepared[], requested: string | undefined): string {
+    const batchId =
+      requested ?? prepared.find((p) => p.job.batchId !== undefined)?.job.batchId ?? randomUUID();
+    prepared.forEach((p, i) => {
+      if (p.job.batchId !== undefined && p.job.batchId !== batchId) {
+        throw new JobValidationError([
+          {
+            path: `jobs[${i}].batchId`,
+            message: `is "${p.job.batchId}" but this call enqueues batch "${batchId}"`,
+          },
+        ]);
+      }
+      p.job.batchId = batchId;
+    });
+    return batchId;
+  }
+
+  async function existingState(id: string, code: ClaimCode): Promise<ExistingState> {
+    if (code === 'completed' || code === 'failed') return code;
+    if (code === 'claimed') return 'queued';
+    return STATE[await queue.getJobState(id)] ?? 'queued';
+  }
+
+  async function addSlice(slice: readonly Prepared[], batchId?: string): Promise<EnqueueResult[]> {
+    const req = {
+      ids: slice.map((p) => p.id),
+      ...(batchId !== undefined ? { batchId } : {}),
+      token: randomUUID(),
+      claimTtlSeconds: opts.claimTtlSeconds,
+      batchTtlSeconds: config.resultTtlSeconds,
+    };
+    const { codes } = await claims.claim(req);
+    const fresh = slice.filter((_, i) => codes[i] === 'new');
+    try {
+      await queue.addBulk(
+        fresh.map((p) => ({
+          name: p.job.task,
+          data: p.job,
+          opts: {
+            jobId: p.id,
+            attempts: config.worker.jobAttempts,
+            backoff: { type: 'exponential', delay: opts.backoffDelayMs },
+            removeOnComplete: { age: opts.keepCompletedSeconds },
+            removeOnFail: { age: opts.keepFailedSeconds },
+            ...(p.job.priority ? { priority: p.job.priority } : {}),
+          },
+        })),
+      );
+    } catch (err) {
+      const undone = await claims.release(req).catch(() => 0);
+      log.error({ err, batchId, undone }, 'adding jobs to BullMQ failed; their claims were released');
+      throw err;
+    }
+    return Promise.all(
+      slice.map(async (p, i): Promise<EnqueueResult> => {
+        const code = codes[i] ?? 'claimed';
+        return code === 'new'
+          ? { id: p.id, status: 'enqueued' }
+          : { id: p.id, status: 'duplicate', existing: await existingState(p.id, code) };
+      }),
+    );
+  }
+
+  async function add(prepared: readonly Prepared[], batchId?: string): Promise<EnqueueResult[]> {
+    const out: EnqueueResult[] = [];
+    let slice: Prepared[] = [];
+    let bytes = 0;
+    for (const p of prepared) {
+      slice.push(p);
+      bytes += p.bytes;
+      if (slice.length >= opts.sliceSize || bytes >= opts.sliceBytes) {
+        out.push(...(await addSlice(slice, batchId)));
+        slice = [];
+        bytes = 0;
+      }
+    }
+    if (slice.length > 0) out.push(...(await addSlice(slice, batchId)));
+    return out;
+  }
+
+  function assertOpen(): void {
+    if (closing) throw new Error('producer is closed');
+  }
+
+  return {
+    async enqueue(input) {
+      assertOpen();
+      const p = prepare(input, 'job', new Date().toISOString());
+      const [result] = await add([p], p.job.batchId);
+      if (!result) throw new Error(`enqueue of ${p.id} returned no result`);
+      log.debug({ jobId: p.id, batchId: p.job.batchId, status: result.status }, 'enqueue');
+      return result;
+    },
+
+    async enqueueBatch(inputs, callOpts = {}) {
+      assertOpen();
+      const requested = callOpts.batchId === undefined ? undefined : parseBatchId(callOpts.batchId);
+      const enqueuedAt = new Date().toISOString();
+      // Validate everything before writing anything: one bad job refuses the whole batch.
+      const prepared = inputs.map((input, i) => prepare(input, `jobs[${i}]`, enqueuedAt));
+      const batchId = assignBatch(prepared, requested);
+      const jobs = await add(prepared, batchId);
+      const enqueued = jobs.filter((j) => j.status === 'enqueued').length;
+      log.info({ batchId, enqueued, duplicates: jobs.length - enqueued }, 'batch enqueued');
+      return { batchId, enqueued, duplicates: jobs.length - enqueued, jobs };
+    },
+
+    getResult: (id) => store.get(id),
+    getBatch: (batchId) => store.batch(batchId),
+
+    waitForBatch(batchId, waitOpts) {
+      assertOpen();
+      return waiter.wait(batchId, waitOpts);
+    },
+
+    close() {
+      closing ??= (async () => {
+        waiter.close();
+        try {
+          await queue.close();
+        } catch (err) {
+          log.warn({ err }, 'closing the queue failed');
+        }
+        if (ownsRedis) {
+          try {
+            await redis.quit();
+          } catch {
+            redis.disconnect();
+          }
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+function parseBatchId(batchId: string): string {
+  const parsed = BatchIdSchema.safeParse(batchId, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  throw new JobValidationError(toJobIssues('batchId', parsed.error));
+}

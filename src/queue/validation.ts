@@ -1,0 +1,117 @@
+import type { z } from 'zod';
+
+/** One problem with a job: where (`jobs[3].params.temperature`) and what (`must be at most 1`). */
+export interface JobIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * A job refused at enqueue (or found invalid in the worker). The message names every field that
+ * is wrong, e.g. `jobs[3].params.temperature: must be at most 1`; `issues` has them one by one.
+ */
+export class JobValidationError extends Error {
+  override readonly name = 'JobValidationError';
+  readonly issues: readonly JobIssue[];
+
+  constructor(issues: readonly JobIssue[]) {
+    super(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    this.issues = issues;
+  }
+
+  /** The path of the first problem, e.g. `jobs[7].messages`. */
+  get path(): string {
+    return this.issues[0]?.path ?? '';
+  }
+}
+
+export function isJobValidationError(e: unknown): e is JobValidationError {
+  return e instanceof JobValidationError;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** `root` plus zod path segments: `jobs[3]` + `['params', 'temperature']` → `jobs[3].params.temperature`. */
+export function formatPath(root: string, path: readonly PropertyKey[]): string {
+  let out = root;
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (typeof seg === 'string' && IDENTIFIER.test(seg)) out += `.${seg}`;
+    else out += `[${JSON.stringify(String(seg))}]`;
+  }
+  return out;
+}
+
+const ARTICLE: Readonly<Record<string, string>> = {
+  array: 'a list',
+  object: 'an object',
+  record: 'an object',
+  integer: 'an integer',
+  int: 'an integer',
+};
+
+function describeExpected(expected: string): string {
+  return ARTICLE[expected] ?? `a ${expected}`;
+}
+
+function received(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'a list';
+  return typeof input === 'object' ? 'an object' : typeof input;
+}
+
+function bound(issue: z.core.$ZodIssueTooBig | z.core.$ZodIssueTooSmall, limit: string): string {
+  const n = String('maximum' in issue ? issue.maximum : issue.minimum);
+  switch (issue.origin) {
+    case 'string':
+      if (limit === 'at least' && n === '1') return 'must not be empty';
+      return `must be ${limit} ${n} ${n === '1' ? 'character' : 'characters'} long`;
+    case 'array':
+    case 'set':
+      return `must have ${limit} ${n} ${n === '1' ? 'item' : 'items'}`;
+    default:
+      return `must be ${limit} ${n}`;
+  }
+}
+
+/** A zod issue in words a caller can act on; messages we wrote in the schema pass through. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      if (issue.expected === 'int' && typeof issue.input === 'number') return 'must be an integer';
+      return `must be ${describeExpected(issue.expected)}, not ${received(issue.input)}`;
+    case 'too_big':
+      return bound(issue, issue.inclusive === false ? 'less than' : 'at most');
+    case 'too_small':
+      return bound(issue, issue.inclusive === false ? 'more than' : 'at least');
+    case 'invalid_value':
+      if (issue.input === undefined) return 'is required';
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      return 'must be a JSON value (string, number, boolean, null, list or object)';
+    case 'invalid_key':
+      return issue.message;
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}`;
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * Every zod issue as a {@link JobIssue} under `root`; unknown keys name the key itself.
+ * Parse with `reportInput: true` so type errors can say what was received.
+ */
+export function toJobIssues(root: string, error: z.ZodError): JobIssue[] {
+  const out: JobIssue[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        out.push({ path: formatPath(root, [...issue.path, key]), message: 'unknown field' });
+      continue;
+    }
+    out.push({ path: formatPath(root, issue.path), message: describeIssue(issue) });
+  }
+  return out;
+}
