@@ -10,7 +10,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminStats } from '../../src/simulator/admin.js';
 import type { RunningSimulator } from '../../src/simulator/index.js';
-import { loadProfile, startSimulator } from '../../src/simulator/index.js';
+import { startSimulatorWithProfile } from '../../src/simulator/index.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
@@ -19,7 +19,7 @@ let sim: RunningSimulator;
 let client: BedrockRuntimeClient;
 
 beforeAll(async () => {
-  sim = await startSimulator({ profile: loadProfile('zero'), seed: 7 });
+  sim = await startSimulatorWithProfile({ profile: 'zero', seed: 7 });
   client = new BedrockRuntimeClient({
     region: 'us-east-1',
     endpoint: sim.url,
