@@ -1,4 +1,5 @@
 import {
+  BrokenCircuitError,
   type CircuitBreakerPolicy,
   CircuitState,
   ConsecutiveBreaker,
@@ -145,6 +146,8 @@ export class ModelBreaker {
    * @throws BrokenCircuitError (cockatiel) when the circuit is open; otherwise what `fn` threw.
    */
   async execute<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    // cockatiel would queue this call behind the probe; the chain has better things to do.
+    if (this.circuit.state === CircuitState.HalfOpen) throw new BrokenCircuitError();
     const outcome = await this.circuit.execute(async (): Promise<Outcome<T>> => {
       try {
         return { answered: true, value: await fn() };

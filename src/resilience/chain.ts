@@ -2,9 +2,15 @@ import type { ModelApi } from '../bedrock/types.js';
 import { SECOND } from '../config.js';
 import type { ResolvedModel } from '../models/catalog.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
-import { AllModelsBusyError, ChainAbortedError, ChainExhaustedError, InvalidJobError } from './errors.js';
+import {
+  AllModelsBusyError,
+  ChainAbortedError,
+  ChainExhaustedError,
+  InvalidJobError,
+  PolicyFailure,
+} from './errors.js';
 import type { ResilienceEmitter } from './events.js';
-import { type AttemptOutcome, type AttemptRecord, type ModelPolicy, PolicyFailure } from './policy.js';
+import type { AttemptOutcome, AttemptRecord, ModelPolicy } from './policy.js';
 import type { RateLimiter } from './ratelimit.js';
 
 /** Where the chain finds the policy of each model (a {@link PolicyRegistry} in production). */

@@ -1,4 +1,4 @@
-import type { AttemptRecord } from './policy.js';
+import type { AttemptOutcome, AttemptRecord } from './policy.js';
 
 /**
  * The errors a chain ends with. Each steers the worker differently, so each is a class
@@ -59,5 +59,28 @@ export class ChainAbortedError extends Error {
   override readonly name = 'ChainAbortedError';
   constructor(readonly attempts: AttemptRecord[]) {
     super('the chain was aborted by the job signal');
+  }
+}
+
+/**
+ * A model gave up on this job: retries exhausted, a failure not worth retrying, or a
+ * refusal before any call (open circuit, rate limit, full bulkhead).
+ */
+export class PolicyFailure extends Error {
+  override readonly name = 'PolicyFailure';
+  constructor(
+    readonly modelId: string,
+    readonly outcome: Exclude<AttemptOutcome, 'ok'>,
+    message: string,
+    readonly attempts: AttemptRecord[],
+    readonly details: {
+      /** When the model may take calls again, if anyone said. */
+      retryAfterMs?: number | undefined;
+      /** The job's own signal aborted (shutdown): nothing to conclude about the model. */
+      aborted?: boolean;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
   }
 }

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { CallAborted } from '../bedrock/types.js';
 import type { ModelRequest } from '../models/request.js';
 import { drain } from './clock.js';
+import { PolicyFailure } from './errors.js';
 import { createTestPipeline, fail } from './fakes.js';
-import { PolicyFailure, type PolicyResult } from './policy.js';
+import type { PolicyResult } from './policy.js';
 import type { Admission, RateLimiter } from './ratelimit.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';

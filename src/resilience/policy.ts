@@ -6,16 +6,18 @@ import {
   isTaskCancelledError,
 } from 'cockatiel';
 import { z } from 'zod';
-import { CallAborted, type ModelApi, type ModelClient } from '../bedrock/types.js';
+import type { ModelApi, ModelClient } from '../bedrock/types.js';
 import { type Config, type PolicyConfig, policyFor, SECOND } from '../config.js';
 import { parseModelId, type ResolvedModel } from '../models/catalog.js';
-import { classifyError, isRetryableKind, ModelError, type ModelErrorKind } from '../models/errors.js';
+import { classifyError, isRetryableKind, type ModelErrorKind } from '../models/errors.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
 import { nextDelayMs } from './backoff.js';
 import type { BreakerRegistry, ModelBreaker } from './breaker.js';
+import { callWithTimeout } from './call.js';
 import type { Clock, Random } from './clock.js';
+import { PolicyFailure } from './errors.js';
 import type { ResilienceEmitter } from './events.js';
-import { type RateLimiter, reservationTokens } from './ratelimit.js';
+import { type RateLimiter, reservationTokens, waitForAdmission } from './ratelimit.js';
 
 /** How one attempt on one model ended; `circuit_open` means no call was made. */
 export type AttemptOutcome = 'ok' | ModelErrorKind | 'circuit_open';
@@ -52,29 +54,6 @@ export const PolicyRuntimeSchema = z
   })
   .strict();
 export type PolicyRuntime = z.infer<typeof PolicyRuntimeSchema>;
-
-/**
- * A model gave up on this job: retries exhausted, a failure not worth retrying, or a
- * refusal before any call (open circuit, rate limit, full bulkhead).
- */
-export class PolicyFailure extends Error {
-  override readonly name = 'PolicyFailure';
-  constructor(
-    readonly modelId: string,
-    readonly outcome: Exclude<AttemptOutcome, 'ok'>,
-    message: string,
-    readonly attempts: AttemptRecord[],
-    readonly details: {
-      /** When the model may take calls again, if anyone said. */
-      retryAfterMs?: number | undefined;
-      /** The job's own signal aborted (shutdown): nothing to conclude about the model. */
-      aborted?: boolean;
-      cause?: unknown;
-    } = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-  }
-}
 
 export interface ModelPolicyOptions {
   modelId: string;
@@ -144,7 +123,8 @@ export class ModelPolicy {
       try {
         await this.o.clock.sleep(delayMs, options.signal);
       } catch (e) {
-        throw this.fail('timeout', 'job aborted while backing off', attempts, { aborted: true, cause: e });
+        const message = 'job aborted while backing off';
+        throw new PolicyFailure(this.modelId, 'timeout', message, attempts, { aborted: true, cause: e });
       }
     }
   }
@@ -163,8 +143,22 @@ export class ModelPolicy {
 
     const reserved = limiter ? reservationTokens(model, request) : 0;
     if (limiter) {
-      const waited = await this.waitForLimiter(limiter, reserved, signal);
-      if (waited !== true) return this.refuse(waited[0], waited[1], attempts, waited[2]);
+      const waited = await waitForAdmission(limiter, this.modelId, reserved, {
+        maxWaitMs: this.runtime.maxWaitMs,
+        clock: this.o.clock,
+        ...(signal ? { signal } : {}),
+        onWait: (waitMs) => this.o.events?.emit('rateLimited', { modelId: this.modelId, waitMs }),
+      });
+      if (waited.outcome === 'aborted') {
+        return this.refuse('timeout', 'job aborted while waiting for the rate limiter', attempts, {
+          aborted: true,
+        });
+      }
+      if (waited.outcome === 'limited') {
+        const { retryAfterMs, waitedMs } = waited;
+        const message = `fleet rate limit for ${this.modelId}: next slot in ${retryAfterMs} ms (waited ${waitedMs} ms)`;
+        return this.refuse('throttled', message, attempts, { retryAfterMs });
+      }
       if (breaker.rejecting) {
         await limiter.refund(this.modelId, reserved, 1);
         return this.circuitOpen(attempts);
@@ -177,7 +171,12 @@ export class ModelPolicy {
         () =>
           breaker.execute(() => {
             startedAt = this.o.clock.now();
-            return this.callOnce(model, request, api, signal);
+            return callWithTimeout(this.o.client, model, request, {
+              api,
+              timeoutMs: this.o.config.timeoutMs,
+              clock: this.o.clock,
+              ...(signal ? { signal } : {}),
+            });
           }, signal),
         signal,
       );
@@ -228,86 +227,10 @@ export class ModelPolicy {
     }
   }
 
-  /** One call with its own signal: aborted by our timeout or by the job's signal. */
-  private async callOnce(
-    model: ResolvedModel,
-    request: ModelRequest,
-    api: ModelApi,
-    jobSignal: AbortSignal | undefined,
-  ): Promise<ModelReply> {
-    const call = new AbortController();
-    const onJobAbort = (): void => call.abort(new CallAborted('shutdown'));
-    if (jobSignal?.aborted) onJobAbort();
-    else jobSignal?.addEventListener('abort', onJobAbort, { once: true });
-    const timer = new AbortController();
-    const { timeoutMs } = this.o.config;
-    this.o.clock.sleep(timeoutMs, timer.signal).then(
-      () => call.abort(new CallAborted('timeout')),
-      () => {}, // the call ended first
-    );
-    // Settles on abort even when a client ignores its signal.
-    const aborted = new Promise<never>((_, reject) => {
-      call.signal.addEventListener('abort', () => reject(call.signal.reason), { once: true });
-    });
-    const invoked = this.o.client.invoke(model, request, { api, signal: call.signal });
-    invoked.catch(() => {}); // a late rejection after an abort is expected, not unhandled
-    aborted.catch(() => {});
-    try {
-      return await Promise.race([invoked, aborted]);
-    } catch (e) {
-      const reason: unknown = call.signal.reason;
-      if (!(reason instanceof CallAborted)) throw classifyError(e, { modelId: this.modelId });
-      throw new ModelError(
-        'timeout',
-        reason.why === 'timeout'
-          ? `model ${this.modelId} did not answer within ${timeoutMs} ms`
-          : `call to ${this.modelId} aborted by shutdown`,
-        { modelId: this.modelId, name: reason.why === 'timeout' ? 'TimeoutError' : 'Shutdown', cause: e },
-      );
-    } finally {
-      timer.abort();
-      jobSignal?.removeEventListener('abort', onJobAbort);
-    }
-  }
-
-  /** Waits for the fleet limiter up to `maxWaitMs`; `true` once admitted. */
-  private async waitForLimiter(
-    limiter: RateLimiter,
-    tokens: number,
-    signal: AbortSignal | undefined,
-  ): Promise<true | [ModelErrorKind, string, { retryAfterMs?: number; aborted?: boolean }]> {
-    let waitedMs = 0;
-    for (;;) {
-      const admission = await limiter.acquire(this.modelId, tokens);
-      if (admission.ok) return true;
-      const { retryAfterMs } = admission;
-      if (waitedMs + retryAfterMs > this.runtime.maxWaitMs) {
-        return [
-          'throttled',
-          `fleet rate limit for ${this.modelId}: next slot in ${retryAfterMs} ms (waited ${waitedMs} ms)`,
-          { retryAfterMs },
-        ];
-      }
-      this.o.events?.emit('rateLimited', { modelId: this.modelId, waitMs: retryAfterMs });
-      try {
-        await this.o.clock.sleep(retryAfterMs, signal);
-      } catch {
-        return ['timeout', 'job aborted while waiting for the rate limiter', { aborted: true }];
-      }
-      waitedMs += retryAfterMs;
-    }
-  }
-
   private circuitOpen(attempts: AttemptRecord[]): Try {
     const waitMs = this.o.breaker.msUntilHalfOpen();
-    return this.refuse(
-      'circuit_open',
-      `circuit open for ${this.modelId}; next probe in ${waitMs} ms`,
-      attempts,
-      {
-        retryAfterMs: waitMs,
-      },
-    );
+    const message = `circuit open for ${this.modelId}; next probe in ${waitMs} ms`;
+    return this.refuse('circuit_open', message, attempts, { retryAfterMs: waitMs });
   }
 
   /** A refusal before any call: recorded with no latency, never retried here. */
@@ -323,15 +246,6 @@ export class ModelPolicy {
       failure: new PolicyFailure(this.modelId, outcome, message, attempts, details),
       retryable: false,
     };
-  }
-
-  private fail(
-    outcome: Exclude<AttemptOutcome, 'ok'>,
-    message: string,
-    attempts: AttemptRecord[],
-    details: { aborted?: boolean; cause?: unknown },
-  ): PolicyFailure {
-    return new PolicyFailure(this.modelId, outcome, message, attempts, details);
   }
 
   private record(attempts: AttemptRecord[], record: AttemptRecord): void {

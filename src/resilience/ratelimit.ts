@@ -181,3 +181,37 @@ export function reservationTokens(model: ResolvedModel, request: ModelRequest): 
   for (const m of request.messages) input += estimateTokens(m.content, model.family);
   return input + (request.params?.maxTokens ?? model.info.maxOutputTokens);
 }
+
+/** How a wait for the limiter ended. */
+export type AdmissionWait =
+  | { outcome: 'admitted'; waitedMs: number }
+  /** The next slot is further away than the wait allowed. */
+  | { outcome: 'limited'; retryAfterMs: number; waitedMs: number }
+  | { outcome: 'aborted'; waitedMs: number };
+
+/**
+ * Asks the limiter until it admits, sleeping as long as it says each time, up to `maxWaitMs`
+ * in all. Gives up at once when the next slot is further away than the wait left, so a local
+ * throttle costs no call and no pointless sleep.
+ */
+export async function waitForAdmission(
+  limiter: RateLimiter,
+  modelId: string,
+  tokens: number,
+  options: { maxWaitMs: number; clock: Clock; signal?: AbortSignal; onWait?: (waitMs: number) => void },
+): Promise<AdmissionWait> {
+  let waitedMs = 0;
+  for (;;) {
+    const admission = await limiter.acquire(modelId, tokens);
+    if (admission.ok) return { outcome: 'admitted', waitedMs };
+    const { retryAfterMs } = admission;
+    if (waitedMs + retryAfterMs > options.maxWaitMs) return { outcome: 'limited', retryAfterMs, waitedMs };
+    options.onWait?.(retryAfterMs);
+    try {
+      await options.clock.sleep(retryAfterMs, options.signal);
+    } catch {
+      return { outcome: 'aborted', waitedMs };
+    }
+    waitedMs += retryAfterMs;
+  }
+}
