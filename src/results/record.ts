@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MODEL_ERROR_KINDS } from '../models/errors.js';
 import { STOP_REASONS } from '../models/request.js';
+import type { AttemptRecord } from '../resilience/policy.js';
 
 /** What one model call came to: `ok`, an error kind, or skipped because its breaker was open. */
 export const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open'] as const;
@@ -13,7 +14,7 @@ export const AttemptRecordSchema = z.object({
   httpStatus: z.number().int().optional(),
   message: z.string().optional(),
   latencyMs: z.number().nonnegative(),
-});
+}) satisfies z.ZodType<AttemptRecord>;
 
 export const RESULT_STATUSES = ['completed', 'failed'] as const;
 export type ResultStatus = (typeof RESULT_STATUSES)[number];
