@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { SECOND } from '../config.js';
+import type { Logger } from '../log.js';
 import type { BatchCounters } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 
@@ -44,6 +45,7 @@ export class BatchWaiter {
   constructor(
     private readonly redis: Redis,
     private readonly store: ResultStore,
+    private readonly log: Logger,
   ) {}
 
   /**
@@ -58,6 +60,7 @@ export class BatchWaiter {
     const streamKey = this.store.keys.results;
     // XREAD BLOCK holds its connection, so each wait gets its own.
     const reader = this.redis.duplicate();
+    reader.on('error', (err) => this.log.warn({ err, batchId }, 'results stream connection error'));
     this.readers.add(reader);
     const stop = () => reader.disconnect();
     signal?.addEventListener('abort', stop, { once: true });

@@ -114,12 +114,13 @@ export function createProducer(options: ProducerOptions): Producer {
   const log = (opts.logger ?? silentLogger).child({ component: 'producer' });
   const ownsRedis = typeof opts.redis === 'string';
   const redis = typeof opts.redis === 'string' ? new Redis(opts.redis) : opts.redis;
+  if (ownsRedis) redis.on('error', (err) => log.error({ err }, 'redis connection error'));
   // BullMQ shares our connection (it never closes a connection it was given).
   const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => log.error({ err }, 'queue connection error'));
   const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
   const claims = new Claims(redis, keys);
-  const waiter = new BatchWaiter(redis, store);
+  const waiter = new BatchWaiter(redis, store, log);
   let closing: Promise<void> | undefined;
 
   function prepare(input: unknown, path: string, enqueuedAt: string): Prepared {
