@@ -25,6 +25,7 @@ export interface ModelView {
   profileQuota: QuotaLimits;
 }
 
+/** `GET /_sim/stats`: the counters and what each quota bucket holds. */
 export interface AdminStats extends StatsSnapshot {
   /** What each quota key's buckets hold now (requests, tokens). */
   quotas: Record<string, { requests: number; tokens: number }>;

@@ -24,6 +24,7 @@ import { SimStats } from './stats.js';
 
 export type { AdminApi, AdminHandler } from './admin.js';
 
+/** Options of {@link createControl}; explicit options win over the profile's. */
 export interface ControlOptions {
   /** Defaults to an empty profile: catalog quotas and latency, no faults. */
   profile?: Profile;

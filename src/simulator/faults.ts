@@ -14,6 +14,7 @@ export const ERROR_KINDS = [
   'timeout',
   'modelError',
 ] as const;
+/** One of {@link ERROR_KINDS}. */
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /** Every way a fault rule can change a call; `/_sim/stats` counts faults by these names. */
@@ -108,7 +109,9 @@ export const FaultRuleSchema = z
     message: 'toMs must be after fromMs',
     path: ['toMs'],
   });
+/** A validated fault rule, defaults filled in. */
 export type FaultRule = z.infer<typeof FaultRuleSchema>;
+/** A fault rule as written in a profile or posted to `/_sim/faults`. */
 export type FaultRuleInput = z.input<typeof FaultRuleSchema>;
 
 /** A rule in force, as `GET /_sim/faults` lists it. */

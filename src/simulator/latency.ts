@@ -1,6 +1,7 @@
 import type { ModelState } from './control.js';
 import type { Random } from './random.js';
 
+/** How delays are drawn for every call of a run. */
 export interface LatencyOptions {
   /** Real time runs this many times faster than simulated time. */
   timeScale: number;

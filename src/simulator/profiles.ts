@@ -17,6 +17,7 @@ export const ModelOverrideSchema = z
   })
   .partial()
   .strict();
+/** Changes to one model; absent fields keep the catalog value. */
 export type ModelOverride = z.infer<typeof ModelOverrideSchema>;
 
 /**
@@ -44,7 +45,9 @@ export const ProfileSchema = z
     faults: z.array(FaultRuleSchema).default([]),
   })
   .strict();
+/** A validated profile, defaults filled in. */
 export type Profile = z.infer<typeof ProfileSchema>;
+/** A profile as written in a file. */
 export type ProfileInput = z.input<typeof ProfileSchema>;
 
 /** The profiles shipped with the package (`<package>/profiles`, from `src/` and `dist/` alike). */

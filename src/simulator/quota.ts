@@ -58,6 +58,7 @@ export class TokenBucket {
   }
 }
 
+/** What {@link Quotas} needs from its owner: time, scale and the current limits. */
 export interface QuotaOptions {
   /** Real milliseconds, monotonic. */
   clock: () => number;

@@ -18,6 +18,7 @@ export interface ModelStats {
   admittedLastMinute: number;
 }
 
+/** What `GET /_sim/stats` answers (plus quota levels, see AdminStats). */
 export interface StatsSnapshot {
   /** Real milliseconds since the simulator started. */
   uptimeMs: number;
@@ -81,6 +82,7 @@ const emptyCounts = (): Entry['counts'] => ({
   outputTokens: 0,
 });
 
+/** Time and scale the counters are read against. */
 export interface StatsOptions {
   /** Real milliseconds, monotonic. */
   clock: () => number;
