@@ -1,8 +1,18 @@
-import { type Job as BullJob, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import {
+  type Job as BullJob,
+  type Queue,
+  UnrecoverableError,
+  WaitingChildrenError,
+  WaitingError,
+  Worker,
+} from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { costUsd, type ModelCatalog, type ResolvedModel } from '../models/catalog.js';
+import { DEFAULT_MAX_TOKENS } from '../models/families/common.js';
 import type { ModelRequest } from '../models/request.js';
+import type { BreakerRegistry } from '../resilience/breaker.js';
 import type { PolicySource } from '../resilience/chain.js';
 import { runChain } from '../resilience/chain.js';
 import {
@@ -16,8 +26,7 @@ import type { AttemptRecord } from '../resilience/policy.js';
 import type { RateLimiter } from '../resilience/ratelimit.js';
 import type { ResultRecordInput } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
-import { documentBudget, fitsInOneCall } from '../summarize/chunk.js';
-import { buildSummaryRequest } from '../summarize/prompt.js';
+import { PART_JOB, type SummaryOutcome, summarize } from '../summarize/flow.js';
 import { type QueuedJob, QueuedJobSchema, validateJobModels } from './jobs.js';
 import { isJobValidationError, toJobIssues } from './validation.js';
 
@@ -27,52 +36,29 @@ export interface ProcessorDeps {
   policies: PolicySource;
   limiter?: RateLimiter;
   store: ResultStore;
-  /** Slows the whole queue (BullMQ `queue.rateLimit`) when every model is busy. */
-  rateLimit(ms: number): Promise<void>;
+  /** Our own connection (split-job stages). */
+  redis: Redis;
+  /** The jobs queue: slowed with `rateLimit` when every model is busy; parts of split documents are added to it. */
+  queue: Queue;
+  breakers?: BreakerRegistry;
   logger: Logger;
   events?: ResilienceEmitter;
   now?: () => Date;
 }
 
 /** What a processed job returns to BullMQ (and to a parent job). */
-export interface JobOutcome {
-  id: string;
-  status: 'completed' | 'failed' | 'duplicate';
-  modelId?: string;
-}
+export type JobOutcome =
+  | { id: string; status: 'completed' | 'failed' | 'duplicate'; modelId?: string }
+  | SummaryOutcome;
 
 /** The unified request of a generate job; summarize jobs are built per model. */
 function generateRequest(job: QueuedJob): ModelRequest {
   return {
     ...(job.system ? { system: job.system } : {}),
     messages: job.messages ?? [],
-    ...(job.params ? { params: job.params } : {}),
+    // The adapters' default, made explicit so the fleet limiter reserves what will be asked for.
+    params: { ...job.params, maxTokens: job.params?.maxTokens ?? DEFAULT_MAX_TOKENS },
     ...(job.native ? { native: job.native } : {}),
-  };
-}
-
-/**
- * The request for one model of the chain. A summarize prompt is written in that model's
- * family template; a document too long for the model's window is skipped here (recorded as
- * `context_overflow` without a call) so the chain moves on to a model that can take it.
- */
-function prepareFor(job: QueuedJob, config: Config): (model: ResolvedModel) => ModelRequest | 'skip' {
-  if (job.task === 'generate') {
-    const request = generateRequest(job);
-    return () => request;
-  }
-  const document = job.document ?? '';
-  return (model) => {
-    const maxTokens = job.params?.maxTokens ?? config.summarize.maxOutputTokens;
-    if (!fitsInOneCall(document, model.family, documentBudget(model.info, maxTokens))) return 'skip';
-    return buildSummaryRequest({
-      document,
-      family: model.family,
-      ...(job.language ? { language: job.language } : {}),
-      params: { ...job.params, maxTokens },
-      ...(job.native ? { native: job.native } : {}),
-      config,
-    });
   };
 }
 
@@ -142,7 +128,7 @@ export function createProcessor(deps: ProcessorDeps) {
       enqueuedAt: job.enqueuedAt,
       startedAt,
     };
-    if (await deps.store.get(job.id)) {
+    if (bull.name !== PART_JOB && (await deps.store.get(job.id))) {
       log.info('job already has a result; not run again');
       return { id: job.id, status: 'duplicate' };
     }
@@ -156,39 +142,72 @@ export function createProcessor(deps: ProcessorDeps) {
       throw new UnrecoverableError(message);
     }
 
+    const chainDeps = {
+      policies: deps.policies,
+      ...(deps.limiter ? { limiter: deps.limiter } : {}),
+      ...(deps.events ? { events: deps.events } : {}),
+      busyWaitMs: deps.config.worker.busyBackoffMs,
+    };
     try {
-      const out = await runChain({
-        models,
-        request: job.task === 'generate' ? generateRequest(job) : { messages: [] },
-        api: job.api,
-        policies: deps.policies,
-        prepare: prepareFor(job, deps.config),
-        ...(signal ? { signal } : {}),
-        ...(deps.limiter ? { limiter: deps.limiter } : {}),
-        ...(deps.events ? { events: deps.events } : {}),
-        busyWaitMs: deps.config.worker.busyBackoffMs,
-      });
-      const served = models.find((m) => m.requestId === out.modelId) ?? deps.catalog.resolve(out.modelId);
+      let out: SummaryOutcome;
+      if (job.task === 'summarize') {
+        out = await summarize(
+          {
+            config: deps.config,
+            catalog: deps.catalog,
+            redis: deps.redis,
+            queue: deps.queue,
+            prefix: deps.config.prefix,
+            chain: chainDeps,
+            ...(deps.breakers ? { breakers: deps.breakers } : {}),
+          },
+          bull,
+          job,
+          models,
+          token,
+          signal,
+        );
+      } else {
+        const chained = await runChain({
+          ...chainDeps,
+          models,
+          request: generateRequest(job),
+          api: job.api,
+          ...(signal ? { signal } : {}),
+        });
+        const served =
+          models.find((m) => m.requestId === chained.modelId) ?? deps.catalog.resolve(chained.modelId);
+        const reply = chained.reply;
+        out = {
+          text: reply.text,
+          stopReason: reply.stopReason,
+          modelId: chained.modelId,
+          usage: reply.usage,
+          costUsd: served ? costUsd(served.info, reply.usage) : 0,
+          attempts: chained.attempts,
+          parts: 0,
+        };
+      }
+      // A part of a split document hands its summary to the parent instead of storing a result.
+      if (bull.name === PART_JOB) return out;
       await deps.store.save({
         ...base,
         status: 'completed',
-        text: out.reply.text,
-        stopReason: out.reply.stopReason,
+        text: out.text,
+        stopReason: out.stopReason,
         modelId: out.modelId,
         attempts: out.attempts,
-        usage: out.reply.usage,
-        costUsd: served ? costUsd(served.info, out.reply.usage) : 0,
+        usage: out.usage,
+        costUsd: out.costUsd,
         finishedAt: now().toISOString(),
       });
-      log.info(
-        { model: out.modelId, fellBack: out.fellBack, attempts: out.attempts.length },
-        'job completed',
-      );
+      log.info({ model: out.modelId, attempts: out.attempts.length, parts: out.parts }, 'job completed');
       return { id: job.id, status: 'completed', modelId: out.modelId };
     } catch (e) {
+      if (e instanceof WaitingChildrenError) throw e;
       if (e instanceof AllModelsBusyError) {
         log.debug({ waitMs: e.waitMs }, 'every model busy; slowing the queue');
-        await deps.rateLimit(e.waitMs);
+        await deps.queue.rateLimit(e.waitMs);
         throw Worker.RateLimitError();
       }
       if (e instanceof ChainAbortedError) {
@@ -197,6 +216,7 @@ export function createProcessor(deps: ProcessorDeps) {
         throw new WaitingError();
       }
       if (e instanceof InvalidJobError || e instanceof ChainExhaustedError) {
+        if (bull.name === PART_JOB) throw new UnrecoverableError(e.message);
         await fail({ ...base, attempts: e.attempts, finishedAt: now().toISOString() }, e.message);
         log.warn({ attempts: e.attempts.length, reason: e.message }, 'job failed');
         throw new UnrecoverableError(e.message);

@@ -2,12 +2,12 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BedrockModelClient, createBedrockRuntime } from '../bedrock/client.js';
 import type { ModelClient } from '../bedrock/types.js';
-import { type Config, policyFor } from '../config.js';
+import type { Config } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { BreakerRegistry } from '../resilience/breaker.js';
 import { type Clock, type Random, systemClock, systemRandom } from '../resilience/clock.js';
-import { PolicyRegistry } from '../resilience/policy.js';
+import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy.js';
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
 import { keysFor } from './keys.js';
@@ -54,7 +54,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       });
   const client = options.client ?? new BedrockModelClient(sdk!);
-  const breakers = new BreakerRegistry({ settingsFor: (id) => policyFor(config, id).breaker, clock });
+  const breakers = new BreakerRegistry({ settingsFor: (id) => modelPolicyConfig(config, id).breaker, clock });
   const policies = new PolicyRegistry({ config, client, breakers, clock, rand });
   const limiter =
     options.fleetRateLimits === false
@@ -83,7 +83,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     store,
     logger,
     events: breakers.events,
-    rateLimit: (ms) => queue.rateLimit(ms),
+    redis,
+    queue,
+    breakers,
     ...(limiter ? { limiter } : {}),
   });
   const worker = new Worker<unknown, JobOutcome>(keys.queueName, processor, {
