@@ -1,0 +1,21 @@
+/**
+ * bedrock-jobs as a library: what other Node services import to enqueue jobs and read
+ * results, and what embeds a worker or the simulator in-process.
+ */
+export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
+export { ModelCatalog, type ModelInfo, type ResolvedModel } from './models/catalog.js';
+export { ModelError, type ModelErrorKind } from './models/errors.js';
+export type { ChatMessage, Family, ModelReply, ModelRequest, StopReason, Usage } from './models/request.js';
+export type { Job, JobInput } from './queue/jobs.js';
+export {
+  type BatchEnqueueResult,
+  createProducer,
+  type EnqueueResult,
+  type Producer,
+  type ProducerOptions,
+} from './queue/producer.js';
+export { JobValidationError } from './queue/validation.js';
+export { type RunningWorker, startWorker, type WorkerOptions } from './queue/worker.js';
+export type { AttemptRecord } from './resilience/policy.js';
+export type { BatchCounters, ResultRecord } from './results/record.js';
+export { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.js';
