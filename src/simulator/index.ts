@@ -1,3 +1,6 @@
+import type { Logger } from '../log.js';
+import type { AdminApi } from './admin.js';
+import { createControl } from './behaviour.js';
 import { loadProfile, type Profile } from './profiles.js';
 import { type RunningSimulator, startSimulator } from './server.js';
 
@@ -9,31 +12,60 @@ export {
   type ControlOptions,
   createControl,
 } from './behaviour.js';
-export type { SimulatorControl } from './control.js';
+export {
+  type CallContext,
+  type FaultDecision,
+  type ModelState,
+  SIM_ERRORS,
+  type SimError,
+  type SimulatorControl,
+  simError,
+} from './control.js';
 export type { ActiveFault, FaultRule, FaultRuleInput } from './faults.js';
 export { loadProfile, type Profile, ProfileError, type ProfileInput, ProfileSchema } from './profiles.js';
-export { type RunningSimulator, type SimulatorOptions, startSimulator } from './server.js';
+export {
+  type RunningSimulator,
+  type SimulatorOptions,
+  SimulatorOptionsSchema,
+  startSimulator,
+} from './server.js';
 
 export interface ProfileRunOptions {
   /** 0 (default) picks a free port. */
   port?: number;
+  host?: string;
   /** A shipped profile name (`steady`, `zero`, ...), a YAML/JSON file, or a parsed profile. */
   profile?: string | Profile;
   seed?: number;
   timeScale?: number;
+  logger?: Logger;
+}
+
+/** A simulator run from a profile, with the in-process admin API of its behaviour side. */
+export interface ProfileSimulator extends RunningSimulator {
+  admin: AdminApi;
 }
 
 /**
  * Starts the simulator with a profile by name or file, e.g.
- * `await startSimulatorWithProfile({ profile: 'primary-outage', timeScale: 10 })`.
+ * `await startSimulatorWithProfile({ profile: 'primary-outage', timeScale: 10 })`: the
+ * profile's behaviour side behind the wire side, and `/_sim/*` served by its admin API.
  * @throws ProfileError naming the file and field of a bad profile
  */
-export function startSimulatorWithProfile(options: ProfileRunOptions = {}): Promise<RunningSimulator> {
+export async function startSimulatorWithProfile(options: ProfileRunOptions = {}): Promise<ProfileSimulator> {
   const profile = typeof options.profile === 'string' ? loadProfile(options.profile) : options.profile;
-  return startSimulator({
-    ...(options.port !== undefined ? { port: options.port } : {}),
+  const behaviour = createControl({
     ...(profile ? { profile } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
   });
+  const sim = await startSimulator({
+    control: behaviour.control,
+    adminHandler: behaviour.adminHandler,
+    seed: behaviour.seed,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  return { url: sim.url, port: sim.port, close: () => sim.close(), admin: behaviour.admin };
 }

@@ -12,12 +12,13 @@ export type AnyRequest = IncomingMessage | Http2ServerRequest;
 export type AnyResponse = ServerResponse | Http2ServerResponse;
 export type RequestHandler = (req: AnyRequest, res: AnyResponse) => void;
 
-/** The HTTP/2 connection preface starts with these bytes. */
+/** The HTTP/2 connection preface (RFC 9113 §3.4) starts with these bytes. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 
 /**
- * Hands node:http2 a socket whose first bytes were already read: node:http2 reads from the
- * socket handle, so `unshift` is not enough; this Duplex replays the sniffed chunk first.
+ * Hands node:http2 a socket whose first bytes were already read. node:http2 reads from the
+ * socket's native handle, so pushing the bytes back with `unshift` is not enough: this Duplex
+ * yields the sniffed bytes first, then the socket's data; writes go straight to the socket.
  */
 class ReplaySocket extends Duplex {
   constructor(
@@ -50,8 +51,8 @@ class ReplaySocket extends Duplex {
     this.socket.setNoDelay(noDelay);
     return this;
   }
-  setKeepAlive(enable?: boolean, delay?: number): this {
-    this.socket.setKeepAlive(enable, delay);
+  setKeepAlive(enable?: boolean, delayMs?: number): this {
+    this.socket.setKeepAlive(enable, delayMs);
     return this;
   }
   setTimeout(ms: number, cb?: () => void): this {
@@ -66,14 +67,23 @@ class ReplaySocket extends Duplex {
   }
 }
 
+/** A TCP listener that serves two protocols; `close()` ends every connection and resolves. */
 export interface DualListener {
   server: Server;
   close(): Promise<void>;
 }
 
+/** True once `head` is the whole preface prefix; undefined while a shorter head still could be. */
+function isHttp2(head: Buffer): boolean | undefined {
+  const n = Math.min(head.length, H2_PREFACE.length);
+  if (!head.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) return false;
+  return n === H2_PREFACE.length ? true : undefined;
+}
+
 /**
  * One TCP port for HTTP/2 cleartext with prior knowledge (the AWS JS SDK's default handler)
- * and HTTP/1.1 (curl, botocore, fetch): the first bytes of each connection pick the protocol.
+ * and HTTP/1.1 (curl, botocore, fetch): the first bytes of each connection pick the protocol
+ * (reference §10).
  */
 export function createDualListener(handler: RequestHandler): DualListener {
   const h1 = createHttpServer({ keepAliveTimeout: 65_000 }, handler);
@@ -84,21 +94,29 @@ export function createDualListener(handler: RequestHandler): DualListener {
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
+  // A client that resets its stream or session is not the server's problem.
+  h2.on('sessionError', () => undefined);
 
   const server = createNetServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    socket.once('data', (first: Buffer) => {
+    let head: Buffer = Buffer.alloc(0);
+    const sniff = (chunk: Buffer): void => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const h2c = isHttp2(head);
+      if (h2c === undefined) return;
+      socket.off('data', sniff);
       socket.pause();
-      if (first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
-        h2.emit('connection', new ReplaySocket(socket, first));
+      if (h2c) {
+        h2.emit('connection', new ReplaySocket(socket, head));
       } else {
-        socket.unshift(first);
+        socket.unshift(head);
         h1.emit('connection', socket);
         socket.resume();
       }
-    });
+    };
+    socket.on('data', sniff);
   });
 
   return {
@@ -106,7 +124,6 @@ export function createDualListener(handler: RequestHandler): DualListener {
     close: () =>
       new Promise<void>((resolve) => {
         for (const session of sessions) session.destroy();
-        h1.closeAllConnections();
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

@@ -1,123 +1,134 @@
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
-import { createAdminHandler } from './admin.js';
-import { type AdminApi, createControl } from './behaviour.js';
-import type { SimulatorControl } from './control.js';
+import { type SimulatorControl, simError } from './control.js';
+import { sendError, sendMissingAuth, sendRawError } from './errors-wire.js';
 import { type AnyRequest, type AnyResponse, createDualListener } from './listener.js';
-import { isSimError } from './native/validate.js';
-import type { Profile } from './profiles.js';
-import { prepareCall, route } from './routes.js';
-import { serve } from './serve.js';
-import { newReply, readBody, sendError, sendRawError } from './wire.js';
+import { respond } from './respond.js';
+import { prepareCall, type Route, route } from './routes.js';
+import { newReply, type Reply, readBody, sendJson } from './wire.js';
 
-export interface SimulatorOptions {
-  /** 0 (default) picks a free port. */
-  port?: number;
-  host?: string;
-  profile?: Profile;
-  seed?: number;
-  timeScale?: number;
-  /** Replaces the profile-driven behaviour entirely (tests of the wire side). */
-  control?: SimulatorControl;
+/** Plain-data options of {@link startSimulator}; defaults live here only. */
+export const SimulatorOptionsSchema = z.object({
+  port: z.number().int().min(0).max(65_535).default(0).describe('TCP port; 0 picks a free one'),
+  host: z.string().min(1).default('127.0.0.1').describe('interface to listen on'),
+  seed: z.number().int().default(1).describe('generation seed: the same seed and input give the same text'),
+});
+
+/** Handles the simulator's own `/_sim/*` paths (admin API); Bedrock paths never reach it. */
+export type AdminHandler = (req: AnyRequest, res: AnyResponse) => void | Promise<void>;
+
+export type SimulatorOptions = z.input<typeof SimulatorOptionsSchema> & {
+  /** Quotas, latency, faults, stats: the behaviour side, asked about every call. */
+  control: SimulatorControl;
+  /** Receives every `/_sim/*` request; without it those paths answer 404. */
+  adminHandler?: AdminHandler;
+  /** Which models need a profile and which family an id belongs to; the built-in catalog by default. */
   catalog?: ModelCatalog;
   logger?: Logger;
-}
+};
 
 export interface RunningSimulator {
+  /** `http://host:port`, the endpoint to give an SDK. */
   url: string;
   port: number;
-  admin: AdminApi;
+  /** Ends every connection (hung calls included) and stops listening; idempotent. */
   close(): Promise<void>;
 }
 
-/**
- * Starts the Bedrock-Runtime-compatible simulator: HTTP/2 cleartext and HTTP/1.1 on one port.
- *
- * Requests must carry an `Authorization` header, as Bedrock requires, but SigV4 signatures
- * are not checked: any credentials work, so the real SDKs need only an endpoint override.
- */
-export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const catalog = options.catalog ?? new ModelCatalog();
-  const behaviour = createControl({
-    catalog,
-    ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
-  });
-  const control = options.control ?? behaviour.control;
-  const adminHandler = createAdminHandler(behaviour.admin);
-  const logger = options.logger ?? silentLogger;
-  const closing = new AbortController();
+const BODY_TOO_LARGE = simError(
+  'ValidationException',
+  "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to 25000000",
+);
 
-  const handle = async (req: AnyRequest, res: AnyResponse): Promise<void> => {
-    if (req.url?.startsWith('/_sim/')) return adminHandler(req, res);
-    const reply = newReply(res);
-    const r = req.method === 'POST' && req.url ? route(req.url) : undefined;
-    if (!r)
-      return sendRawError(
-        reply,
-        404,
-        'UnknownOperationException',
-        `No operation at ${req.method} ${req.url}`,
-      );
-    if (!req.headers.authorization)
-      return sendRawError(reply, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+/**
+ * Starts the Bedrock-Runtime-compatible simulator: HTTP/2 cleartext (the AWS JS SDK's default)
+ * and HTTP/1.1 (boto3, curl, fetch) on one port, serving `POST /model/{modelId}/invoke`,
+ * `/invoke-with-response-stream`, `/converse`, `/converse-stream` and `/count-tokens`.
+ *
+ * Like Bedrock, it refuses a request without an `Authorization` header (403
+ * `MissingAuthenticationTokenException`), but it does not check SigV4 signatures or bearer
+ * keys: any credentials work, so a real SDK needs only an endpoint override.
+ * @throws when the port cannot be bound
+ */
+export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
+  const { port, host, seed } = SimulatorOptionsSchema.parse({
+    port: options.port,
+    host: options.host,
+    seed: options.seed,
+  });
+  const { control, adminHandler } = options;
+  const catalog = options.catalog ?? new ModelCatalog();
+  const logger = (options.logger ?? silentLogger).child({ component: 'simulator' });
+  const inFlight = new Set<AbortController>();
+
+  const answer = async (r: Route, req: AnyRequest, res: AnyResponse, reply: Reply, startedMs: number) => {
     const body = await readBody(req);
-    if (body === 'too_large')
-      return sendError(reply, {
-        name: 'ValidationException',
-        message: 'Input is too long for requested model.',
-      });
+    if (body === 'too_large') return sendError(reply, BODY_TOO_LARGE);
     const call = prepareCall(r, body, control, catalog);
-    if (isSimError(call)) {
-      control.record(
-        {
-          modelId: r.modelId,
-          baseId: r.modelId,
-          operation: r.operation,
-          inputTokens: 0,
-          maxOutputTokens: 0,
-          promptText: '',
-        },
-        'client_error',
-        { inputTokens: 0, outputTokens: 0 },
-      );
-      return sendError(reply, call);
+    if ('error' in call) {
+      logger.debug({ model: r.modelId, operation: r.operation, error: call.error.name }, 'call refused');
+      control.record(call.ctx, 'client_error', { inputTokens: 0, outputTokens: 0 });
+      return sendError(reply, call.error);
     }
     const gone = new AbortController();
-    const abort = () => gone.abort();
-    res.once('close', abort);
-    closing.signal.addEventListener('abort', abort, { once: true });
+    inFlight.add(gone);
+    res.once('close', () => gone.abort());
     try {
-      await serve(call, reply, gone.signal, { control, seed: behaviour.seed });
+      await respond(call, { reply, signal: gone.signal, startedMs }, { control, seed });
     } finally {
-      closing.signal.removeEventListener('abort', abort);
+      inFlight.delete(gone);
     }
   };
 
-  const listener = createDualListener((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      logger.error({ err: e }, 'simulator request failed');
-      sendError(newReply(res), { name: 'InternalServerException', message: 'Internal server error' });
-    });
-  });
+  const handle = (req: AnyRequest, res: AnyResponse): void => {
+    const url = req.url ?? '/';
+    if (url.startsWith('/_sim/') || url === '/_sim') {
+      if (adminHandler) {
+        Promise.resolve(adminHandler(req, res)).catch((e: unknown) => failed(e, newReply(res)));
+      } else sendJson(newReply(res), 404, { message: 'No admin API on this simulator' });
+      return;
+    }
+    const startedMs = performance.now();
+    const reply = newReply(res);
+    const r = req.method === 'POST' ? route(url) : undefined;
+    if (!req.headers.authorization) sendMissingAuth(reply);
+    else if (!r)
+      sendRawError(reply, 404, 'UnknownOperationException', `No operation at ${req.method} ${url}`);
+    else answer(r, req, res, reply, startedMs).catch((e: unknown) => failed(e, reply));
+  };
+
+  const failed = (e: unknown, reply: Reply): void => {
+    if (reply.res.headersSent || reply.res.destroyed) {
+      logger.debug({ err: e }, 'request ended early');
+      reply.res.destroy();
+      return;
+    }
+    logger.error({ err: e }, 'simulator request failed');
+    sendError(reply, simError('InternalServerException', 'Internal server error'));
+  };
+
+  const listener = createDualListener(handle);
   await new Promise<void>((resolve, reject) => {
     listener.server.once('error', reject);
-    listener.server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    listener.server.listen(port, host, () => {
+      listener.server.off('error', reject);
+      resolve();
+    });
   });
-  const port = (listener.server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
+  const bound = (listener.server.address() as AddressInfo).port;
+  logger.info({ port: bound, host }, 'simulator listening');
+  let closing: Promise<void> | undefined;
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-    port,
-    admin: behaviour.admin,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    port: bound,
     close() {
-      closed ??= (async () => {
-        closing.abort();
+      closing ??= (async () => {
+        for (const gone of inFlight) gone.abort();
         await listener.close();
       })();
-      return closed;
+      return closing;
     },
   };
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { SIM_ERRORS, type SimError } from './control.js';
 import type { AnyRequest, AnyResponse } from './listener.js';
 
-/** Everything the simulator answers goes through these writers, for HTTP/1.1 and HTTP/2 alike. */
+/** One answer in the making: everything the simulator writes goes through it, HTTP/1.1 and HTTP/2 alike. */
 export interface Reply {
+  /** Sent as `x-amzn-RequestId`; the SDKs expose it as `$metadata.requestId`. */
   requestId: string;
   res: AnyResponse;
 }
@@ -12,62 +12,77 @@ export function newReply(res: AnyResponse): Reply {
   return { requestId: randomUUID(), res };
 }
 
-type Headers = Record<string, string | number>;
+export type Headers = Record<string, string | number>;
 
-function head(reply: Reply, status: number, headers: Headers): void {
-  if (reply.res.headersSent || reply.res.destroyed) return;
-  (reply.res as { writeHead(status: number, headers: Headers): unknown }).writeHead(status, {
-    'x-amzn-requestid': reply.requestId,
-    date: new Date().toUTCString(),
-    ...headers,
-  });
+// `Date` changes once a second: format it once a second, not once per answer.
+let dateSecond = -1;
+let dateText = '';
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }
 
+/** Writes the status line and headers, with `x-amzn-RequestId` and `Date` on every answer. */
+export function writeHead(reply: Reply, status: number, headers: Headers): void {
+  const res = reply.res;
+  if (res.headersSent || res.destroyed) return;
+  headers['x-amzn-RequestId'] = reply.requestId;
+  headers.Date = httpDate();
+  (res as { writeHead(status: number, headers: Headers): unknown }).writeHead(status, headers);
+}
+
+/** Answers with a JSON body (already serialized or not). */
 export function sendJson(reply: Reply, status: number, body: unknown, headers: Headers = {}): void {
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  head(reply, status, { 'content-type': 'application/json', 'content-length': payload.length, ...headers });
+  const payload = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  headers['Content-Type'] = 'application/json';
+  headers['Content-Length'] = payload.length;
+  writeHead(reply, status, headers);
   if (!reply.res.destroyed) reply.res.end(payload);
 }
 
-/** An error exactly as Bedrock sends it (reference §2.2). */
-export function sendError(reply: Reply, error: SimError): void {
-  const status = SIM_ERRORS[error.name] ?? 400;
-  sendJson(
-    reply,
-    status,
-    { message: error.message, ...error.extra },
-    {
-      'x-amzn-errortype': `${error.name}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
-      ...(error.retryAfterSeconds !== undefined ? { 'retry-after': Math.ceil(error.retryAfterSeconds) } : {}),
-    },
-  );
-}
-
-/** An error the SDK knows by name though it is not modelled for Bedrock (403 without auth, 404 path). */
-export function sendRawError(reply: Reply, status: number, name: string, message: string): void {
-  sendJson(reply, status, { message }, { 'x-amzn-errortype': name });
-}
-
+/** Starts an `application/vnd.amazon.eventstream` answer (HTTP 200 before the first event). */
 export function startStream(reply: Reply, headers: Headers): void {
-  head(reply, 200, { 'content-type': 'application/vnd.amazon.eventstream', ...headers });
+  headers['Content-Type'] = 'application/vnd.amazon.eventstream';
+  writeHead(reply, 200, headers);
 }
 
 export function writeFrame(reply: Reply, frame: Uint8Array): void {
   if (!reply.res.destroyed) (reply.res as { write(chunk: Uint8Array): boolean }).write(frame);
 }
 
-export function endStream(reply: Reply): void {
-  if (!reply.res.destroyed) reply.res.end();
+export function endStream(reply: Reply, last?: Uint8Array): void {
+  if (reply.res.destroyed) return;
+  if (last) (reply.res as { end(chunk: Uint8Array): unknown }).end(last);
+  else reply.res.end();
 }
 
-/** Reads a request body up to Bedrock's 25,000,000-byte limit. */
-export async function readBody(req: AnyRequest, limit = 25_000_000): Promise<Buffer | 'too_large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return 'too_large';
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+/**
+ * Reads a request body up to Bedrock's 25,000,000-byte limit.
+ * @returns the body, or `'too_large'` once past the limit (the rest is read and dropped)
+ * @throws Error when the client goes away before the body ends
+ */
+export function readBody(req: AnyRequest, limit = 25_000_000): Promise<Buffer | 'too_large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let ended = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.once('end', () => {
+      ended = true;
+      if (size > limit) resolve('too_large');
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!ended) reject(new Error('request closed before its body ended'));
+    });
+  });
 }

@@ -7,6 +7,11 @@ import { nova } from './nova.js';
 import { titan } from './titan.js';
 import type { SimFamily } from './types.js';
 
+/**
+ * The simulator's own reading of each family's native format. Written apart from the
+ * project's adapters (`src/models/families/`) on purpose: adapter tests against the
+ * simulator then check two independent readings of the wire reference against each other.
+ */
 export const SIM_FAMILIES: Readonly<Record<Family, SimFamily>> = {
   anthropic,
   titan,

@@ -1,51 +1,57 @@
 import { z } from 'zod';
-import { METRICS_KEY, type ParsedPrompt, type SimFamily, type SimStop } from './types.js';
-import { isSimError, validateNative } from './validate.js';
+import { METRICS_KEY, type SimFamily, type SimStop, type Turn } from './types.js';
+import { isSimError, overMaximum, validateNative } from './validate.js';
 
-const Body = z
-  .object({
-    prompt: z.string().min(1),
-    temperature: z.number().min(0).max(1).optional(),
-    top_p: z.number().min(0).max(1).optional(),
-    max_gen_len: z.number().int().min(1).optional(),
-    images: z.array(z.string()).optional(),
-  })
-  .strict();
+/** Llama's default `max_gen_len` (reference §3.4). */
+const DEFAULT_MAX_TOKENS = 512;
 
-const STOP: Record<SimStop, string> = {
+const Body = z.strictObject({
+  prompt: z.string().min(1),
+  temperature: z.number().min(0).max(1).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  max_gen_len: z.number().int().min(1).optional(),
+  images: z.array(z.string()).optional(),
+});
+
+/**
+ * Llama has no stop-sequence parameter and no content-filter signal on Bedrock: a filtered
+ * call answers empty text with `stop`, as a model that declines silently would.
+ */
+const STOP: Readonly<Record<SimStop, string>> = {
   end: 'stop',
   length: 'length',
   stop_sequence: 'stop',
   filtered: 'stop',
 };
+
 const TURN = /<\|start_header_id\|>(system|user|assistant)<\|end_header_id\|>\n\n([\s\S]*?)<\|eot_id\|>/g;
 
-/** Reads the Llama 3 chat template back into turns; a raw prompt is one user turn. */
-function template(prompt: string): Pick<ParsedPrompt, 'system' | 'turns'> {
+/**
+ * Reads the Llama 3 chat template back into turns (the open assistant header at the end is
+ * not a turn); a prompt without the template is one user turn.
+ */
+export function llamaTurns(prompt: string): { system: string; turns: Turn[] } {
   let system = '';
-  const turns: ParsedPrompt['turns'] = [];
+  const turns: Turn[] = [];
   for (const m of prompt.matchAll(TURN)) {
     if (m[1] === 'system') system = m[2] ?? '';
     else turns.push({ role: m[1] === 'user' ? 'user' : 'assistant', text: m[2] ?? '' });
   }
-  return turns.length > 0 ? { system, turns } : { system: '', turns: [{ role: 'user', text: prompt }] };
+  return turns.length > 0 || system
+    ? { system, turns }
+    : { system: '', turns: [{ role: 'user', text: prompt }] };
 }
 
-/** Meta Llama 3.x: a raw prompt (the caller applies the template), no stop parameter. */
+/** Meta Llama 3.x: a raw prompt (the caller applies the template), schema-validated. */
 export const llama: SimFamily = {
   family: 'llama',
 
-  parse(raw, limits) {
+  parse(raw, model) {
     const body = validateNative(Body, raw);
     if (isSimError(body)) return body;
-    const max = body.max_gen_len ?? 512;
-    if (max > limits.maxOutputTokens) {
-      return {
-        name: 'ValidationException',
-        message: `Malformed input request: #/max_gen_len: ${max} is not less or equal to ${limits.maxOutputTokens}, please reformat your input and try again.`,
-      };
-    }
-    return { ...template(body.prompt), maxTokens: max, stopSequences: [] };
+    const max = body.max_gen_len ?? Math.min(DEFAULT_MAX_TOKENS, model.maxOutputTokens);
+    if (max > model.maxOutputTokens) return overMaximum('max_gen_len', max, model.maxOutputTokens);
+    return { ...llamaTurns(body.prompt), maxTokens: max, stopSequences: [] };
   },
 
   respond(g) {
@@ -58,12 +64,13 @@ export const llama: SimFamily = {
   },
 
   chunks(g, pieces, metrics) {
-    return pieces.map((p, i) => {
+    const perPiece = pieces.length > 0 ? g.outputTokens / pieces.length : 0;
+    return pieces.map((generation, i) => {
       const last = i === pieces.length - 1;
       return {
-        generation: p,
+        generation,
         prompt_token_count: i === 0 ? g.inputTokens : null,
-        generation_token_count: last ? g.outputTokens : i + 1,
+        generation_token_count: last ? g.outputTokens : Math.round(perPiece * (i + 1)),
         stop_reason: last ? STOP[g.stop] : null,
         ...(last ? { [METRICS_KEY]: metrics } : {}),
       };

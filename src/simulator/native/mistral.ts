@@ -1,52 +1,72 @@
 import { z } from 'zod';
-import { METRICS_KEY, type ParsedPrompt, type SimFamily, type SimStop } from './types.js';
-import { isSimError, validateNative } from './validate.js';
+import { METRICS_KEY, type SimFamily, type SimStop, type Turn } from './types.js';
+import { isSimError, overMaximum, validateNative } from './validate.js';
 
-const Body = z
-  .object({
-    prompt: z.string().min(1),
-    max_tokens: z.number().int().min(1).optional(),
-    stop: z.array(z.string()).max(10).optional(),
-    temperature: z.number().min(0).max(1).optional(),
-    top_p: z.number().min(0).max(1).optional(),
-    top_k: z.number().int().min(1).max(200).optional(),
-  })
-  .strict();
+/** Mistral's default `max_tokens` for the 7B/Mixtral models (reference §3.5). */
+const DEFAULT_MAX_TOKENS = 512;
 
-const STOP: Record<SimStop, string> = {
+/** The text-completion body; the chat (`messages`) form of newer Mistral models is not simulated. */
+const Body = z.strictObject({
+  prompt: z.string().min(1),
+  max_tokens: z.number().int().min(1).optional(),
+  stop: z.array(z.string()).max(10).optional(),
+  temperature: z.number().min(0).max(1).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  top_k: z.number().int().min(1).max(200).optional(),
+});
+
+/**
+ * Mistral names no stop-sequence or content-filter reason: a stop sequence ends with `stop`,
+ * and a filtered call answers empty text with `stop`.
+ */
+const STOP: Readonly<Record<SimStop, string>> = {
   end: 'stop',
   length: 'length',
   stop_sequence: 'stop',
   filtered: 'stop',
 };
-const BLOCK = /\[INST\]\s?([\s\S]*?)\s?\[\/INST\]([^[]*?)(?:<\/s>|$)/g;
 
-/** Reads `<s>[INST] u1 [/INST] a1</s>[INST] u2 [/INST]` back into turns. */
-function template(prompt: string): Pick<ParsedPrompt, 'system' | 'turns'> {
-  const turns: ParsedPrompt['turns'] = [];
-  for (const m of prompt.matchAll(BLOCK)) {
-    turns.push({ role: 'user', text: m[1] ?? '' });
-    const answer = (m[2] ?? '').trim();
+const OPEN = '[INST]';
+const CLOSE = '[/INST]';
+
+/**
+ * Reads `<s>[INST] u1 [/INST] a1</s>[INST] u2 [/INST]` back into turns (a system text is part
+ * of the first user turn, as Mistral's template has no system role); a prompt without
+ * `[INST]` is one user turn.
+ */
+export function mistralTurns(prompt: string): Turn[] {
+  let at = prompt.indexOf(OPEN);
+  if (at < 0) return [{ role: 'user', text: prompt }];
+  const turns: Turn[] = [];
+  while (at >= 0) {
+    const close = prompt.indexOf(CLOSE, at + OPEN.length);
+    if (close < 0) {
+      turns.push({ role: 'user', text: prompt.slice(at + OPEN.length).trim() });
+      break;
+    }
+    turns.push({ role: 'user', text: prompt.slice(at + OPEN.length, close).trim() });
+    const next = prompt.indexOf(OPEN, close + CLOSE.length);
+    const answer = prompt
+      .slice(close + CLOSE.length, next < 0 ? undefined : next)
+      .replaceAll('</s>', '')
+      .replaceAll('<s>', '')
+      .trim();
     if (answer) turns.push({ role: 'assistant', text: answer });
+    at = next;
   }
-  return { system: '', turns: turns.length > 0 ? turns : [{ role: 'user', text: prompt }] };
+  return turns;
 }
 
 /** Mistral text completion; token counts only in headers and stream metrics. */
 export const mistral: SimFamily = {
   family: 'mistral',
 
-  parse(raw, limits) {
+  parse(raw, model) {
     const body = validateNative(Body, raw);
     if (isSimError(body)) return body;
-    const max = body.max_tokens ?? 512;
-    if (max > limits.maxOutputTokens) {
-      return {
-        name: 'ValidationException',
-        message: `Malformed input request: #/max_tokens: ${max} is not less or equal to ${limits.maxOutputTokens}, please reformat your input and try again.`,
-      };
-    }
-    return { ...template(body.prompt), maxTokens: max, stopSequences: body.stop ?? [] };
+    const max = body.max_tokens ?? Math.min(DEFAULT_MAX_TOKENS, model.maxOutputTokens);
+    if (max > model.maxOutputTokens) return overMaximum('max_tokens', max, model.maxOutputTokens);
+    return { system: '', turns: mistralTurns(body.prompt), maxTokens: max, stopSequences: body.stop ?? [] };
   },
 
   respond(g) {
@@ -54,10 +74,10 @@ export const mistral: SimFamily = {
   },
 
   chunks(g, pieces, metrics) {
-    return pieces.map((p, i) => {
+    return pieces.map((text, i) => {
       const last = i === pieces.length - 1;
       return {
-        outputs: [{ text: p, stop_reason: last ? STOP[g.stop] : null }],
+        outputs: [{ text, stop_reason: last ? STOP[g.stop] : null }],
         ...(last ? { [METRICS_KEY]: metrics } : {}),
       };
     });

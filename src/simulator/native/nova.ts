@@ -1,70 +1,75 @@
 import { z } from 'zod';
 import { simError } from '../control.js';
 import { METRICS_KEY, type SimFamily, type SimStop } from './types.js';
-import { isSimError, validateNative } from './validate.js';
+import { isSimError, overMaximum, validateNative } from './validate.js';
 
-const Block = z
-  .object({ text: z.string().optional(), image: z.unknown().optional(), cachePoint: z.unknown().optional() })
-  .strict();
+/** Nova's output budget when the body names none (reference §3.3: 5,000 for Nova 1). */
+const DEFAULT_MAX_TOKENS = 5_000;
 
-const Body = z
-  .object({
-    schemaVersion: z.literal('messages-v1').optional(),
-    system: z.array(z.object({ text: z.string() }).strict()).optional(),
-    messages: z
-      .array(z.object({ role: z.enum(['user', 'assistant']), content: z.array(Block).min(1) }).strict())
-      .min(1),
-    inferenceConfig: z
-      .object({
-        max_new_tokens: z.number().int().min(1).optional(),
-        maxTokens: z.number().int().min(1).optional(),
-        temperature: z.number().min(0).max(1).optional(),
-        top_p: z.number().min(0).max(1).optional(),
-        topP: z.number().min(0).max(1).optional(),
-        top_k: z.number().int().min(0).optional(),
-        topK: z.number().int().min(0).optional(),
-        stopSequences: z.array(z.string()).optional(),
-      })
-      .strict()
-      .optional(),
-    toolConfig: z.unknown().optional(),
-  })
-  .strict();
+const Block = z.strictObject({
+  text: z.string().optional(),
+  image: z.unknown().optional(),
+  video: z.unknown().optional(),
+  document: z.unknown().optional(),
+  toolUse: z.unknown().optional(),
+  toolResult: z.unknown().optional(),
+  reasoningContent: z.unknown().optional(),
+  cachePoint: z.unknown().optional(),
+});
 
-const STOP: Record<SimStop, string> = {
+const Body = z.strictObject({
+  schemaVersion: z.literal('messages-v1').optional(),
+  system: z
+    .array(z.strictObject({ text: z.string().optional(), cachePoint: z.unknown().optional() }))
+    .optional(),
+  messages: z
+    .array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.array(Block).min(1) }))
+    .min(1),
+  inferenceConfig: z
+    .strictObject({
+      max_new_tokens: z.number().int().min(1).optional(),
+      maxTokens: z.number().int().min(1).optional(),
+      temperature: z.number().min(0).max(1).optional(),
+      top_p: z.number().min(0).max(1).optional(),
+      topP: z.number().min(0).max(1).optional(),
+      top_k: z.number().int().min(0).optional(),
+      topK: z.number().int().min(0).optional(),
+      stopSequences: z.array(z.string()).optional(),
+    })
+    .optional(),
+  toolConfig: z.unknown().optional(),
+});
+
+const STOP: Readonly<Record<SimStop, string>> = {
   end: 'end_turn',
   length: 'max_tokens',
   stop_sequence: 'stop_sequence',
   filtered: 'content_filtered',
 };
 
-/** Amazon Nova `messages-v1`. */
+/** Amazon Nova `messages-v1` (reference §3.3), schema-validated. */
 export const nova: SimFamily = {
   family: 'nova',
 
-  parse(raw, limits) {
+  parse(raw, model) {
     const body = validateNative(Body, raw);
     if (isSimError(body)) return body;
-    if (body.messages[0]?.role !== 'user')
+    if (body.messages[0]?.role !== 'user') {
       return simError(
         'ValidationException',
         'A conversation must start with a user message. Try again with a conversation that starts with a user message.',
       );
-    const max =
-      body.inferenceConfig?.max_new_tokens ??
-      body.inferenceConfig?.maxTokens ??
-      Math.min(5_000, limits.maxOutputTokens);
-    if (max > limits.maxOutputTokens) {
-      return simError(
-        'ValidationException',
-        `Malformed input request: #/inferenceConfig/max_new_tokens: ${max} is not less or equal to ${limits.maxOutputTokens}, please reformat your input and try again.`,
-      );
     }
+    const config = body.inferenceConfig;
+    const max =
+      config?.max_new_tokens ?? config?.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, model.maxOutputTokens);
+    if (max > model.maxOutputTokens)
+      return overMaximum('inferenceConfig/max_new_tokens', max, model.maxOutputTokens);
     return {
-      system: (body.system ?? []).map((s) => s.text).join('\n'),
+      system: (body.system ?? []).map((s) => s.text ?? '').join('\n'),
       turns: body.messages.map((m) => ({ role: m.role, text: m.content.map((c) => c.text ?? '').join('') })),
       maxTokens: max,
-      stopSequences: body.inferenceConfig?.stopSequences ?? [],
+      stopSequences: config?.stopSequences ?? [],
     };
   },
 
@@ -83,9 +88,11 @@ export const nova: SimFamily = {
   },
 
   chunks(g, pieces, metrics) {
-    return [
-      { messageStart: { role: 'assistant' } },
-      ...pieces.map((p) => ({ contentBlockDelta: { delta: { text: p }, contentBlockIndex: 0 } })),
+    const out: Record<string, unknown>[] = [{ messageStart: { role: 'assistant' } }];
+    for (const text of pieces) {
+      if (text.length > 0) out.push({ contentBlockDelta: { delta: { text }, contentBlockIndex: 0 } });
+    }
+    out.push(
       { contentBlockStop: { contentBlockIndex: 0 } },
       { messageStop: { stopReason: STOP[g.stop] } },
       {
@@ -96,6 +103,7 @@ export const nova: SimFamily = {
         },
         [METRICS_KEY]: metrics,
       },
-    ];
+    );
+    return out;
   },
 };

@@ -1,0 +1,45 @@
+import { SIM_ERRORS, type SimError, simError } from './control.js';
+import { type Headers, type Reply, sendJson } from './wire.js';
+
+/** Bedrock names its error shapes with this namespace suffix in `x-amzn-ErrorType` (reference §2.2). */
+const ERROR_TYPE_SUFFIX = ':http://internal.amazon.com/coral/com.amazon.bedrock/';
+
+/**
+ * An error exactly as Bedrock sends it (reference §2.2): status from {@link SIM_ERRORS},
+ * `x-amzn-ErrorType: <Name>:http://internal.amazon.com/coral/com.amazon.bedrock/`,
+ * body `{"message": …, ...extra}`, and `retry-after` (seconds) when the error sets one.
+ */
+export function sendError(reply: Reply, error: SimError): void {
+  const headers: Headers = { 'x-amzn-ErrorType': `${error.name}${ERROR_TYPE_SUFFIX}` };
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = Math.ceil(error.retryAfterSeconds);
+  sendJson(reply, SIM_ERRORS[error.name], { message: error.message, ...error.extra }, headers);
+}
+
+/** An error the SDKs know by name though Bedrock does not model it (403 without credentials, 404 path). */
+export function sendRawError(reply: Reply, status: number, name: string, message: string): void {
+  sendJson(reply, status, { message }, { 'x-amzn-ErrorType': name });
+}
+
+/** Bedrock's answer to a request without an `Authorization` header. */
+export function sendMissingAuth(reply: Reply): void {
+  sendRawError(reply, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+}
+
+/**
+ * A prompt longer than the context window, in the family's words (reference §2.3): Claude's
+ * own text (wrapped by Converse), the plain Bedrock text for the others.
+ */
+export function contextLengthError(
+  family: string,
+  converse: boolean,
+  inputTokens: number,
+  contextWindow: number,
+): SimError {
+  if (family !== 'anthropic')
+    return simError('ValidationException', 'Input is too long for requested model.');
+  const text = `prompt is too long: ${inputTokens} tokens > ${contextWindow} maximum`;
+  return simError(
+    'ValidationException',
+    converse ? `The model returned the following errors: ${text}` : text,
+  );
+}
