@@ -4,7 +4,11 @@ import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
 import type { ResultRecord } from '../../src/results/record.js';
-import { type RunningSimulator, startSimulator } from '../../src/simulator/index.js';
+import {
+  ProfileSchema,
+  type ProfileSimulator,
+  startSimulatorWithProfile,
+} from '../../src/simulator/index.js';
 import { useRedis } from '../helpers/redis.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -12,13 +16,11 @@ const LLAMA = 'meta.llama3-70b-instruct-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
 
 const ctx = useRedis();
-let sim: RunningSimulator;
+let sim: ProfileSimulator;
 let running: { producer?: Producer; worker?: RunningWorker } = {};
 
 beforeAll(async () => {
-  sim = await startSimulator({
-    profile: { zeroLatency: true, jitter: 0, profileMultiplier: 2, models: {}, faults: [] },
-  });
+  sim = await startSimulatorWithProfile({ profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0 }) });
 });
 afterAll(async () => {
   await sim.close();
