@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminStats } from '../../src/simulator/admin.js';
-import { type RunningSimulator, startSimulator } from '../../src/simulator/index.js';
+import { type RunningSimulator, startSimulatorWithProfile } from '../../src/simulator/index.js';
 import { ProfileSchema } from '../../src/simulator/profiles.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -23,7 +23,7 @@ beforeAll(async () => {
     zeroLatency: true,
     models: { [HAIKU]: { rpm: RPM, tpm: 1_000_000_000 } },
   });
-  sim = await startSimulator({ profile, timeScale: TIME_SCALE, seed: 1 });
+  sim = await startSimulatorWithProfile({ profile, timeScale: TIME_SCALE, seed: 1 });
   client = new BedrockRuntimeClient({
     region: 'us-east-1',
     endpoint: sim.url,
