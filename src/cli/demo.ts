@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { keysFor } from '../queue/keys.js';
+import { createProducer } from '../queue/producer.js';
+import { startWorker } from '../queue/worker.js';
+import { ResultStore } from '../results/store.js';
+import { BatchTallier } from '../results/tally.js';
+import { startSimulatorWithProfile } from '../simulator/index.js';
+import type { CliContext } from './context.js';
+import { watchBatch } from './enqueue.js';
+import { findRedis } from './find-redis.js';
+import { readJobs } from './input.js';
+import { positiveNumber } from './simulator.js';
+
+const PRIMARY = 'anthropic.claude-3-haiku-20240307-v1:0';
+const CORPUS = join(import.meta.dirname, '..', '..', 'examples', 'corpus');
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('demo')
+    .description(
+      'simulator + worker in one process: summarize the sample corpus, with a primary-model outage half-way',
+    )
+    .option('--corpus <dir>', 'documents to summarize', CORPUS)
+    .option('--concurrency <n>', 'jobs at once', positiveNumber('--concurrency'), 32)
+    .option('--time-scale <n>', 'simulated latency divided by n', positiveNumber('--time-scale'), 4)
+    .action(async (o: { corpus: string; concurrency: number; timeScale: number }) => {
+      const started = performance.now();
+      const say = (line: string) => (ctx.json() ? ctx.emit({ event: line }) : ctx.out(line));
+      const redisFound = await findRedis();
+      say(`redis: ${redisFound.source}`);
+      const sim = await startSimulatorWithProfile({ profile: 'steady', timeScale: o.timeScale, seed: 7 });
+      say(`simulator: ${sim.url} (profile steady, time scale ${o.timeScale})`);
+      const config = loadConfig({
+        env: {},
+        overrides: {
+          redisUrl: redisFound.url,
+          endpoint: sim.url,
+          resultTtlSeconds: 3600,
+          logLevel: 'warn',
+          policy: {
+            retry: { maxAttempts: 2, baseDelayMs: 100, throttleBaseDelayMs: 250, maxDelayMs: 2_000 },
+            breaker: { consecutiveFailures: 5, halfOpenAfterMs: 5_000 },
+          },
+          worker: {
+            concurrency: o.concurrency,
+            shutdownTimeoutMs: 10_000,
+            jobAttempts: 3,
+            busyBackoffMs: 250,
+          },
+        },
+      });
+      const logger = createLogger({ level: 'warn', destination: process.stderr });
+      const worker = await startWorker({ config, logger });
+      const producer = createProducer({ redis: config.redisUrl, config, logger });
+      const redis = new Redis(config.redisUrl);
+      try {
+        const batchId = `demo-${randomUUID().slice(0, 8)}`;
+        let jobs = 0;
+        let slice: Record<string, unknown>[] = [];
+        for await (const { job } of readJobs(o.corpus, batchId)) {
+          slice.push(job);
+          if (slice.length === 100) {
+            jobs += (await producer.enqueueBatch(slice as never, { batchId })).enqueued;
+            slice = [];
+          }
+        }
+        if (slice.length > 0) jobs += (await producer.enqueueBatch(slice as never, { batchId })).enqueued;
+        say(`enqueued ${jobs} documents as batch ${batchId} (chain: ${config.chains.default?.join(' → ')})`);
+
+        let injected = false;
+        const final = await watchBatch(ctx, producer, batchId, (c) => {
+          if (!injected && c.completed + c.failed >= c.total / 2) {
+            injected = true;
+            sim.admin.addFault({ model: PRIMARY, outage: true });
+            if (!process.stdout.isTTY || ctx.json())
+              say(`outage injected: ${PRIMARY} answers 503 from now on`);
+          }
+        });
+        const keys = keysFor(config.prefix);
+        const tally = await new BatchTallier(
+          redis,
+          new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: 3600 }),
+          keys,
+          batchId,
+        ).refresh();
+        const stats = sim.admin.stats();
+        const table = {
+          batchId,
+          documents: final.total,
+          completed: final.completed,
+          failed: final.failed,
+          perModel: tally.perModel,
+          fallbacks: tally.fallbacks,
+          throttledCalls: stats.total.throttled,
+          callsToSimulator: stats.total.calls,
+          inputTokens: tally.inputTokens,
+          outputTokens: tally.outputTokens,
+          costUsd: Number(tally.costUsd.toFixed(4)),
+          wallSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+        };
+        if (ctx.json()) ctx.emit({ summary: table });
+        else {
+          ctx.out('');
+          ctx.out(`  documents      ${table.completed}/${table.documents} completed, ${table.failed} failed`);
+          for (const [model, n] of Object.entries(table.perModel).sort((a, b) => b[1] - a[1]))
+            ctx.out(`  ${model.padEnd(45)} ${String(n).padStart(5)}`);
+          ctx.out(`  fallbacks      ${table.fallbacks} (primary outage injected half-way)`);
+          ctx.out(`  throttled      ${table.throttledCalls} calls of ${table.callsToSimulator}`);
+          ctx.out(`  tokens         ${table.inputTokens} in, ${table.outputTokens} out`);
+          ctx.out(`  cost           $${table.costUsd.toFixed(4)}`);
+          ctx.out(`  wall time      ${table.wallSeconds} s`);
+          ctx.out(
+            `  results        bedrock-jobs results ${batchId} --format csv   (with REDIS_URL=${config.redisUrl}; kept for 1 hour)`,
+          );
+        }
+        if (final.failed > 0) process.exitCode = 3;
+      } finally {
+        await worker.close({ deadlineMs: 5_000 });
+        await producer.close();
+        await redis.quit();
+        await sim.close();
+        await redisFound.stop();
+      }
+    });
+}

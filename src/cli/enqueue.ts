@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { type Command, Option } from 'commander';
+import { Redis } from 'ioredis';
+import { ModelCatalog } from '../models/catalog.js';
+import { parseJob } from '../queue/jobs.js';
+import { keysFor } from '../queue/keys.js';
+import { createProducer, type Producer } from '../queue/producer.js';
+import { isJobValidationError } from '../queue/validation.js';
+import type { BatchCounters } from '../results/record.js';
+import { ResultStore } from '../results/store.js';
+import { BatchTallier } from '../results/tally.js';
+import { type CliContext, CliError } from './context.js';
+import { readJobs } from './input.js';
+import { createProgress } from './progress.js';
+
+const SLICE = 500;
+
+/** Waits for a batch with a progress view; returns the final counters. */
+export async function watchBatch(
+  ctx: CliContext,
+  producer: Producer,
+  batchId: string,
+  onCounters?: (c: BatchCounters) => void,
+): Promise<BatchCounters> {
+  const config = ctx.config();
+  const redis = new Redis(config.redisUrl);
+  const keys = keysFor(config.prefix);
+  const tallier = new BatchTallier(
+    redis,
+    new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds }),
+    keys,
+    batchId,
+  );
+  const view = createProgress({ json: ctx.json(), tty: process.stdout.isTTY === true });
+  let latest: BatchCounters | undefined;
+  let refreshing: Promise<unknown> = Promise.resolve();
+  try {
+    const final = await producer.waitForBatch(batchId, {
+      pollMs: 1_000,
+      onProgress: (c) => {
+        latest = c;
+        onCounters?.(c);
+        refreshing = refreshing
+          .then(() => tallier.refresh())
+          .then((t) => latest && view.update(latest, t.perModel));
+      },
+    });
+    await refreshing;
+    view.update(final, (await tallier.refresh()).perModel);
+    return final;
+  } finally {
+    view.stop();
+    await redis.quit();
+  }
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('enqueue')
+    .description(
+      'enqueue jobs from a JSONL file, a directory of .txt/.md documents (one summarize job each), or - for stdin',
+    )
+    .argument('<source>', 'FILE.jsonl | DIR | -')
+    .addOption(
+      new Option('--task <task>', 'task for lines that name none').choices(['generate', 'summarize']),
+    )
+    .option('--chain <name>', 'chain for jobs that name no chain or models')
+    .option('--batch <id>', 'batch id (default: a new uuid); enqueueing again into a batch adds up')
+    .option('--wait', 'wait until every job finished; exit 0 when all completed, 3 when some failed')
+    .action(async (source: string, o: { task?: string; chain?: string; batch?: string; wait?: boolean }) => {
+      const config = ctx.config();
+      if (o.chain && !config.chains[o.chain])
+        throw new CliError(
+          `--chain: unknown chain "${o.chain}"; configured chains: ${Object.keys(config.chains).join(', ')}`,
+        );
+      const batchId = o.batch ?? randomUUID();
+      const producer = createProducer({ redis: config.redisUrl, config, logger: ctx.logger() });
+      let enqueued = 0;
+      let duplicates = 0;
+      try {
+        let slice: Record<string, unknown>[] = [];
+        let first = 0;
+        const flush = async () => {
+          if (slice.length === 0) return;
+          try {
+            const r = await producer.enqueueBatch(slice as never, { batchId });
+            enqueued += r.enqueued;
+            duplicates += r.duplicates;
+          } catch (e) {
+            // Name the input position: jobs[i] of this slice is input job first + i.
+            if (isJobValidationError(e))
+              throw new CliError(
+                `${e.message.replace(/jobs\[(\d+)\]/g, (_m, i: string) => `job ${first + Number(i) + 1}`)} (nothing from this slice was enqueued; ${enqueued} jobs before it were)`,
+              );
+            throw e;
+          }
+          first += slice.length;
+          slice = [];
+        };
+        const withDefaults = (job: Record<string, unknown>) => {
+          if (o.task && job.task === undefined) job.task = o.task;
+          if (o.chain && job.chain === undefined && job.models === undefined) job.chain = o.chain;
+          return job;
+        };
+        // A file can be read twice: check every job before enqueueing any, so bad input enqueues nothing.
+        if (source !== '-') {
+          const catalog = new ModelCatalog(config.customModels);
+          for await (const { where, job } of readJobs(source, batchId)) {
+            try {
+              parseJob(withDefaults(job), { catalog, config, path: where });
+            } catch (e) {
+              if (isJobValidationError(e))
+                throw new CliError(`${source}: ${e.message} (nothing was enqueued)`);
+              throw e;
+            }
+          }
+        }
+        for await (const { job } of readJobs(source, batchId)) {
+          slice.push(withDefaults(job));
+          if (slice.length >= SLICE) await flush();
+        }
+        await flush();
+        const summary = { batchId, enqueued, duplicates };
+        if (ctx.json()) ctx.emit(summary);
+        else ctx.out(`batch ${batchId}: ${enqueued} enqueued, ${duplicates} already known`);
+        if (!o.wait) return;
+        const final = await watchBatch(ctx, producer, batchId);
+        if (ctx.json()) ctx.emit({ done: final });
+        else
+          ctx.out(`batch ${batchId}: ${final.completed} completed, ${final.failed} failed of ${final.total}`);
+        if (final.failed > 0) process.exitCode = 3;
+      } finally {
+        await producer.close();
+      }
+    });
+}
