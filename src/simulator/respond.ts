@@ -164,7 +164,8 @@ async function stream(
     metrics.invocationLatency = elapsedMs(x);
     converseMetrics.latencyMs = metrics.invocationLatency;
   };
-  const perFrameMs = (plan.perTokenMs * g.outputTokens) / Math.max(1, count);
+  // The first frame goes out at the first-token time, the others spread over the output time.
+  const perFrameMs = (plan.perTokenMs * g.outputTokens) / Math.max(1, count - 1);
 
   if (plan.firstTokenMs <= 0 && perFrameMs <= 0) {
     stamp();

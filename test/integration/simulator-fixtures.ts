@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { ModelCatalog } from '../../src/models/catalog.js';
 import type {
@@ -19,6 +20,8 @@ export interface Recorded {
 export interface TestControl extends SimulatorControl {
   records: Recorded[];
   settled: { key: string; actualTokens: number }[];
+  /** Resolves with the next call the simulator records. */
+  nextRecord(): Promise<Recorded>;
 }
 
 export interface TestControlOptions {
@@ -37,10 +40,15 @@ export function testControl(options: TestControlOptions = {}): TestControl {
   const catalog = new ModelCatalog();
   const records: Recorded[] = [];
   const settled: { key: string; actualTokens: number }[] = [];
+  const events = new EventEmitter();
   let n = 0;
   return {
     records,
     settled,
+    async nextRecord() {
+      const [r] = (await once(events, 'record')) as [Recorded];
+      return r;
+    },
     model(baseId) {
       const info = catalog.resolve(baseId)?.info;
       if (!info) return undefined;
@@ -71,7 +79,9 @@ export function testControl(options: TestControlOptions = {}): TestControl {
       return options.latency ? options.latency(ctx, outputTokens) : { firstTokenMs: 0, perTokenMs: 0 };
     },
     record(ctx, outcome, usage) {
-      records.push({ ctx, outcome, usage });
+      const r = { ctx, outcome, usage };
+      records.push(r);
+      events.emit('record', r);
     },
   };
 }

@@ -46,6 +46,9 @@ const EXPECTED: Readonly<Record<string, string>> = {
 
 const lengthOf = (v: unknown): number => (Array.isArray(v) || typeof v === 'string' ? v.length : 0);
 
+const required = (path: readonly PropertyKey[]): string =>
+  `${pointer(path.slice(0, -1))}: required key [${String(path[path.length - 1] ?? '')}] not found`;
+
 function describe(issue: z.core.$ZodIssue, body: unknown): string {
   const at = pointer(issue.path);
   const value = valueAt(body, issue.path);
@@ -53,10 +56,7 @@ function describe(issue: z.core.$ZodIssue, body: unknown): string {
     case 'unrecognized_keys':
       return `${at}: extraneous key [${issue.keys[0] ?? ''}] is not permitted`;
     case 'invalid_type':
-      if (value === undefined) {
-        const key = String(issue.path[issue.path.length - 1] ?? '');
-        return `${pointer(issue.path.slice(0, -1))}: required key [${key}] not found`;
-      }
+      if (value === undefined) return required(issue.path);
       return `${at}: expected type: ${EXPECTED[issue.expected] ?? issue.expected}, found: ${jsonTypeName(value)}`;
     case 'too_big':
       return issue.origin === 'number' || issue.origin === 'int'
@@ -71,6 +71,7 @@ function describe(issue: z.core.$ZodIssue, body: unknown): string {
           ? `${at}: expected minimum item count: ${String(issue.minimum)}, found: ${lengthOf(value)}`
           : `expected minLength: ${String(issue.minimum)}, actual: ${lengthOf(value)}`;
     case 'invalid_value':
+      if (value === undefined) return required(issue.path);
       return `${at}: ${typeof value === 'string' ? value : JSON.stringify(value)} is not a valid enum value`;
     case 'invalid_union':
       return `${at}: #: no subschema matched out of the total ${issue.errors.length} subschemas`;
@@ -80,9 +81,13 @@ function describe(issue: z.core.$ZodIssue, body: unknown): string {
 }
 
 /** Missing keys first, then extraneous keys, then the rest: the problem a caller most needs to see. */
-const RANK: Readonly<Record<string, number>> = { invalid_type: 0, unrecognized_keys: 1 };
-const rank = (issue: z.core.$ZodIssue, body: unknown): number =>
-  issue.code === 'invalid_type' && valueAt(body, issue.path) !== undefined ? 2 : (RANK[issue.code] ?? 2);
+function rank(issue: z.core.$ZodIssue, body: unknown): number {
+  if (issue.code === 'unrecognized_keys') return 1;
+  const missing =
+    (issue.code === 'invalid_type' || issue.code === 'invalid_value') &&
+    valueAt(body, issue.path) === undefined;
+  return missing ? 0 : 2;
+}
 
 /**
  * Checks a native body against a strict zod schema and words the most telling problem the
