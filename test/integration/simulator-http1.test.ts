@@ -98,7 +98,7 @@ describe('HTTP/1.1 clients on the same port', () => {
       expect(frame.body).toEqual({ bytes: expect.any(String), p: expect.stringMatching(/^[a-zA-Z0-9]+$/) });
     }
     const first = JSON.parse(
-      Buffer.from((frames[0]?.body as { bytes: string }).bytes, 'base64').toString('utf8'),
+      Buffer.from((frames[0]!.body as { bytes: string }).bytes, 'base64').toString('utf8'),
     );
     expect(first.type).toBe('message_start');
   });
