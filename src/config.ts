@@ -116,16 +116,27 @@ export const DEFAULT_CHAIN = [
 
 export const ConfigSchema = z
   .object({
-    redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('env REDIS_URL'),
+    redisUrl: z
+      .string()
+      .url()
+      .default('redis://127.0.0.1:6379')
+      .describe('Redis for the queue, results and fleet-wide rate limits'),
     prefix: z.string().min(1).default('{bj}').describe('key prefix; braces keep keys in one cluster slot'),
-    region: z.string().min(1).default('us-east-1').describe('env AWS_REGION'),
-    endpoint: z.string().url().optional().describe('env BEDROCK_ENDPOINT: Bedrock endpoint override'),
-    apiToken: z.string().min(1).optional().describe('env API_TOKEN: bearer token for the HTTP API'),
+    region: z.string().min(1).default('us-east-1').describe('AWS region of Bedrock Runtime'),
+    endpoint: z
+      .string()
+      .url()
+      .optional()
+      .describe('Bedrock endpoint override, e.g. the simulator at http://127.0.0.1:4010'),
+    apiToken: z.string().min(1).optional().describe('bearer token the HTTP API requires'),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
-      .describe('env LOG_LEVEL'),
-    logPrompts: z.boolean().default(false).describe('env LOG_PROMPTS=1: log prompt text at trace level'),
+      .describe('log level (JSON lines; CLI commands log to stderr)'),
+    logPrompts: z
+      .boolean()
+      .default(false)
+      .describe('LOG_PROMPTS=1: log prompt and output text, only at trace level'),
     resultTtlSeconds: z
       .number()
       .int()

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configTable } from '../../src/config-doc.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+describe('README', () => {
+  it('documents every setting with its current default', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const inReadme = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme)?.[1];
+
+    expect(inReadme, 'run `npx tsx scripts/config-table.ts` and paste its output into README.md').toBe(
+      configTable(),
+    );
+  });
+
+  it('gives the two set-up commands that .ci/run and package.json implement', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+
+    expect(readme).toContain('npm ci && npm run demo');
+    expect(readme).toContain('npm test');
+    expect(ci).toMatch(/^npm test$/m);
+    expect(pkg.scripts.demo).toBeDefined();
+    expect(pkg.scripts.test).toBeDefined();
+  });
+});
