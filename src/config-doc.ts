@@ -33,16 +33,16 @@ function walk(
   if (def.type === 'default') {
     const value =
       typeof def.defaultValue === 'function' ? (def.defaultValue as () => unknown)() : def.defaultValue;
-    return walk(def.innerType as AnySchema, path, rows, {
+    walk(def.innerType as AnySchema, path, rows, {
       defaultValue: value,
       ...(description ? { description } : {}),
     });
+    return;
   }
-  if (def.type === 'optional')
-    return walk(def.innerType as AnySchema, path, rows, {
-      ...inherited,
-      ...(description ? { description } : {}),
-    });
+  if (def.type === 'optional') {
+    walk(def.innerType as AnySchema, path, rows, { ...inherited, ...(description ? { description } : {}) });
+    return;
+  }
   if (def.type === 'object' && path.split('.').length < 3 && !['chains', 'models'].includes(path)) {
     for (const [key, child] of Object.entries(def.shape as Record<string, AnySchema>))
       walk(child, path ? `${path}.${key}` : key, rows);
