@@ -43,3 +43,35 @@ export function contextLengthError(
     converse ? `The model returned the following errors: ${text}` : text,
   );
 }
+
+/** Exceptions each stream's event union models (reference §2.5, §4.3); others cannot be sent as such. */
+const STREAM_EXCEPTIONS: Readonly<Record<'invoke' | 'converse', ReadonlySet<string>>> = {
+  invoke: new Set([
+    'InternalServerException',
+    'ModelStreamErrorException',
+    'ValidationException',
+    'ThrottlingException',
+    'ModelTimeoutException',
+    'ServiceUnavailableException',
+  ]),
+  converse: new Set([
+    'InternalServerException',
+    'ModelStreamErrorException',
+    'ValidationException',
+    'ThrottlingException',
+    'ServiceUnavailableException',
+  ]),
+};
+
+/**
+ * The exception a stream can carry for `error`: itself when the stream's union models it,
+ * otherwise a ModelStreamErrorException holding the original status and message (the SDKs
+ * would turn an unmodelled member into an anonymous error).
+ */
+export function inStreamError(error: SimError, stream: 'invoke' | 'converse'): SimError {
+  if (STREAM_EXCEPTIONS[stream].has(error.name)) return error;
+  return simError('ModelStreamErrorException', error.message, {
+    originalStatusCode: SIM_ERRORS[error.name],
+    originalMessage: error.message,
+  });
+}

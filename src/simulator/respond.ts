@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallOutcome, FaultDecision, SimError, SimulatorControl } from './control.js';
 import { converseEvents, converseResponse } from './converse.js';
-import { sendError } from './errors-wire.js';
+import { inStreamError, sendError } from './errors-wire.js';
 import { chunkEvent, converseEvent, exceptionEvent } from './eventstream.js';
 import { generate, pieces } from './generate.js';
 import { SIM_FAMILIES } from './native/index.js';
@@ -111,7 +111,15 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
     await stream(call, g, answer, x, {
       firstTokenMs: latency.firstTokenMs,
       perTokenMs: latency.perTokenMs * slow,
-      ...(fault.type === 'break_stream' ? { breakAfter: fault.afterChunks, exception: fault.exception } : {}),
+      ...(fault.type === 'break_stream'
+        ? {
+            breakAfter: fault.afterChunks,
+            exception: inStreamError(
+              fault.exception,
+              ctx.operation === 'converse-stream' ? 'converse' : 'invoke',
+            ),
+          }
+        : {}),
     });
   } finally {
     control.settle(admission.reservation, charged);

@@ -73,11 +73,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       return sendError(reply, call.error);
     }
     const gone = new AbortController();
+    // Aborting builds a DOMException: only a client that leaves before the answer is worth one.
+    const left = (): void => gone.abort();
     inFlight.add(gone);
-    res.once('close', () => gone.abort());
+    res.once('close', left);
     try {
       await respond(call, { reply, signal: gone.signal, startedMs }, { control, seed });
     } finally {
+      res.off('close', left);
       inFlight.delete(gone);
     }
   };

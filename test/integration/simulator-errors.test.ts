@@ -339,7 +339,40 @@ describe('the control seam', () => {
     expect(events).toEqual([{ messageStart: { role: 'assistant' } }]);
   });
 
-  it('answers content filtered in each family own way', async () => {
+  it('carries an exception the Converse stream does not model as ModelStreamErrorException', async () => {
+    const exception = simError('ModelTimeoutException', 'Model has timed out in processing the request.');
+    const { c } = await start({ fault: () => ({ type: 'break_stream', afterChunks: 2, exception }) });
+
+    const e = await failure(
+      (async () => {
+        const out = await c.send(
+          new ConverseStreamCommand({
+            modelId: NOVA,
+            messages: [{ role: 'user', content: [{ text: 'x' }] }],
+          }),
+        );
+        for await (const _ of out.stream ?? []);
+      })(),
+    );
+
+    expect(e).toBeInstanceOf(ModelStreamErrorException);
+    expect(e).toMatchObject({ originalStatusCode: 408, originalMessage: exception.message });
+  });
+
+  it('slows a stream by the fault factor', async () => {
+    const { c } = await start({
+      latency: () => ({ firstTokenMs: 0, perTokenMs: 0.2 }),
+      fault: () => ({ type: 'slow_stream', factor: 10 }),
+    });
+
+    const chunks = await drain(c, HAIKU, CLAUDE_BODY);
+
+    const last = chunks.at(-1) as Record<string, { outputTokenCount: number; invocationLatency: number }>;
+    const metrics = last['amazon-bedrock-invocationMetrics']!;
+    expect(metrics.invocationLatency).toBeGreaterThanOrEqual(0.2 * 10 * metrics.outputTokenCount - 2);
+  });
+
+  it("answers content filtered in each family's own way", async () => {
     const { c } = await start({ fault: () => ({ type: 'content_filter' }) });
     const read = async (modelId: string, body: unknown) =>
       JSON.parse(utf8.decode((await invoke(c, modelId, body)).body)) as Record<string, unknown>;

@@ -2,11 +2,12 @@ import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
+import { InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeStream } from '../../src/simulator/eventstream.js';
 import { type RunningSimulator, startSimulator } from '../../src/simulator/index.js';
 import { sendJson } from '../../src/simulator/wire.js';
-import { type TestControl, testControl } from './simulator-fixtures.js';
+import { sdkClient, type TestControl, testControl } from './simulator-fixtures.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const BODY = JSON.stringify({
@@ -119,22 +120,52 @@ describe('HTTP/1.1 clients on the same port', () => {
     expect(body.usage.input_tokens).toBeGreaterThan(150_000);
   });
 
-  it('answers a hand-written HTTP/1.1 request on a raw socket', async () => {
+  /** Sends one hand-written HTTP/1.1 request on a fresh socket and returns the raw answer. */
+  async function raw(path: string, body: string, auth: boolean): Promise<string> {
     const socket = connect(sim.port, '127.0.0.1');
     await once(socket, 'connect');
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
-
     socket.end(
-      `POST /model/${HAIKU}/invoke HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${AUTH}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(BODY)}\r\nConnection: close\r\n\r\n${BODY}`,
+      `POST ${path} HTTP/1.1\r\nHost: localhost\r\n${auth ? `Authorization: ${AUTH}\r\n` : ''}` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
     await once(socket, 'close');
+    return Buffer.concat(chunks).toString('utf8');
+  }
 
-    const text = Buffer.concat(chunks).toString('utf8');
+  it('answers a hand-written HTTP/1.1 request on a raw socket', async () => {
+    const text = await raw(`/model/${HAIKU}/invoke`, BODY, true);
+
     expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(text).toMatch(/\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n/);
     expect(text).toContain('"type":"message"');
+  });
+
+  it('answers errors to hand-written requests', async () => {
+    const unsigned = await raw(`/model/${HAIKU}/invoke`, BODY, false);
+    const unknown = await raw('/model/acme.nothing-v1%3A0/invoke', BODY, true);
+
+    expect(unsigned).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(unsigned).toContain('\r\nx-amzn-ErrorType: MissingAuthenticationTokenException\r\n');
+    expect(unknown).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(unknown).toContain(
+      '\r\nx-amzn-ErrorType: ResourceNotFoundException:http://internal.amazon.com/coral/com.amazon.bedrock/\r\n',
+    );
+  });
+
+  it('serves the SDK over HTTP/2 and fetch over HTTP/1.1 on the same port at once', async () => {
+    const client = sdkClient(sim.url);
+    try {
+      const [h2, h1] = await Promise.all([
+        client.send(new InvokeModelCommand({ modelId: HAIKU, body: BODY })),
+        post(`/model/${HAIKU}/invoke`, BODY).then((r) => r.json()),
+      ]);
+
+      expect(JSON.parse(new TextDecoder().decode(h2.body))).toEqual({ ...h1, id: expect.any(String) });
+    } finally {
+      client.destroy();
+    }
   });
 
   it('answers curl --http1.1', async () => {
