@@ -159,7 +159,7 @@ describe('HTTP/1.1 clients on the same port', () => {
     try {
       const [h2, h1] = await Promise.all([
         client.send(new InvokeModelCommand({ modelId: HAIKU, body: BODY })),
-        post(`/model/${HAIKU}/invoke`, BODY).then((r) => r.json()),
+        post(`/model/${HAIKU}/invoke`, BODY).then((r) => r.json() as Promise<Record<string, unknown>>),
       ]);
 
       expect(JSON.parse(new TextDecoder().decode(h2.body))).toEqual({ ...h1, id: expect.any(String) });
