@@ -66,7 +66,8 @@ export function createBedrockRuntime(options: BedrockRuntimeOptions): BedrockRun
     });
   }
   const client = new BedrockRuntimeClient(config);
-  // Token counts of InvokeModel answers come only in response headers, which the command output does not carry.
+  // Token counts of InvokeModel answers come only in response headers, which the command output does not
+  // carry. At the initialize step the result holds both the parsed output and the raw response.
   client.middlewareStack.add(
     (next) => async (args) => {
       const result = await next(args);
@@ -76,7 +77,7 @@ export function createBedrockRuntime(options: BedrockRuntimeOptions): BedrockRun
       }
       return result;
     },
-    { step: 'deserialize', name: 'bedrockJobsUsageHeaders' },
+    { step: 'initialize', name: 'bedrockJobsUsageHeaders' },
   );
   return client;
 }

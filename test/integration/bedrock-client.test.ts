@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BedrockModelClient, createBedrockRuntime } from '../../src/bedrock/client.js';
+import { CallAborted } from '../../src/bedrock/types.js';
+import { ModelCatalog } from '../../src/models/catalog.js';
+import { isModelError, type ModelError } from '../../src/models/errors.js';
+import { FAMILIES, type ModelRequest } from '../../src/models/request.js';
+import {
+  ProfileSchema,
+  type ProfileSimulator,
+  startSimulatorWithProfile,
+} from '../../src/simulator/index.js';
+
+const catalog = new ModelCatalog();
+const FIRST_OF_FAMILY = Object.fromEntries(
+  FAMILIES.map((f) => [f, catalog.list().find((m) => m.family === f && !m.profileOnly)!.id]),
+);
+
+let sim: ProfileSimulator;
+let h2: BedrockModelClient;
+let h1: BedrockModelClient;
+const sdks: { destroy(): void }[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulatorWithProfile({ profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0 }) });
+  const a = createBedrockRuntime({ region: 'us-east-1', endpoint: sim.url, env: {} });
+  const b = createBedrockRuntime({ region: 'us-east-1', endpoint: sim.url, env: {}, httpVersion: 'http1' });
+  sdks.push(a, b);
+  h2 = new BedrockModelClient(a);
+  h1 = new BedrockModelClient(b);
+});
+afterAll(async () => {
+  for (const s of sdks) s.destroy();
+  await sim.close();
+});
+beforeEach(() => {
+  sim.admin.reset();
+});
+
+const request: ModelRequest = {
+  system: 'You are terse.',
+  messages: [
+    { role: 'user', content: 'What is a queue?' },
+    { role: 'assistant', content: 'A line of work.' },
+    {
+      role: 'user',
+      content:
+        '다음 문서를 요약해 주세요.\n<document>\n서울은 대한민국의 수도이다. 인구는 약 천만 명이다.\n</document>',
+    },
+  ],
+  params: { maxTokens: 200, temperature: 0.2 },
+};
+
+async function failure(p: Promise<unknown>): Promise<ModelError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isModelError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('BedrockModelClient against the simulator', () => {
+  it.each(FAMILIES)(
+    'invokes %s natively and through Converse, with usage and the Korean summary',
+    async (family) => {
+      const model = catalog.resolve(FIRST_OF_FAMILY[family]!)!;
+
+      for (const api of ['invoke', 'converse'] as const) {
+        const reply = await h2.invoke(model, request, { api });
+
+        expect(reply.text).toContain('서울은 대한민국의 수도이다.');
+        expect(reply.stopReason).toBe('end_turn');
+        expect(reply.usage.inputTokens).toBeGreaterThan(10);
+        expect(reply.usage.outputTokens).toBeGreaterThan(0);
+        expect(reply.modelId).toBe(model.requestId);
+        expect(reply.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      }
+    },
+  );
+
+  it('reads Mistral usage from the response headers, since its body has none', async () => {
+    const reply = await h1.invoke(catalog.resolve('mistral-7b')!, request, { api: 'invoke' });
+
+    expect(reply.usage.inputTokens).toBeGreaterThan(10);
+    expect(reply.usage.outputTokens).toBeGreaterThan(0);
+  });
+
+  it('calls a profile-only model through its us. inference profile when given by alias', async () => {
+    const model = catalog.resolve('claude-3-7-sonnet')!;
+
+    const reply = await h1.invoke(model, request, { api: 'invoke' });
+
+    expect(model.requestId).toBe('us.anthropic.claude-3-7-sonnet-20250219-v1:0');
+    expect(reply.text.length).toBeGreaterThan(0);
+  });
+
+  it('classifies what the simulator answers into error kinds', async () => {
+    const claude = catalog.resolve('claude-3-haiku')!;
+    const titan = catalog.resolve('titan-express')!;
+
+    sim.admin.addFault({ model: claude.baseId, errorRate: { throttle: 1 } });
+    const throttled = await failure(h2.invoke(claude, request, { api: 'invoke' }));
+    sim.admin.clearFaults();
+    sim.admin.addFault({ model: claude.baseId, outage: true });
+    const down = await failure(h2.invoke(claude, request, { api: 'converse' }));
+    sim.admin.clearFaults();
+    sim.admin.setModel(titan.baseId, { contextWindow: 50 });
+    const tooLong = await failure(h2.invoke(titan, request, { api: 'invoke' }));
+    sim.admin.setModel(titan.baseId, { enabled: false });
+    const denied = await failure(h2.invoke(titan, request, { api: 'invoke' }));
+    const invalid = await failure(
+      h2.invoke(claude, { ...request, native: { anthropic: { top_k: 9999 } } }, { api: 'invoke' }),
+    );
+    const unknown = await failure(
+      h2.invoke(catalog.resolve('anthropic.claude-99-v1:0')!, request, { api: 'invoke' }),
+    );
+
+    expect([throttled.kind, throttled.httpStatus, throttled.originalName]).toEqual([
+      'throttled',
+      429,
+      'ThrottlingException',
+    ]);
+    expect([down.kind, down.httpStatus]).toEqual(['unavailable', 503]);
+    expect(tooLong.kind).toBe('context_overflow');
+    expect([denied.kind, denied.httpStatus]).toEqual(['access_denied', 403]);
+    expect([invalid.kind, invalid.httpStatus]).toEqual(['invalid_request', 400]);
+    expect([unknown.kind, unknown.httpStatus]).toEqual(['access_denied', 404]);
+  });
+
+  it('turns a filtered answer into content_filtered so the chain moves on', async () => {
+    sim.admin.addFault({ model: '*', contentFilter: { pattern: '서울' } });
+
+    const e = await failure(h2.invoke(catalog.resolve('titan-express')!, request, { api: 'invoke' }));
+
+    expect(e.kind).toBe('content_filtered');
+  });
+
+  it('aborts a hanging call through its signal and reports a timeout', async () => {
+    sim.admin.addFault({ model: '*', hang: { probability: 1 } });
+    const controller = new AbortController();
+
+    const call = failure(
+      h2.invoke(catalog.resolve('nova-lite')!, request, { api: 'invoke', signal: controller.signal }),
+    );
+    controller.abort(new CallAborted('timeout'));
+    const e = await call;
+
+    expect(e.kind).toBe('timeout');
+    expect(e.message).toMatch(/timed out/);
+  });
+});
