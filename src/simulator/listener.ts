@@ -8,8 +8,11 @@ import {
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
+/** A request from either protocol: handlers use only what both share. */
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
+/** The response to an {@link AnyRequest}. */
 export type AnyResponse = ServerResponse | Http2ServerResponse;
+/** Called for every request on either protocol. */
 export type RequestHandler = (req: AnyRequest, res: AnyResponse) => void;
 
 /** The HTTP/2 connection preface (RFC 9113 §3.4) starts with these bytes. */

@@ -25,6 +25,7 @@ function untilAborted(signal: AbortSignal): Promise<void> {
   });
 }
 
+/** What {@link respond} needs from the server for every call. */
 export interface RespondDeps {
   control: SimulatorControl;
   /** Generation seed: the same seed, model and prompt give the same text. */

@@ -89,7 +89,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const url = req.url ?? '/';
     if (url.startsWith('/_sim/') || url === '/_sim') {
       if (adminHandler) {
-        Promise.resolve(adminHandler(req, res)).catch((e: unknown) => failed(e, newReply(res)));
+        (async () => adminHandler(req, res))().catch((e: unknown) => failed(e, newReply(res)));
       } else sendJson(newReply(res), 404, { message: 'No admin API on this simulator' });
       return;
     }

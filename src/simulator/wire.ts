@@ -8,10 +8,12 @@ export interface Reply {
   res: AnyResponse;
 }
 
+/** A reply with a fresh request id. */
 export function newReply(res: AnyResponse): Reply {
   return { requestId: randomUUID(), res };
 }
 
+/** Response headers by name; numbers are written as decimal strings. */
 export type Headers = Record<string, string | number>;
 
 // `Date` changes once a second: format it once a second, not once per answer.
@@ -51,10 +53,12 @@ export function startStream(reply: Reply, headers: Headers): void {
   writeHead(reply, 200, headers);
 }
 
+/** Writes one event-stream frame; a no-op once the client is gone. */
 export function writeFrame(reply: Reply, frame: Uint8Array): void {
   if (!reply.res.destroyed) (reply.res as { write(chunk: Uint8Array): boolean }).write(frame);
 }
 
+/** Ends a streamed answer, with a last frame when given (one write instead of two). */
 export function endStream(reply: Reply, last?: Uint8Array): void {
   if (reply.res.destroyed) return;
   if (last) (reply.res as { end(chunk: Uint8Array): unknown }).end(last);
