@@ -176,6 +176,7 @@ describe('classifyError', () => {
     expect(classifyError(null).kind).toBe('internal');
     expect(classifyError({ weird: true }).kind).toBe('internal');
     expect(classifyError(new TypeError('x is undefined')).kind).toBe('internal');
+    expect(classifyError({ toString: [] }).message).toBe('unexpected error: [object Object]');
   });
 
   it('never throws, whatever is thrown at it', () => {

@@ -166,6 +166,15 @@ function kindOf(
   return 'internal';
 }
 
+/** `String(value)`, or its type tag when the value's own `toString` throws. */
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 export interface ClassifyContext {
   modelId?: string;
   /** Why our own signal aborted the call, when it did. */
@@ -182,7 +191,7 @@ export function classifyError(thrown: unknown, context: ClassifyContext = {}): M
   const e: ErrorFields = typeof thrown === 'object' && thrown !== null ? (thrown as ErrorFields) : {};
   const name = str(e.name);
   const message =
-    str(e.message) ?? (typeof thrown === 'string' ? thrown : `unexpected error: ${String(thrown)}`);
+    str(e.message) ?? (typeof thrown === 'string' ? thrown : `unexpected error: ${describe(thrown)}`);
   const details: ModelErrorDetails = { cause: thrown };
   if (name) details.name = name;
   if (context.modelId) details.modelId = context.modelId;
