@@ -120,19 +120,30 @@ describe('HTTP/1.1 clients on the same port', () => {
     expect(body.usage.input_tokens).toBeGreaterThan(150_000);
   });
 
-  /** Sends one hand-written HTTP/1.1 request on a fresh socket and returns the raw answer. */
-  async function raw(path: string, body: string, auth: boolean): Promise<string> {
+  /**
+   * Sends one hand-written HTTP/1.1 request on a fresh socket and returns the raw answer.
+   * @param firstBytes sent alone first, so the protocol sniffer may see a short first segment
+   */
+  async function raw(path: string, body: string, auth: boolean, firstBytes = 0): Promise<string> {
     const socket = connect(sim.port, '127.0.0.1');
+    socket.setNoDelay(true);
     await once(socket, 'connect');
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.end(
+    const request =
       `POST ${path} HTTP/1.1\r\nHost: localhost\r\n${auth ? `Authorization: ${AUTH}\r\n` : ''}` +
-        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+    if (firstBytes > 0) await new Promise((resolve) => socket.write(request.slice(0, firstBytes), resolve));
+    socket.end(request.slice(firstBytes));
     await once(socket, 'close');
     return Buffer.concat(chunks).toString('utf8');
   }
+
+  it('tells HTTP/1.1 from HTTP/2 when the first segment is a single byte', async () => {
+    const text = await raw(`/model/${HAIKU}/invoke`, BODY, true, 1);
+
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  });
 
   it('answers a hand-written HTTP/1.1 request on a raw socket', async () => {
     const text = await raw(`/model/${HAIKU}/invoke`, BODY, true);
