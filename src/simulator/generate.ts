@@ -1,28 +1,7 @@
 import type { Family } from '../models/request.js';
 import { estimateTokens, isMostlyHangul } from '../summarize/tokens.js';
 import type { Generation, ParsedPrompt } from './native/types.js';
-
-/** FNV-1a: a fast, stable hash, so the same seed, model and prompt always give the same answer. */
-export function hash32(text: string, seed = 0): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
-/** mulberry32: tiny seeded generator for the filler words. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createRandom, deriveSeed } from './random.js';
 
 const DOCUMENT = /<document>\n?([\s\S]*?)\n?<\/document>/;
 /** Sentence ends: Latin and CJK punctuation (Korean `다.`/`요.` end in a full stop), or a line break. */
@@ -97,7 +76,7 @@ export function extractiveSummary(document: string): string {
 
 /** Deterministic filler in the prompt's script: sentences of seeded words. */
 function filler(seedText: string, hangul: boolean, seed: number): string {
-  const rand = prng(hash32(seedText, seed));
+  const rand = createRandom(deriveSeed(seed, seedText));
   const vocabulary = hangul ? KO_WORDS : EN_WORDS;
   const sentences: string[] = [];
   const count = 2 + Math.floor(rand() * 4);
