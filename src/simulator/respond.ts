@@ -74,8 +74,12 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
       return;
     }
     if (fault.type === 'hang') {
-      outcome = 'fault';
-      if (fault.afterMs === undefined) return await untilAborted(x.signal);
+      // A call that is only late (hang with afterMs, slow stream) still ends 'ok'; one that
+      // never answers, is filtered or is broken off ends 'fault'.
+      if (fault.afterMs === undefined) {
+        outcome = 'fault';
+        return await untilAborted(x.signal);
+      }
       await wait(fault.afterMs, x.signal);
       if (x.signal.aborted) return;
     }
