@@ -45,6 +45,8 @@ export function createProgress(options: {
     barCompleteChar: '█',
     barIncompleteChar: '░',
     hideCursor: true,
+    // stdout, with the rest of the command's output; logs go to stderr.
+    stream: process.stdout,
     etaBuffer: 50,
   });
   let started_ = false;
