@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { ModelCatalog } from '../models/catalog.js';
 import { keysFor } from '../queue/keys.js';
 import { createProducer } from '../queue/producer.js';
 import { startWorker } from '../queue/worker.js';
@@ -30,6 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--time-scale <n>', 'simulated latency divided by n', positiveNumber('--time-scale'), 4)
     .action(async (o: { corpus: string; concurrency: number; timeScale: number }) => {
       const started = performance.now();
+      const catalog = new ModelCatalog();
       const say = (line: string) => (ctx.json() ? ctx.emit({ event: line }) : ctx.out(line));
       const redisFound = await findRedis();
       say(`redis: ${redisFound.source}`);
@@ -41,6 +43,15 @@ export function register(program: Command, ctx: CliContext): void {
           redisUrl: redisFound.url,
           endpoint: sim.url,
           resultTtlSeconds: 3600,
+          // The simulator's quota windows are scaled down by the time scale; the fleet limiter follows suit.
+          models: Object.fromEntries(
+            catalog
+              .list()
+              .map((m) => [
+                m.id,
+                { rpm: Math.round(m.rpm * o.timeScale), tpm: Math.round(m.tpm * o.timeScale) },
+              ]),
+          ),
           logLevel: 'warn',
           policy: {
             retry: { maxAttempts: 2, baseDelayMs: 100, throttleBaseDelayMs: 250, maxDelayMs: 2_000 },
