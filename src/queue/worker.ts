@@ -72,6 +72,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   );
   breakers.events.on('halfOpen', (e) => logger.info({ model: e.modelId }, 'circuit half-open: probing'));
   breakers.events.on('close', (e) => logger.info({ model: e.modelId }, 'circuit closed'));
+  breakers.events.on('retry', (e) =>
+    logger.debug(
+      { model: e.modelId, attempt: e.attempt, kind: e.kind, delayMs: e.delayMs },
+      'retrying model',
+    ),
+  );
   breakers.events.on('fallback', (e) =>
     logger.info({ from: e.from, to: e.to, outcome: e.outcome }, 'falling back'),
   );
