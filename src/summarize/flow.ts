@@ -122,6 +122,8 @@ export async function summarize(
     const order = planningOrder(models, deps.breakers);
     const target = order[0]!;
 
+    // Attempts of a chain run that ended in re-planning are kept with the job's record.
+    let failedAttempts: AttemptRecord[] = [];
     let splitFor: ResolvedModel | undefined = fitsInOneCall(document, target.family, budget(target))
       ? undefined
       : target;
@@ -151,10 +153,10 @@ export async function summarize(
       } catch (e) {
         // Only smaller windows were left: plan again for the largest of the skipped models.
         if (!(e instanceof ChainExhaustedError)) throw e;
-        const skipped = smallestSkip(e.attempts, models);
+        const skipped = largestSkipped(e.attempts, models);
         if (!skipped) throw e;
         splitFor = skipped;
-        if (stage) stage.attempts.push(...e.attempts);
+        failedAttempts = e.attempts;
       }
     }
     const round = (stage?.round ?? 0) + 1;
@@ -165,7 +167,7 @@ export async function summarize(
       language,
       usage: stage?.usage ?? { inputTokens: 0, outputTokens: 0 },
       costUsd: stage?.costUsd ?? 0,
-      attempts: stage?.attempts ?? [],
+      attempts: [...(stage?.attempts ?? []), ...failedAttempts],
     };
     next.parts += reduce ? 0 : chunks.length;
     await deps.redis.set(key, JSON.stringify(next), 'EX', 7 * 24 * 3600);
@@ -202,7 +204,7 @@ export async function summarize(
 }
 
 /** A model the chain skipped for size, when no model failed for another reason than size or being busy. */
-function smallestSkip(
+function largestSkipped(
   attempts: readonly AttemptRecord[],
   models: readonly ResolvedModel[],
 ): ResolvedModel | undefined {
