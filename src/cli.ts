@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { register as api } from './cli/api.js';
 import { register as configCommands } from './cli/config.js';
 import { CliError, createContext } from './cli/context.js';
 import { register as demo } from './cli/demo.js';
@@ -21,7 +22,7 @@ const program = new Command('bedrock-jobs')
 
 const ctx = createContext(program);
 // One line per command module: adding a command is one file and one line here.
-for (const register of [simulator, worker, enqueue, status, results, models, configCommands, demo])
+for (const register of [simulator, worker, api, enqueue, status, results, models, configCommands, demo])
   register(program, ctx);
 
 try {

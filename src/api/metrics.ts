@@ -1,0 +1,42 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Keys } from '../queue/keys.js';
+
+const STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'completed',
+  'failed',
+] as const;
+
+/**
+ * Prometheus metrics of the API process, read from Redis at scrape time so every API
+ * replica reports the same fleet-wide numbers.
+ */
+export function createMetrics(deps: { queue: Queue; redis: Redis; keys: Keys }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'bedrock_jobs_api_' });
+  new Gauge({
+    name: 'bedrock_jobs_queue_jobs',
+    help: 'Jobs in the BullMQ queue by state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const counts = await deps.queue.getJobCounts(...STATES);
+      for (const state of STATES) this.set({ state }, counts[state] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'bedrock_jobs_results_stream_length',
+    help: 'Entries on the results stream (trimmed approximately to its max length)',
+    registers: [registry],
+    async collect() {
+      this.set(await deps.redis.xlen(deps.keys.results));
+    },
+  });
+  return { contentType: registry.contentType, render: () => registry.metrics() };
+}
