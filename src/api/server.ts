@@ -94,11 +94,9 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   app.post('/v1/batches', async (req, reply) => {
     const body = BatchBody.safeParse(req.body);
     if (!body.success)
-      return reply
-        .code(400)
-        .send({
-          error: `${body.error.issues[0]?.path.join('.') || 'body'}: ${body.error.issues[0]?.message}`,
-        });
+      return reply.code(400).send({
+        error: `${body.error.issues[0]?.path.join('.') || 'body'}: ${body.error.issues[0]?.message}`,
+      });
     const result = await producer.enqueueBatch(
       body.data.jobs as never,
       body.data.batchId ? { batchId: body.data.batchId } : {},
