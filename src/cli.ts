@@ -13,6 +13,12 @@ import { ConfigError } from './config.js';
 import { isJobValidationError } from './queue/validation.js';
 import { ProfileError } from './simulator/index.js';
 
+// `bedrock-jobs models | head` closes stdout early: the reader has what it wanted, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') process.stderr.write(`bedrock-jobs: cannot write output: ${e.message}\n`);
+  process.exit(e.code === 'EPIPE' ? 0 : 1);
+});
+
 const program = new Command('bedrock-jobs')
   .description('Resilient job-queue workers for Amazon Bedrock')
   .option('--config <file>', 'config file (YAML or JSON); also BEDROCK_JOBS_CONFIG')

@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jsonLines, runCli } from './helpers.js';
+import { BIN, jsonLines, ROOT, runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bj-cli-'));
 const file = (name: string, text: string) => {
@@ -22,6 +24,25 @@ describe('CLI configuration', () => {
     expect(run.stderr).toContain('worker.concurrency');
     expect(run.stderr).toMatch(/retries/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('reads the config file named by BEDROCK_JOBS_CONFIG and refuses it the same way', async () => {
+    const bad = file('env-bad.json', JSON.stringify({ policy: { retry: { maxAttempts: -1 } } }));
+
+    const run = await runCli(['models'], { env: { BEDROCK_JOBS_CONFIG: bad } });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(bad);
+    expect(run.stderr).toContain('policy.retry.maxAttempts');
+  });
+
+  it('refuses a missing config file, naming it', async () => {
+    const missing = join(dir, 'missing.yaml');
+
+    const run = await runCli(['--config', missing, 'config', 'print']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(missing);
   });
 
   it('refuses a config that is not YAML, naming the file', async () => {
@@ -58,6 +79,39 @@ describe('CLI configuration', () => {
     expect(new Set(models!.map((m) => m.family))).toEqual(
       new Set(['anthropic', 'titan', 'nova', 'llama', 'mistral', 'cohere']),
     );
+  });
+
+  it('answers --help for every command without reading the config', async () => {
+    const env = { BEDROCK_JOBS_CONFIG: file('never-read.yaml', 'worker: { concurrency: 0 }\n') };
+    const root = await runCli(['--help'], { env });
+    const commands = [...root.stdout.matchAll(/^ {2}(\w[\w-]*)\b/gm)]
+      .map((m) => m[1] ?? '')
+      .filter((c) => c !== 'help');
+
+    const helps = await Promise.all(
+      [...commands, 'config print', 'config check'].map((c) => runCli([...c.split(' '), '--help'], { env })),
+    );
+
+    expect(root.code).toBe(0);
+    expect(commands).toEqual(expect.arrayContaining(['config', 'models']));
+    for (const [i, help] of helps.entries()) {
+      expect(help.code, `--help of ${commands[i] ?? 'config …'}`).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: bedrock-jobs /);
+    }
+  });
+
+  it('exits quietly when the reader of its output has gone', async () => {
+    const child = spawn(process.execPath, [BIN, 'models'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+
+    const [code] = await once(child, 'close');
+
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
   });
 
   it('names the problem of an unknown command and of a bad option value', async () => {

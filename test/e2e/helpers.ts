@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
+/** The repository root, where the CLI runs. */
 export const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'bedrock-jobs.js');
+/** The CLI entry users run: `dist/` when built, else the TypeScript source through tsx. */
+export const BIN = join(ROOT, 'bin', 'bedrock-jobs.js');
 
 export interface CliRun {
   code: number | null;
