@@ -17,7 +17,8 @@ COPY bin ./bin
 COPY profiles ./profiles
 COPY examples ./examples
 USER node
-# Healthy when the worker's Redis answers; the simulator service overrides this in compose.
+# Healthy when Redis answers (what a worker needs). Slim images have no curl, so the api and
+# simulator services in docker-compose.yml check their HTTP health routes with `node -e fetch(…)`.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "bin/bedrock-jobs.js", "status", "--json"]
 ENTRYPOINT ["node", "bin/bedrock-jobs.js"]
