@@ -15,6 +15,16 @@ describe('README', () => {
     );
   });
 
+  it('documents every environment variable the config reads', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const configSource = readFileSync(join(root, 'src', 'config.ts'), 'utf8');
+    const read = new Set([...configSource.matchAll(/env\.([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]));
+
+    expect(read.size).toBeGreaterThanOrEqual(7);
+    for (const name of read)
+      expect(readme, `README env table lacks ${name}`).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'));
+  });
+
   it('gives the two set-up commands that .ci/run and package.json implement', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
