@@ -26,6 +26,7 @@ import type { AttemptRecord } from '../resilience/policy.js';
 import type { RateLimiter } from '../resilience/ratelimit.js';
 import type { ResultRecordInput } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
+import type { TokenCalibration } from '../summarize/calibration.js';
 import { PART_JOB, type SummaryOutcome, summarize } from '../summarize/flow.js';
 import { type QueuedJob, QueuedJobSchema, validateJobModels } from './jobs.js';
 import { isJobValidationError, toJobIssues } from './validation.js';
@@ -41,6 +42,8 @@ export interface ProcessorDeps {
   /** The jobs queue: slowed with `rateLimit` when every model is busy; parts of split documents are added to it. */
   queue: Queue;
   breakers?: BreakerRegistry;
+  /** Per-model token calibration learned from answers; shrinks summary chunk budgets. */
+  calibration?: TokenCalibration;
   logger: Logger;
   events?: ResilienceEmitter;
   now?: () => Date;
@@ -160,6 +163,7 @@ export function createProcessor(deps: ProcessorDeps) {
             prefix: deps.config.prefix,
             chain: chainDeps,
             ...(deps.breakers ? { breakers: deps.breakers } : {}),
+            ...(deps.calibration ? { calibration: deps.calibration } : {}),
           },
           bull,
           job,

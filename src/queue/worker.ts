@@ -10,6 +10,7 @@ import { type Clock, type Random, systemClock, systemRandom } from '../resilienc
 import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy.js';
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
+import { TokenCalibration } from '../summarize/calibration.js';
 import { keysFor } from './keys.js';
 import { createProcessor, type JobOutcome } from './processor.js';
 
@@ -92,6 +93,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     redis,
     queue,
     breakers,
+    calibration: new TokenCalibration(),
     ...(limiter ? { limiter } : {}),
   });
   const worker = new Worker<unknown, JobOutcome>(keys.queueName, processor, {

@@ -8,8 +8,10 @@ import type { BreakerRegistry } from '../resilience/breaker.js';
 import { type ChainInput, runChain } from '../resilience/chain.js';
 import { ChainExhaustedError } from '../resilience/errors.js';
 import type { AttemptRecord } from '../resilience/policy.js';
+import type { TokenCalibration } from './calibration.js';
 import { chunkDocument, documentBudget, fitsInOneCall } from './chunk.js';
 import { buildSummaryRequest, detectLanguage } from './prompt.js';
+import { estimateTokens } from './tokens.js';
 
 /** BullMQ job name of one part of a split document. */
 export const PART_JOB = 'part';
@@ -43,6 +45,8 @@ export interface FlowDeps {
   queue: Queue;
   prefix: string;
   breakers?: BreakerRegistry;
+  /** Learned per model from real answers; shrinks chunk budgets where our estimate runs low. */
+  calibration?: TokenCalibration;
   chain: Omit<ChainInput, 'models' | 'request' | 'api' | 'prepare' | 'signal'>;
 }
 
@@ -118,7 +122,8 @@ export async function summarize(
     }
     const language = stage?.language ?? job.language ?? detectLanguage(document);
     const reduce = stage !== undefined;
-    const budget = (m: ResolvedModel) => documentBudget(m.info, maxTokens);
+    const budget = (m: ResolvedModel) =>
+      Math.floor(documentBudget(m.info, maxTokens) / (deps.calibration?.factor(m.requestId) ?? 1));
     const order = planningOrder(models, deps.breakers);
     const target = order[0]!;
 
@@ -128,6 +133,7 @@ export async function summarize(
       ? undefined
       : target;
     if (!splitFor) {
+      const sent = new Map<string, { family: ResolvedModel['family']; text: string }>();
       try {
         const out = await runChain({
           ...deps.chain,
@@ -135,19 +141,32 @@ export async function summarize(
           api: job.api,
           request: { messages: [] },
           ...(signal ? { signal } : {}),
-          prepare: (m) =>
-            fitsInOneCall(document, m.family, budget(m))
-              ? buildSummaryRequest({
-                  document,
-                  family: m.family,
-                  language,
-                  reduce,
-                  params: { ...job.params, maxTokens },
-                  ...(job.native ? { native: job.native } : {}),
-                  config: deps.config,
-                })
-              : 'skip',
+          prepare: (m) => {
+            if (!fitsInOneCall(document, m.family, budget(m))) return 'skip';
+            const request = buildSummaryRequest({
+              document,
+              family: m.family,
+              language,
+              reduce,
+              params: { ...job.params, maxTokens },
+              ...(job.native ? { native: job.native } : {}),
+              config: deps.config,
+            });
+            sent.set(m.requestId, {
+              family: m.family,
+              text: `${request.system ?? ''}\n${request.messages.map((x) => x.content).join('\n')}`,
+            });
+            return request;
+          },
         });
+        const served = sent.get(out.modelId);
+        if (served && deps.calibration) {
+          deps.calibration.observe(
+            out.modelId,
+            estimateTokens(served.text, served.family),
+            out.reply.usage.inputTokens,
+          );
+        }
         await deps.redis.del(key);
         return finish(deps.catalog, models, out.reply, out.modelId, out.attempts, stage);
       } catch (e) {
