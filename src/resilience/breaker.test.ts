@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { createTestPipeline, fail } from '../../test/helpers/fake-model-client.js';
 import type { ModelRequest } from '../models/request.js';
 import { BreakerRegistry } from './breaker.js';
 import { ManualClock } from './clock.js';
 import { createResilienceEvents } from './events.js';
-import { createTestPipeline, fail } from './fakes.js';
 import type { PolicyResult } from './policy.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { createTestPipeline, fail } from '../../test/helpers/fake-model-client.js';
 import { CallAborted } from '../bedrock/types.js';
 import type { ModelRequest } from '../models/request.js';
 import { drain } from './clock.js';
 import { PolicyFailure } from './errors.js';
-import { createTestPipeline, fail } from './fakes.js';
 import type { PolicyResult } from './policy.js';
 import type { Admission, RateLimiter } from './ratelimit.js';
 

@@ -1,12 +1,12 @@
-import type { InvokeOptions, ModelClient } from '../bedrock/types.js';
-import { type Config, type ConfigInput, ConfigSchema } from '../config.js';
-import { ModelCatalog, type ResolvedModel } from '../models/catalog.js';
-import { ModelError, type ModelErrorKind } from '../models/errors.js';
-import type { ModelReply, ModelRequest } from '../models/request.js';
-import { BreakerRegistry } from './breaker.js';
-import { ManualClock, type Random } from './clock.js';
-import { createResilienceEvents, type ResilienceEmitter } from './events.js';
-import { modelPolicyConfig, PolicyRegistry, type PolicyRuntime } from './policy.js';
+import type { InvokeOptions, ModelClient } from '../../src/bedrock/types.js';
+import { type Config, type ConfigInput, ConfigSchema } from '../../src/config.js';
+import { ModelCatalog, type ResolvedModel } from '../../src/models/catalog.js';
+import { ModelError, type ModelErrorKind } from '../../src/models/errors.js';
+import type { ModelReply, ModelRequest } from '../../src/models/request.js';
+import { BreakerRegistry } from '../../src/resilience/breaker.js';
+import { ManualClock, type Random } from '../../src/resilience/clock.js';
+import { createResilienceEvents, type ResilienceEmitter } from '../../src/resilience/events.js';
+import { modelPolicyConfig, PolicyRegistry, type PolicyRuntime } from '../../src/resilience/policy.js';
 
 /**
  * Test doubles for the resilience pipeline's ports. Unit tests of the policy, the chain and
