@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { conversation } from '../../../test/helpers/conversation.js';
 import { ModelCatalog } from '../catalog.js';
-import type { ModelRequest } from '../request.js';
 import { cohere } from './cohere.js';
 
 const commandR = new ModelCatalog().get('command-r')!;
-
-const conversation: ModelRequest = {
-  system: 'You are terse.',
-  messages: [
-    { role: 'user', content: 'What is Bedrock?' },
-    { role: 'assistant', content: 'A managed model service.' },
-    { role: 'user', content: 'Name two families.' },
-  ],
-  params: { maxTokens: 300, temperature: 0.2, topP: 0.9, stopSequences: ['END', 'User:'] },
-};
 
 const answer = {
   response_id: '8d3f2c1e-0000-4000-8000-000000000001',

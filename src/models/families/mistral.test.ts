@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { conversation } from '../../../test/helpers/conversation.js';
 import { ModelCatalog } from '../catalog.js';
-import type { ModelRequest } from '../request.js';
 import { mistral, mistralPrompt } from './mistral.js';
 
 const mistral7b = new ModelCatalog().get('mistral-7b')!;
-
-const conversation: ModelRequest = {
-  system: 'You are terse.',
-  messages: [
-    { role: 'user', content: 'What is Bedrock?' },
-    { role: 'assistant', content: 'A managed model service.' },
-    { role: 'user', content: 'Name two families.' },
-  ],
-  params: { maxTokens: 300, temperature: 0.2, topP: 0.9, stopSequences: ['END', 'User:'] },
-};
 
 describe('mistral.toNative', () => {
   it('builds the [INST] template token for token, with the system text opening the first turn', () => {

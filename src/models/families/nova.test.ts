@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { conversation } from '../../../test/helpers/conversation.js';
 import { ModelCatalog } from '../catalog.js';
-import type { ModelRequest } from '../request.js';
 import { nova } from './nova.js';
 
 const lite = new ModelCatalog().get('nova-lite')!;
-
-const conversation: ModelRequest = {
-  system: 'You are terse.',
-  messages: [
-    { role: 'user', content: 'What is Bedrock?' },
-    { role: 'assistant', content: 'A managed model service.' },
-    { role: 'user', content: 'Name two families.' },
-  ],
-  params: { maxTokens: 300, temperature: 0.2, topP: 0.9, stopSequences: ['END', 'User:'] },
-};
 
 const answer = {
   output: { message: { role: 'assistant', content: [{ text: 'Hi ' }, { text: 'there' }] } },

@@ -1,18 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { conversation as shared } from '../../../test/helpers/conversation.js';
 import { ModelCatalog } from '../catalog.js';
 import type { ModelRequest } from '../request.js';
 import { titan, titanTranscript } from './titan.js';
 
 const express = new ModelCatalog().get('titan-express')!;
 
+// Titan keeps only its own stop sequences (`|`, `User:`): one more to see it kept.
 const conversation: ModelRequest = {
-  system: 'You are terse.',
-  messages: [
-    { role: 'user', content: 'What is Bedrock?' },
-    { role: 'assistant', content: 'A managed model service.' },
-    { role: 'user', content: 'Name two families.' },
-  ],
-  params: { maxTokens: 300, temperature: 0.2, topP: 0.9, stopSequences: ['END', 'User:', '|'] },
+  ...shared,
+  params: { ...shared.params, stopSequences: ['END', 'User:', '|'] },
 };
 
 const answer = {
