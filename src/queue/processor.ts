@@ -1,5 +1,6 @@
 import {
   type Job as BullJob,
+  Job as BullJobClass,
   type Queue,
   UnrecoverableError,
   WaitingChildrenError,
@@ -27,7 +28,7 @@ import type { RateLimiter } from '../resilience/ratelimit.js';
 import type { ResultRecordInput } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 import type { TokenCalibration } from '../summarize/calibration.js';
-import { PART_JOB, type SummaryOutcome, summarize } from '../summarize/flow.js';
+import { PART_JOB, PartFailedError, type SummaryOutcome, summarize } from '../summarize/flow.js';
 import { type QueuedJob, QueuedJobSchema, validateJobModels } from './jobs.js';
 import { isJobValidationError, toJobIssues } from './validation.js';
 
@@ -135,6 +136,14 @@ export function createProcessor(deps: ProcessorDeps) {
       log.info('job already has a result; not run again');
       return { id: job.id, status: 'duplicate' };
     }
+    // A part whose document already failed (another part failed first) has nothing left to do.
+    if (bull.name === PART_JOB && bull.parent?.id) {
+      const parent = await BullJobClass.fromId(deps.queue, bull.parent.id);
+      if (!parent || (await parent.getState()) === 'failed') {
+        log.info('the document this part belongs to has failed; part dropped');
+        return { id: job.id, status: 'failed' };
+      }
+    }
 
     let models: ResolvedModel[];
     try {
@@ -211,7 +220,8 @@ export function createProcessor(deps: ProcessorDeps) {
       if (e instanceof WaitingChildrenError) throw e;
       if (e instanceof AllModelsBusyError) {
         log.debug({ waitMs: e.waitMs }, 'every model busy; slowing the queue');
-        await deps.queue.rateLimit(e.waitMs);
+        // The pause holds the whole queue, so it is capped: jobs of other chains may be able to run.
+        await deps.queue.rateLimit(Math.min(e.waitMs, 5 * deps.config.worker.busyBackoffMs));
         throw Worker.RateLimitError();
       }
       if (e instanceof ChainAbortedError) {
@@ -219,7 +229,7 @@ export function createProcessor(deps: ProcessorDeps) {
         await bull.moveToWait(token);
         throw new WaitingError();
       }
-      if (e instanceof InvalidJobError || e instanceof ChainExhaustedError) {
+      if (e instanceof InvalidJobError || e instanceof ChainExhaustedError || e instanceof PartFailedError) {
         if (bull.name === PART_JOB) throw new UnrecoverableError(e.message);
         await fail({ ...base, attempts: e.attempts, finishedAt: now().toISOString() }, e.message);
         log.warn({ attempts: e.attempts.length, reason: e.message }, 'job failed');

@@ -28,6 +28,17 @@ export interface SummaryOutcome {
   parts: number;
 }
 
+/** A part of a split document failed after all its fallbacks, so the document fails. */
+export class PartFailedError extends Error {
+  override readonly name = 'PartFailedError';
+  constructor(
+    message: string,
+    readonly attempts: AttemptRecord[],
+  ) {
+    super(message);
+  }
+}
+
 /** Progress of a split job between rounds, kept beside the job. */
 interface Stage {
   round: number;
@@ -103,10 +114,7 @@ export async function summarize(
         await bull.removeUnprocessedChildren();
         await deps.redis.del(key);
         const [child, reason] = failed[0]!;
-        throw new ChainExhaustedError(
-          stage.attempts,
-          new Error(`part ${child.split(':').pop()} failed: ${reason}`),
-        );
+        throw new PartFailedError(`part ${child.split(':').pop()} failed: ${reason}`, stage.attempts);
       }
       const values = Object.entries(await bull.getChildrenValues<SummaryOutcome>())
         .map(([childKey, v]) => ({ index: Number(/\.p(\d+)$/.exec(childKey)?.[1] ?? 0), v }))
