@@ -1,0 +1,75 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BedrockRuntimeClient, CountTokensCommand } from '@aws-sdk/client-bedrock-runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelCatalog } from '../../src/models/catalog.js';
+import { adapterFor } from '../../src/models/families/index.js';
+import { FAMILIES } from '../../src/models/request.js';
+import {
+  ProfileSchema,
+  type ProfileSimulator,
+  startSimulatorWithProfile,
+} from '../../src/simulator/index.js';
+import { buildSummaryRequest } from '../../src/summarize/prompt.js';
+import { estimateTokens } from '../../src/summarize/tokens.js';
+
+const corpus = join(import.meta.dirname, '..', '..', 'examples', 'corpus');
+const files = readdirSync(corpus)
+  .filter((f) => /^0\d\d-(en|ko)-/.test(f))
+  .slice(0, 40);
+const catalog = new ModelCatalog();
+
+let sim: ProfileSimulator;
+let sdk: BedrockRuntimeClient;
+
+beforeAll(async () => {
+  sim = await startSimulatorWithProfile({ profile: ProfileSchema.parse({ zeroLatency: true }) });
+  sdk = new BedrockRuntimeClient({
+    region: 'us-east-1',
+    endpoint: sim.url,
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+});
+afterAll(async () => {
+  sdk.destroy();
+  await sim.close();
+});
+
+/**
+ * Our estimate of a summary prompt against what CountTokens answers for that family's native
+ * body, over a mixed English and Korean sample. The simulator counts with the same per-family
+ * rates, so what this measures is the prompt around the text (template tokens, role markers)
+ * and the CountTokens path end to end; against real Bedrock the same test measures the
+ * estimator itself, and `TokenCalibration` corrects budgets from real answers.
+ */
+describe('token estimate vs CountTokens on a mixed corpus', () => {
+  it('stays within 5% for every family', async () => {
+    const lines: string[] = [];
+    for (const family of FAMILIES) {
+      const model = catalog.list().find((m) => m.family === family && !m.profileOnly)!;
+      let estimated = 0;
+      let counted = 0;
+      for (const file of files) {
+        const request = buildSummaryRequest({ document: readFileSync(join(corpus, file), 'utf8'), family });
+        estimated += estimateTokens(
+          `${request.system}\n${request.messages.map((m) => m.content).join('\n')}`,
+          family,
+        );
+        const body = new TextEncoder().encode(JSON.stringify(adapterFor(family).toNative(request, model)));
+        const answer = await sdk.send(
+          new CountTokensCommand({ modelId: model.id, input: { invokeModel: { body } } }),
+        );
+        counted += answer.inputTokens ?? 0;
+      }
+      const error = (estimated - counted) / counted;
+      lines.push(
+        `${family.padEnd(9)} estimate ${estimated} vs CountTokens ${counted}: ${(error * 100).toFixed(2)}%`,
+      );
+      expect(Math.abs(error)).toBeLessThan(0.05);
+    }
+    process.stdout.write(
+      `token estimate error over ${files.length} documents (English and Korean):\n  ${lines.join('\n  ')}\n`,
+    );
+  });
+});
