@@ -1,0 +1,111 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
+import type { JobInput } from '../../src/queue/jobs.js';
+import { createProducer, type Producer } from '../../src/queue/producer.js';
+import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
+import type { ResultRecord } from '../../src/results/record.js';
+import {
+  ProfileSchema,
+  type ProfileSimulator,
+  startSimulatorWithProfile,
+} from '../../src/simulator/index.js';
+import { useRedis } from '../helpers/redis.js';
+
+const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
+const LLAMA3 = 'meta.llama3-70b-instruct-v1:0';
+const TITAN = 'amazon.titan-text-express-v1';
+
+const ctx = useRedis();
+let sim: ProfileSimulator;
+let running: { producer?: Producer; worker?: RunningWorker } = {};
+
+beforeAll(async () => {
+  sim = await startSimulatorWithProfile({
+    profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0, models: { '*': { rpm: 1e6, tpm: 1e9 } } }),
+  });
+});
+afterAll(async () => {
+  await sim.close();
+});
+afterEach(async () => {
+  await running.worker?.close({ deadlineMs: 5_000 });
+  await running.producer?.close();
+  running = {};
+  sim.admin.reset();
+});
+
+function testConfig(chain: string[], overrides: ConfigInput = {}): Config {
+  return loadConfig({
+    env: {},
+    overrides: {
+      redisUrl: ctx.url,
+      prefix: ctx.prefix,
+      endpoint: sim.url,
+      chains: { default: chain },
+      policy: { retry: { maxAttempts: 2, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 5 } },
+      worker: { concurrency: 8, shutdownTimeoutMs: 5_000, jobAttempts: 3, busyBackoffMs: 50 },
+      ...overrides,
+    },
+  });
+}
+
+async function runJobs(config: Config, jobs: JobInput[]): Promise<ResultRecord[]> {
+  const producer = createProducer({ redis: ctx.url, prefix: config.prefix, config });
+  running = { producer, worker: await startWorker({ config, fleetRateLimits: false }) };
+  const { batchId } = await producer.enqueueBatch(jobs);
+  await producer.waitForBatch(batchId, { pollMs: 200 });
+  return Promise.all(jobs.map(async (j) => (await producer.getResult(j.id!))!));
+}
+
+const ask = (id: string, content: string, extra: Partial<JobInput> = {}): JobInput => ({
+  id,
+  task: 'generate',
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
+
+describe('what each error kind does to a job', () => {
+  it('moves a prompt too long for Llama 3 (8K) on to Claude (200K)', async () => {
+    const long = 'The supplier shall deliver the goods within thirty days of each order. '.repeat(2_000);
+
+    const [r] = await runJobs(testConfig(['llama3-70b', 'claude-3-haiku']), [ask('long-1', long)]);
+
+    expect(r?.status).toBe('completed');
+    expect(r?.modelId).toBe(CLAUDE);
+    expect(r?.attempts[0]).toMatchObject({ modelId: LLAMA3, outcome: 'context_overflow', httpStatus: 400 });
+    expect(sim.admin.stats().models[LLAMA3]?.calls).toBe(1);
+  });
+
+  it('moves a content-filtered answer on to the next model', async () => {
+    sim.admin.addFault({ model: CLAUDE, contentFilter: { pattern: 'forbidden-topic' } });
+
+    const [filtered, plain] = await runJobs(testConfig(['claude-3-haiku', 'titan-express']), [
+      ask('cf-1', 'Tell me about the forbidden-topic.'),
+      ask('cf-2', 'Tell me about queues.'),
+    ]);
+
+    expect(filtered?.modelId).toBe(TITAN);
+    expect(filtered?.attempts.map((a) => a.outcome)).toEqual(['content_filtered', 'ok']);
+    expect(plain?.modelId).toBe(CLAUDE);
+  });
+
+  it('moves on from a model that is not enabled', async () => {
+    sim.admin.setModel(CLAUDE, { enabled: false });
+
+    const [r] = await runJobs(testConfig(['claude-3-haiku', 'titan-express']), [ask('ad-1', 'Hello')]);
+
+    expect(r?.modelId).toBe(TITAN);
+    expect(r?.attempts[0]).toMatchObject({ modelId: CLAUDE, outcome: 'access_denied', httpStatus: 403 });
+  });
+
+  it('fails a job Bedrock calls invalid at once, with one call and no retries', async () => {
+    const [r] = await runJobs(testConfig(['claude-3-haiku', 'titan-express']), [
+      ask('inv-1', 'Hello', { native: { anthropic: { top_k: 9_999 } } }),
+    ]);
+
+    expect(r?.status).toBe('failed');
+    expect(r?.error).toMatch(/top_k/);
+    expect(r?.attempts).toHaveLength(1);
+    expect(sim.admin.stats().total.calls).toBe(1);
+  });
+});
