@@ -191,8 +191,10 @@ async function stream(
   }
   await wait(plan.firstTokenMs, x.signal);
   metrics.firstByteLatency = elapsedMs(x);
+  // Each frame waits for its own due time, so timer rounding never adds up over a long stream.
+  const firstFrameAt = performance.now();
   for (let i = 0; i < sent; i++) {
-    if (i > 0) await wait(perFrameMs, x.signal);
+    if (i > 0) await wait(firstFrameAt + i * perFrameMs - performance.now(), x.signal);
     if (x.signal.aborted) return;
     stamp();
     writeFrame(x.reply, encode(i));
