@@ -1,35 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { keysFor } from '../../src/queue/keys.js';
-import { createProducer, type Producer } from '../../src/queue/producer.js';
-import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
+import { createProducer } from '../../src/queue/producer.js';
+import { startWorker } from '../../src/queue/worker.js';
 import { resultLines } from '../../src/results/export.js';
 import { ResultStore } from '../../src/results/store.js';
-import {
-  ProfileSchema,
-  type ProfileSimulator,
-  startSimulatorWithProfile,
-} from '../../src/simulator/index.js';
+import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
 
 const ctx = useRedis();
-let sim: ProfileSimulator;
-let running: { producer?: Producer; worker?: RunningWorker } = {};
-
-beforeAll(async () => {
-  sim = await startSimulatorWithProfile({
-    profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0, models: { '*': { rpm: 1e9, tpm: 1e12 } } }),
-  });
-});
-afterAll(async () => {
-  await sim.close();
-});
-afterEach(async () => {
-  await running.worker?.close({ deadlineMs: 5_000 });
-  await running.producer?.close();
-  running = {};
-  sim.admin.reset();
-});
+const pipe = usePipeline({ models: { '*': { rpm: 1e9, tpm: 1e12 } } });
 
 describe('a batch of 1,000 through the worker', () => {
   it('gives exactly 1,000 results, counters that agree, and runs nothing twice', async () => {
@@ -38,12 +18,13 @@ describe('a batch of 1,000 through the worker', () => {
       overrides: {
         redisUrl: ctx.url,
         prefix: ctx.prefix,
-        endpoint: sim.url,
+        endpoint: pipe.sim.url,
         worker: { concurrency: 32, shutdownTimeoutMs: 5_000, jobAttempts: 3, busyBackoffMs: 50 },
       },
     });
-    const producer = createProducer({ redis: ctx.url, prefix: ctx.prefix, config });
-    running = { producer, worker: await startWorker({ config, fleetRateLimits: false }) };
+    const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
+    const worker = await startWorker({ config, fleetRateLimits: false });
+    pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
     const jobs = Array.from({ length: 1_000 }, (_, i) => ({
       id: `job-${i}`,
       task: 'generate' as const,
@@ -65,7 +46,7 @@ describe('a batch of 1,000 through the worker', () => {
     expect(counters).toEqual({ batchId: 'thousand', total: 1_000, completed: 1_000, failed: 0 });
     expect(again).toMatchObject({ enqueued: 0, duplicates: 1_000 });
     expect(await producer.getBatch('thousand')).toEqual(counters);
-    expect(sim.admin.stats().total.ok).toBe(1_000);
+    expect(pipe.sim.admin.stats().total.ok).toBe(1_000);
     expect(streamed).toBe(1_000);
     expect(rows).toBe(1_001);
   }, 60_000);

@@ -1,14 +1,10 @@
 import { Job, Queue } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
 import type { ResultRecord } from '../../src/results/record.js';
-import {
-  ProfileSchema,
-  type ProfileSimulator,
-  startSimulatorWithProfile,
-} from '../../src/simulator/index.js';
+import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -16,21 +12,7 @@ const LLAMA = 'meta.llama3-70b-instruct-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
 
 const ctx = useRedis();
-let sim: ProfileSimulator;
-let running: { producer?: Producer; worker?: RunningWorker } = {};
-
-beforeAll(async () => {
-  sim = await startSimulatorWithProfile({ profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0 }) });
-});
-afterAll(async () => {
-  await sim.close();
-});
-afterEach(async () => {
-  await running.worker?.close({ deadlineMs: 5_000 });
-  await running.producer?.close();
-  running = {};
-  sim.admin.reset();
-});
+const pipe = usePipeline();
 
 function testConfig(overrides: ConfigInput = {}): Config {
   return loadConfig({
@@ -38,7 +20,7 @@ function testConfig(overrides: ConfigInput = {}): Config {
     overrides: {
       redisUrl: ctx.url,
       prefix: ctx.prefix,
-      endpoint: sim.url,
+      endpoint: pipe.sim.url,
       chains: { default: ['claude-3-haiku', 'llama3-70b', 'titan-express'] },
       policy: {
         retry: { maxAttempts: 2, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 5 },
@@ -51,9 +33,9 @@ function testConfig(overrides: ConfigInput = {}): Config {
 }
 
 async function start(config: Config): Promise<{ producer: Producer; worker: RunningWorker }> {
-  const producer = createProducer({ redis: ctx.url, prefix: config.prefix, config });
+  const producer = pipe.track(createProducer({ redis: ctx.url, prefix: config.prefix, config }));
   const worker = await startWorker({ config });
-  running = { producer, worker };
+  pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
   return { producer, worker };
 }
 
@@ -73,7 +55,7 @@ async function runBatch(producer: Producer, count: number, batchId: string): Pro
 
 describe('fallback chain against the simulator', () => {
   it('completes every job on Llama while Claude is down, recording every attempt', async () => {
-    sim.admin.addFault({ model: CLAUDE, outage: true });
+    pipe.sim.admin.addFault({ model: CLAUDE, outage: true });
     const { producer } = await start(testConfig());
 
     const results = await runBatch(producer, 12, 'outage-1');
@@ -88,12 +70,12 @@ describe('fallback chain against the simulator', () => {
       expect(r.usage.inputTokens).toBeGreaterThan(0);
       expect(r.costUsd).toBeGreaterThan(0);
     }
-    expect(sim.admin.stats().models[LLAMA]?.ok).toBe(12);
+    expect(pipe.sim.admin.stats().models[LLAMA]?.ok).toBe(12);
   });
 
   it('moves on to Titan when Claude and Llama are both down', async () => {
-    sim.admin.addFault({ model: CLAUDE, outage: true });
-    sim.admin.addFault({ model: LLAMA, outage: true });
+    pipe.sim.admin.addFault({ model: CLAUDE, outage: true });
+    pipe.sim.admin.addFault({ model: LLAMA, outage: true });
     const { producer } = await start(testConfig());
 
     const results = await runBatch(producer, 8, 'outage-2');
@@ -107,18 +89,18 @@ describe('fallback chain against the simulator', () => {
 
   it('stops calling a dead model once its breaker opens, and returns to it after the outage', async () => {
     const config = testConfig();
-    sim.admin.addFault({ model: CLAUDE, outage: true });
+    pipe.sim.admin.addFault({ model: CLAUDE, outage: true });
     const { producer, worker } = await start(config);
 
     await runBatch(producer, 40, 'breaker-1');
 
-    const deadCalls = sim.admin.stats().models[CLAUDE]?.calls ?? 0;
+    const deadCalls = pipe.sim.admin.stats().models[CLAUDE]?.calls ?? 0;
     expect(deadCalls).toBeLessThanOrEqual(
       config.policy.breaker.consecutiveFailures + config.worker.concurrency,
     );
     expect(worker.breakers.get(CLAUDE).view().state).toBe('open');
 
-    sim.admin.clearFaults();
+    pipe.sim.admin.clearFaults();
     let back: ResultRecord | undefined;
     for (let round = 0; round < 200 && !back; round++) {
       back = (await runBatch(producer, 1, `probe-${round}`)).find((r) => r.modelId === CLAUDE);
@@ -149,6 +131,6 @@ describe('fallback chain against the simulator', () => {
     expect(result?.status).toBe('failed');
     expect(result?.error).toMatch(/messages/);
     expect(job?.attemptsMade).toBe(1);
-    expect(sim.admin.stats().total.calls).toBe(0);
+    expect(pipe.sim.admin.stats().total.calls).toBe(0);
   });
 });

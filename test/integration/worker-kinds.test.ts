@@ -1,14 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import type { JobInput } from '../../src/queue/jobs.js';
-import { createProducer, type Producer } from '../../src/queue/producer.js';
-import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
+import { createProducer } from '../../src/queue/producer.js';
+import { startWorker } from '../../src/queue/worker.js';
 import type { ResultRecord } from '../../src/results/record.js';
-import {
-  ProfileSchema,
-  type ProfileSimulator,
-  startSimulatorWithProfile,
-} from '../../src/simulator/index.js';
+import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -16,23 +12,7 @@ const LLAMA3 = 'meta.llama3-70b-instruct-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
 
 const ctx = useRedis();
-let sim: ProfileSimulator;
-let running: { producer?: Producer; worker?: RunningWorker } = {};
-
-beforeAll(async () => {
-  sim = await startSimulatorWithProfile({
-    profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0, models: { '*': { rpm: 1e6, tpm: 1e9 } } }),
-  });
-});
-afterAll(async () => {
-  await sim.close();
-});
-afterEach(async () => {
-  await running.worker?.close({ deadlineMs: 5_000 });
-  await running.producer?.close();
-  running = {};
-  sim.admin.reset();
-});
+const pipe = usePipeline({ models: { '*': { rpm: 1e6, tpm: 1e9 } } });
 
 function testConfig(chain: string[], overrides: ConfigInput = {}): Config {
   return loadConfig({
@@ -40,7 +20,7 @@ function testConfig(chain: string[], overrides: ConfigInput = {}): Config {
     overrides: {
       redisUrl: ctx.url,
       prefix: ctx.prefix,
-      endpoint: sim.url,
+      endpoint: pipe.sim.url,
       chains: { default: chain },
       policy: { retry: { maxAttempts: 2, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 5 } },
       worker: { concurrency: 8, shutdownTimeoutMs: 5_000, jobAttempts: 3, busyBackoffMs: 50 },
@@ -50,8 +30,9 @@ function testConfig(chain: string[], overrides: ConfigInput = {}): Config {
 }
 
 async function runJobs(config: Config, jobs: JobInput[]): Promise<ResultRecord[]> {
-  const producer = createProducer({ redis: ctx.url, prefix: config.prefix, config });
-  running = { producer, worker: await startWorker({ config, fleetRateLimits: false }) };
+  const producer = pipe.track(createProducer({ redis: ctx.url, prefix: config.prefix, config }));
+  const worker = await startWorker({ config, fleetRateLimits: false });
+  pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
   const { batchId } = await producer.enqueueBatch(jobs);
   await producer.waitForBatch(batchId, { pollMs: 200 });
   return Promise.all(jobs.map(async (j) => (await producer.getResult(j.id!))!));
@@ -73,11 +54,11 @@ describe('what each error kind does to a job', () => {
     expect(r?.status).toBe('completed');
     expect(r?.modelId).toBe(CLAUDE);
     expect(r?.attempts[0]).toMatchObject({ modelId: LLAMA3, outcome: 'context_overflow', httpStatus: 400 });
-    expect(sim.admin.stats().models[LLAMA3]?.calls).toBe(1);
+    expect(pipe.sim.admin.stats().models[LLAMA3]?.calls).toBe(1);
   });
 
   it('moves a content-filtered answer on to the next model', async () => {
-    sim.admin.addFault({ model: CLAUDE, contentFilter: { pattern: 'forbidden-topic' } });
+    pipe.sim.admin.addFault({ model: CLAUDE, contentFilter: { pattern: 'forbidden-topic' } });
 
     const [filtered, plain] = await runJobs(testConfig(['claude-3-haiku', 'titan-express']), [
       ask('cf-1', 'Tell me about the forbidden-topic.'),
@@ -90,7 +71,7 @@ describe('what each error kind does to a job', () => {
   });
 
   it('moves on from a model that is not enabled', async () => {
-    sim.admin.setModel(CLAUDE, { enabled: false });
+    pipe.sim.admin.setModel(CLAUDE, { enabled: false });
 
     const [r] = await runJobs(testConfig(['claude-3-haiku', 'titan-express']), [ask('ad-1', 'Hello')]);
 
@@ -106,6 +87,6 @@ describe('what each error kind does to a job', () => {
     expect(r?.status).toBe('failed');
     expect(r?.error).toMatch(/top_k/);
     expect(r?.attempts).toHaveLength(1);
-    expect(sim.admin.stats().total.calls).toBe(1);
+    expect(pipe.sim.admin.stats().total.calls).toBe(1);
   });
 });
