@@ -1,4 +1,5 @@
-import { Agent } from 'node:http';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import {
   BedrockRuntimeClient,
@@ -6,7 +7,7 @@ import {
   ConverseCommand,
   InvokeModelCommand,
 } from '@aws-sdk/client-bedrock-runtime';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ResolvedModel } from '../models/catalog.js';
 import { fromConverseOutput, toConverseInput } from '../models/converse.js';
 import { classifyError, contentFiltered } from '../models/errors.js';
@@ -25,12 +26,17 @@ export interface BedrockRuntimeOptions {
   /** Endpoint override, e.g. the simulator at http://127.0.0.1:4010. */
   endpoint?: string;
   /**
-   * `h2` is the SDK default (HTTP/2, cleartext with prior knowledge for http:// endpoints);
-   * `http1` uses keep-alive HTTP/1.1 sockets, which measured faster for many small calls.
+   * `h2` (default) keeps the SDK's HTTP/2 handler (cleartext with prior knowledge for
+   * http:// endpoints); `http1` uses keep-alive HTTP/1.1 sockets instead.
    */
   httpVersion?: 'h2' | 'http1';
-  /** Sockets per origin for `http1`. */
+  /**
+   * Calls in flight per connection before another one is opened. `http1`: keep-alive sockets
+   * per origin (one call each; default 256). `h2`: streams per session (default: no limit,
+   * one session per origin as the SDK does). Size it to the worker's concurrency.
+   */
   maxSockets?: number;
+  maxStreamsPerSession?: number;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -47,11 +53,24 @@ function hasAwsCredentials(env: Readonly<Record<string, string | undefined>>): b
   );
 }
 
+function requestHandlerFor(options: BedrockRuntimeOptions): BedrockRuntimeClientConfig['requestHandler'] {
+  if (options.httpVersion === 'http1') {
+    return new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 }),
+    });
+  }
+  return options.maxStreamsPerSession === undefined
+    ? undefined // the SDK's own NodeHttp2Handler
+    : new NodeHttp2Handler({ maxConcurrentStreams: options.maxStreamsPerSession });
+}
+
 /**
- * One BedrockRuntimeClient per process. SDK retries are off (`maxAttempts: 1`): our policy
- * retries with knowledge of the whole chain. With an endpoint override and no AWS
- * credentials in the environment, static placeholder credentials are used so the simulator
- * works without any AWS setup (it accepts any signature).
+ * The process's BedrockRuntimeClient: create it once at start and share it, since it owns the
+ * connections (close it with {@link BedrockModelClient.close} or `destroy()`). SDK retries are
+ * off (`maxAttempts: 1`): our policy retries with knowledge of the whole chain. With an
+ * endpoint override and no AWS credentials in the environment, static placeholder credentials
+ * are used so the simulator works without any AWS setup (it accepts any signature).
  */
 export function createBedrockRuntime(options: BedrockRuntimeOptions): BedrockRuntimeClient {
   const env = options.env ?? process.env;
@@ -60,14 +79,13 @@ export function createBedrockRuntime(options: BedrockRuntimeOptions): BedrockRun
   if (options.endpoint && !hasAwsCredentials(env)) {
     config.credentials = { accessKeyId: 'bedrock-jobs-local', secretAccessKey: 'bedrock-jobs-local' };
   }
-  if (options.httpVersion === 'http1') {
-    config.requestHandler = new NodeHttpHandler({
-      httpAgent: new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 }),
-    });
-  }
+  const handler = requestHandlerFor(options);
+  if (handler) config.requestHandler = handler;
   const client = new BedrockRuntimeClient(config);
-  // Token counts of InvokeModel answers come only in response headers, which the command output does not
-  // carry. At the initialize step the result holds both the parsed output and the raw response.
+  // Token counts of InvokeModel answers come only in response headers, which the command output
+  // does not carry. A middleware at the initialize step (outermost) sees the finished result:
+  // the parsed output and the raw HTTP response beside it. Keying a WeakMap by the output
+  // object hands the headers to `invoke` without changing the output or leaking memory.
   client.middlewareStack.add(
     (next) => async (args) => {
       const result = await next(args);
@@ -96,10 +114,21 @@ const decoder = new TextDecoder();
 
 /** The Bedrock implementation of the {@link ModelClient} port. */
 export class BedrockModelClient implements ModelClient {
+  private closed = false;
+
+  /** Takes ownership of `sdk`: {@link close} destroys it. */
   constructor(private readonly sdk: BedrockRuntimeClient) {}
 
+  /** Destroys the SDK client and its HTTP/2 sessions or keep-alive sockets. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sdk.destroy();
+  }
+
   /**
-   * Calls one model once, native (`invoke`) or through Converse.
+   * Calls one model once, native (`invoke`) or through Converse. Usage is Bedrock's metered
+   * count from the `X-Amzn-Bedrock-*-Token-Count` headers (InvokeModel), else the body's own.
    * @throws ModelError, classified; a content-filtered answer is thrown as `content_filtered`.
    */
   async invoke(model: ResolvedModel, request: ModelRequest, options: InvokeOptions): Promise<ModelReply> {
