@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { costUsd, type ModelCatalog, type ResolvedModel } from '../models/catalog.js';
 import { DEFAULT_MAX_TOKENS } from '../models/families/common.js';
 import type { ModelRequest } from '../models/request.js';
+import type { AttemptRecord } from '../resilience/attempt.js';
 import type { BreakerRegistry } from '../resilience/breaker.js';
 import type { PolicySource } from '../resilience/chain.js';
 import { runChain } from '../resilience/chain.js';
@@ -23,7 +24,6 @@ import {
   InvalidJobError,
 } from '../resilience/errors.js';
 import type { ResilienceEmitter } from '../resilience/events.js';
-import type { AttemptRecord } from '../resilience/policy.js';
 import type { RateLimiter } from '../resilience/ratelimit.js';
 import type { ResultRecordInput } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';

@@ -2,6 +2,7 @@ import type { ModelApi } from '../bedrock/types.js';
 import { SECOND } from '../config.js';
 import type { ResolvedModel } from '../models/catalog.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
+import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 import {
   AllModelsBusyError,
   ChainAbortedError,
@@ -10,7 +11,7 @@ import {
   PolicyFailure,
 } from './errors.js';
 import type { ResilienceEmitter } from './events.js';
-import type { AttemptOutcome, AttemptRecord, ModelPolicy } from './policy.js';
+import type { ModelPolicy } from './policy.js';
 import type { RateLimiter } from './ratelimit.js';
 
 /** Where the chain finds the policy of each model (a {@link PolicyRegistry} in production). */

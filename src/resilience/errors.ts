@@ -1,4 +1,4 @@
-import type { AttemptOutcome, AttemptRecord } from './policy.js';
+import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 
 /**
  * The errors a chain ends with. Each steers the worker differently, so each is a class

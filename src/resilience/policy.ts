@@ -11,6 +11,7 @@ import { type Config, type PolicyConfig, policyFor, SECOND } from '../config.js'
 import { parseModelId, type ResolvedModel } from '../models/catalog.js';
 import { classifyError, isRetryableKind, type ModelErrorKind } from '../models/errors.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
+import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 import { nextDelayMs } from './backoff.js';
 import type { BreakerRegistry, ModelBreaker } from './breaker.js';
 import { callWithTimeout } from './call.js';
@@ -18,18 +19,6 @@ import type { Clock, Random } from './clock.js';
 import { PolicyFailure } from './errors.js';
 import type { ResilienceEmitter } from './events.js';
 import { type RateLimiter, reservationTokens, waitForAdmission } from './ratelimit.js';
-
-/** How one attempt on one model ended; `circuit_open` means no call was made. */
-export type AttemptOutcome = 'ok' | ModelErrorKind | 'circuit_open';
-
-/** One attempt, as the result record keeps it (DESIGN.md "The result"). */
-export interface AttemptRecord {
-  modelId: string;
-  outcome: AttemptOutcome;
-  httpStatus?: number;
-  message?: string;
-  latencyMs: number;
-}
 
 export interface PolicyResult {
   reply: ModelReply;

@@ -1,20 +1,6 @@
 import { z } from 'zod';
-import { MODEL_ERROR_KINDS } from '../models/errors.js';
 import { STOP_REASONS } from '../models/request.js';
-import type { AttemptRecord } from '../resilience/policy.js';
-
-/** What one model call came to: `ok`, an error kind, or skipped because its breaker was open. */
-export const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open'] as const;
-export type AttemptOutcomeName = (typeof ATTEMPT_OUTCOMES)[number];
-
-/** One model call of a job, as the resilience pipeline records it (`AttemptRecord`). */
-export const AttemptRecordSchema = z.object({
-  modelId: z.string().min(1),
-  outcome: z.enum(ATTEMPT_OUTCOMES),
-  httpStatus: z.number().int().optional(),
-  message: z.string().optional(),
-  latencyMs: z.number().nonnegative(),
-}) satisfies z.ZodType<AttemptRecord>;
+import { AttemptRecordSchema } from '../resilience/attempt.js';
 
 export const RESULT_STATUSES = ['completed', 'failed'] as const;
 export type ResultStatus = (typeof RESULT_STATUSES)[number];
