@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import type { ModelRequest } from '../models/request.js';
-import { estimateTokens } from '../summarize/tokens.js';
+import { estimateTokens } from '../models/tokens.js';
 import type { Clock } from './clock.js';
 
 /** A model's fleet-wide quota. */

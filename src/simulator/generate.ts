@@ -1,5 +1,5 @@
 import type { Family } from '../models/request.js';
-import { estimateTokens, isMostlyHangul } from '../summarize/tokens.js';
+import { estimateTokens, isMostlyHangul } from '../models/tokens.js';
 import type { Generation, ParsedPrompt } from './native/types.js';
 import { createRandom, deriveSeed } from './random.js';
 

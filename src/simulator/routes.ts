@@ -1,6 +1,6 @@
 import { inferFamily, type ModelCatalog, parseModelId } from '../models/catalog.js';
 import type { Family } from '../models/request.js';
-import { estimateTokens } from '../summarize/tokens.js';
+import { estimateTokens } from '../models/tokens.js';
 import {
   type CallContext,
   type ModelState,

@@ -1,6 +1,6 @@
 import type { ModelInfo } from '../models/catalog.js';
 import type { Family } from '../models/request.js';
-import { estimateTokens } from './tokens.js';
+import { estimateTokens } from '../models/tokens.js';
 
 /** Tokens kept free for the instruction, the system prompt and the chat template around a chunk. */
 export const PROMPT_OVERHEAD_TOKENS = 300;

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { costUsd, type ModelCatalog, type ResolvedModel } from '../models/catalog.js';
 import type { ModelReply, StopReason, Usage } from '../models/request.js';
+import { estimateTokens } from '../models/tokens.js';
 import type { QueuedJob } from '../queue/jobs.js';
 import type { AttemptRecord } from '../resilience/attempt.js';
 import type { BreakerRegistry } from '../resilience/breaker.js';
@@ -11,7 +12,6 @@ import { ChainExhaustedError } from '../resilience/errors.js';
 import type { TokenCalibration } from './calibration.js';
 import { chunkDocument, documentBudget, fitsInOneCall } from './chunk.js';
 import { buildSummaryRequest, detectLanguage } from './prompt.js';
-import { estimateTokens } from './tokens.js';
 
 /** BullMQ job name of one part of a split document. */
 export const PART_JOB = 'part';

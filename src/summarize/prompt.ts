@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Family, GenerationParams, ModelRequest, NativeOverrides } from '../models/request.js';
-import { scriptCounts } from './tokens.js';
+import { scriptCounts } from '../models/tokens.js';
 
 /**
  * Summarization prompts per family. Every template wraps the document in `<document>` tags:
