@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { type Command, Option } from 'commander';
 import { Redis } from 'ioredis';
-import { keysFor } from '../queue/keys.js';
+import { keysFor } from '../redis/keys.js';
 import { type ExportFormat, streamResults } from '../results/export.js';
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError } from './context.js';

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import type { QueuedJob } from '../queue/jobs.js';
-import { keysFor } from '../queue/keys.js';
+import { keysFor } from '../redis/keys.js';
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { defineScript, type ScriptRunner } from '../results/script.js';
-import type { Keys } from './keys.js';
+import type { Keys } from '../redis/keys.js';
+import { defineScript, type ScriptRunner } from '../redis/script.js';
 
 /**
  * Why a job id may not be added: it has a result (`completed`/`failed`), BullMQ holds it

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { FAMILY_PREFIXES, type ModelCatalog } from '../models/catalog.js';
 import { FAMILIES } from '../models/request.js';
-import { BULLMQ_RESERVED_IDS } from './keys.js';
-import { APIS, DEFAULT_CHAIN_NAME, TASKS } from './names.js';
+import { BULLMQ_RESERVED_IDS } from '../redis/keys.js';
+import { APIS, DEFAULT_CHAIN_NAME, TASKS } from '../redis/names.js';
 import { type JobIssue, JobValidationError, toJobIssues } from './validation.js';
 
 /** Longest job or batch id: it is part of Redis keys and of BullMQ's job id. */

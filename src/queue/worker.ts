@@ -5,13 +5,13 @@ import type { ModelClient } from '../bedrock/types.js';
 import type { Config } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { keysFor } from '../redis/keys.js';
 import { BreakerRegistry } from '../resilience/breaker.js';
 import { type Clock, type Random, systemClock, systemRandom } from '../resilience/clock.js';
 import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy.js';
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
 import { TokenCalibration } from '../summarize/calibration.js';
-import { keysFor } from './keys.js';
 import { createProcessor, type JobOutcome } from './processor.js';
 
 export interface WorkerOptions {

@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ConfigSchema } from '../config.js';
-import { type Keys, keysFor } from '../queue/keys.js';
+import { type Keys, keysFor } from '../redis/keys.js';
+import { defineScript, type ScriptRunner } from '../redis/script.js';
 import {
   type BatchCounters,
   type ResultRecord,
   type ResultRecordInput,
   ResultRecordSchema,
 } from './record.js';
-import { defineScript, type ScriptRunner } from './script.js';
 
 const CONFIG_DEFAULTS = ConfigSchema.parse({});
 
