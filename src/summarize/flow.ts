@@ -5,6 +5,7 @@ import { costUsd, type ModelCatalog, type ResolvedModel } from '../models/catalo
 import type { ModelReply, StopReason, Usage } from '../models/request.js';
 import { estimateTokens } from '../models/tokens.js';
 import type { QueuedJob } from '../queue/jobs.js';
+import { keysFor } from '../redis/keys.js';
 import type { AttemptRecord } from '../resilience/attempt.js';
 import type { BreakerRegistry } from '../resilience/breaker.js';
 import { type ChainInput, runChain } from '../resilience/chain.js';
@@ -61,8 +62,6 @@ export interface FlowDeps {
   chain: Omit<ChainInput, 'models' | 'request' | 'api' | 'prepare' | 'signal'>;
 }
 
-const stageKey = (prefix: string, jobId: string) => `${prefix}:split:${jobId}`;
-
 const add = (a: Usage, b: Usage): Usage => ({
   inputTokens: a.inputTokens + b.inputTokens,
   outputTokens: a.outputTokens + b.outputTokens,
@@ -102,7 +101,7 @@ export async function summarize(
   token: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<SummaryOutcome> {
-  const key = stageKey(deps.prefix, job.id);
+  const key = keysFor(deps.prefix).splitStage(job.id);
   const maxTokens = job.params?.maxTokens ?? deps.config.summarize.maxOutputTokens;
   for (;;) {
     const saved = await deps.redis.get(key);
