@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ModelInfoSchema } from './models/catalog.js';
+import { ModelInfoSchema } from './models/info.js';
 import { FAMILIES } from './models/request.js';
 
 export const SECOND = 1000;

@@ -3,8 +3,9 @@
  * results, and what embeds a worker or the simulator in-process.
  */
 export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
-export { ModelCatalog, type ModelInfo, type ResolvedModel } from './models/catalog.js';
+export { ModelCatalog, type ResolvedModel } from './models/catalog.js';
 export { ModelError, type ModelErrorKind } from './models/errors.js';
+export type { ModelInfo } from './models/info.js';
 export type { ChatMessage, Family, ModelReply, ModelRequest, StopReason, Usage } from './models/request.js';
 export type { Job, JobInput } from './queue/jobs.js';
 export {

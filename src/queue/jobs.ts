@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { FAMILY_PREFIXES, type ModelCatalog } from '../models/catalog.js';
+import type { ModelCatalog } from '../models/catalog.js';
+import { FAMILY_PREFIXES } from '../models/model-id.js';
 import { FAMILIES } from '../models/request.js';
 import { BULLMQ_RESERVED_IDS } from '../redis/keys.js';
 import { APIS, DEFAULT_CHAIN_NAME, TASKS } from '../redis/names.js';

@@ -10,8 +10,9 @@ import {
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { costUsd, type ModelCatalog, type ResolvedModel } from '../models/catalog.js';
+import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import { DEFAULT_MAX_TOKENS } from '../models/families/common.js';
+import { costUsd } from '../models/info.js';
 import type { ModelRequest } from '../models/request.js';
 import type { AttemptRecord } from '../resilience/attempt.js';
 import type { BreakerRegistry } from '../resilience/breaker.js';

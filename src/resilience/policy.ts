@@ -8,8 +8,9 @@ import {
 import { z } from 'zod';
 import type { ModelApi, ModelClient } from '../bedrock/types.js';
 import { type Config, type PolicyConfig, policyFor, SECOND } from '../config.js';
-import { parseModelId, type ResolvedModel } from '../models/catalog.js';
+import type { ResolvedModel } from '../models/catalog.js';
 import { classifyError, isRetryableKind, type ModelErrorKind } from '../models/errors.js';
+import { parseModelId } from '../models/model-id.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
 import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 import { nextDelayMs } from './backoff.js';

@@ -1,4 +1,5 @@
-import { inferFamily, ModelCatalog, parseModelId } from '../models/catalog.js';
+import { ModelCatalog } from '../models/catalog.js';
+import { inferFamily, parseModelId } from '../models/model-id.js';
 import {
   type AdminApi,
   AdminError,

@@ -1,4 +1,5 @@
-import { inferFamily, type ModelCatalog, parseModelId } from '../models/catalog.js';
+import type { ModelCatalog } from '../models/catalog.js';
+import { inferFamily, parseModelId } from '../models/model-id.js';
 import type { Family } from '../models/request.js';
 import { estimateTokens } from '../models/tokens.js';
 import {

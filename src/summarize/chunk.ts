@@ -1,4 +1,4 @@
-import type { ModelInfo } from '../models/catalog.js';
+import type { ModelInfo } from '../models/info.js';
 import type { Family } from '../models/request.js';
 import { estimateTokens } from '../models/tokens.js';
 

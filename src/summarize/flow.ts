@@ -1,7 +1,8 @@
 import { type Job as BullJob, type Queue, WaitingChildrenError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { costUsd, type ModelCatalog, type ResolvedModel } from '../models/catalog.js';
+import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
+import { costUsd } from '../models/info.js';
 import type { ModelReply, StopReason, Usage } from '../models/request.js';
 import { estimateTokens } from '../models/tokens.js';
 import type { QueuedJob } from '../queue/jobs.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ModelInfo } from '../catalog.js';
+import type { ModelInfo } from '../info.js';
 import type { Family, ModelRequest, StopReason, Usage } from '../request.js';
 import type { NativeBody, StreamDelta } from './types.js';
 
