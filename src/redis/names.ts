@@ -16,3 +16,6 @@ export type Api = (typeof APIS)[number];
 
 /** The chain a job runs on when it names neither `chain` nor `models`. */
 export const DEFAULT_CHAIN_NAME = 'default';
+
+/** BullMQ job name of one part of a split document (a child of the document's job). */
+export const PART_JOB = 'part';
