@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { batchStatus } from '../queue/batch-status.js';
 import { BatchIdSchema, JobIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
 import { keysFor } from '../queue/keys.js';
@@ -125,9 +126,9 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   });
   app.get('/v1/batches/:id', async (req, reply) => {
     const batchId = idParam(req, BatchIdSchema, 'batch id');
-    const counters = await store.batch(batchId);
-    if (!counters) return reply.code(404).send({ error: `no batch ${batchId}` });
-    return counters;
+    const status = await batchStatus(redis, keys, store, batchId);
+    if (!status) return reply.code(404).send({ error: `no batch ${batchId}` });
+    return status;
   });
   app.get('/v1/batches/:id/results', async (req, reply) => {
     const batchId = idParam(req, BatchIdSchema, 'batch id');

@@ -116,7 +116,15 @@ describe('HTTP API', () => {
     expect(created.json()).toEqual({ batchId: 'b1', enqueued: 3, duplicates: 0 });
     expect(again.json()).toMatchObject({ id: 'j1', status: 'duplicate' });
     expect(queued.json()).toEqual({ id: 'j2', status: 'waiting' });
-    expect(batch.json()).toEqual({ batchId: 'b1', total: 3, completed: 3, failed: 0 });
+    expect(batch.json()).toEqual({
+      batchId: 'b1',
+      total: 3,
+      completed: 3,
+      failed: 0,
+      waiting: 0,
+      active: 0,
+      missing: 0,
+    });
     expect(result.json()).toMatchObject({
       id: 'j2',
       status: 'completed',
