@@ -67,8 +67,8 @@ export const PolicySchema = z
       .positive()
       .default(32)
       .describe('bulkhead: concurrent calls per model per worker'),
-    breaker: BreakerSchema.default(BreakerSchema.parse({})),
-    retry: RetrySchema.default(RetrySchema.parse({})),
+    breaker: BreakerSchema.prefault({}),
+    retry: RetrySchema.prefault({}),
   })
   .strict();
 export type PolicyConfig = z.infer<typeof PolicySchema>;
@@ -142,7 +142,7 @@ export const ConfigSchema = z
       .number()
       .int()
       .positive()
-      .default(7 * 24 * 3600)
+      .default((7 * DAY) / SECOND)
       .describe('how long results stay in Redis'),
     chains: z
       .record(z.string().min(1), z.array(z.string().min(1)).min(1))
@@ -153,7 +153,7 @@ export const ConfigSchema = z
       .default({})
       .describe('per-model quotas and policy overrides'),
     customModels: z.array(ModelInfoSchema).default([]).describe('models added to the catalog'),
-    policy: PolicySchema.default(PolicySchema.parse({})),
+    policy: PolicySchema.prefault({}),
     worker: z
       .object({
         concurrency: z.number().int().positive().default(16).describe('jobs processed at once per worker'),
@@ -173,11 +173,11 @@ export const ConfigSchema = z
           .number()
           .int()
           .positive()
-          .default(1_000)
+          .default(SECOND)
           .describe('queue pause when every model is busy'),
       })
       .strict()
-      .default({ concurrency: 16, shutdownTimeoutMs: 30 * SECOND, jobAttempts: 5, busyBackoffMs: 1_000 }),
+      .prefault({}),
     limits: z
       .object({
         maxDocumentBytes: z
@@ -213,7 +213,7 @@ export const ConfigSchema = z
           .describe('per-family prompts'),
       })
       .strict()
-      .default({ maxOutputTokens: 512, templates: {} }),
+      .prefault({}),
   })
   .strict();
 

@@ -16,7 +16,8 @@ export {
   type ProducerOptions,
 } from './queue/producer.js';
 export { JobValidationError } from './queue/validation.js';
-export { type RunningWorker, startWorker, type WorkerOptions } from './queue/worker.js';
+export { type RunningWorker, startWorker } from './queue/worker.js';
+export type { WorkerOptions } from './queue/worker-options.js';
 export type { AttemptRecord } from './resilience/attempt.js';
 export type { BatchCounters, ResultRecord } from './results/record.js';
 export { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.js';

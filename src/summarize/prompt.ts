@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { type Config, ConfigSchema } from '../config.js';
 import type { Family, GenerationParams, ModelRequest, NativeOverrides } from '../models/request.js';
 import { scriptCounts } from '../models/tokens.js';
 
@@ -34,6 +34,9 @@ export const DEFAULT_TEMPLATES: Readonly<Record<Family, SummaryTemplate>> = {
       'Summarize the following document in {language}. Be concise and answer with the summary only.\n\n<document>\n{document}\n</document>',
   },
 };
+
+/** `summarize` settings when the caller passes no config: the schema's defaults. */
+const SUMMARIZE_DEFAULTS = ConfigSchema.parse({}).summarize;
 
 /** Partial summaries of one long document are merged with this instruction. */
 const REDUCE_INSTRUCTION =
@@ -86,7 +89,8 @@ export function buildSummaryRequest(input: SummaryPromptInput): ModelRequest {
   const template = templateFor(input.family, input.config);
   const language = input.language ?? detectLanguage(input.document);
   const instruction = input.reduce ? REDUCE_INSTRUCTION : template.instruction;
-  const maxTokens = input.params?.maxTokens ?? input.config?.summarize.maxOutputTokens ?? 512;
+  const maxTokens =
+    input.params?.maxTokens ?? (input.config?.summarize ?? SUMMARIZE_DEFAULTS).maxOutputTokens;
   return {
     system: template.system,
     messages: [{ role: 'user', content: fill(instruction, input.document, language) }],
