@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { splitGeoPrefix } from '../models/model-id.js';
+import type { Random } from '../random.js';
 import type { CallContext, FaultDecision, SimError } from './control.js';
 import { simError } from './control.js';
-import type { Random } from './random.js';
 
 const probability = z.number().min(0).max(1);
 
