@@ -9,7 +9,7 @@ export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
-export const MIB = 1024 * 1024;
+const MIB = 1024 * 1024;
 
 const BreakerSchema = z
   .object({
@@ -53,7 +53,7 @@ const RetrySchema = z
   .strict();
 
 /** Resilience settings for one model; every field has a default and a per-model override. */
-export const PolicySchema = z
+const PolicySchema = z
   .object({
     timeoutMs: z
       .number()
@@ -109,7 +109,7 @@ const TemplateSchema = z
   })
   .strict();
 
-export const DEFAULT_CHAIN = [
+const DEFAULT_CHAIN = [
   'anthropic.claude-3-haiku-20240307-v1:0',
   'meta.llama3-1-70b-instruct-v1:0',
   'amazon.titan-text-express-v1',

@@ -26,7 +26,7 @@ import { CallAborted, type InvokeOptions, type ModelClient } from './types.js';
  * How the SDK client connects. Calls in flight per connection are `maxSockets` (http1) or
  * `maxStreamsPerSession` (h2); size them to the worker's concurrency.
  */
-export const BedrockRuntimeOptionsSchema = z
+const BedrockRuntimeOptionsSchema = z
   .object({
     region: z.string().describe('AWS region of Bedrock Runtime'),
     endpoint: z

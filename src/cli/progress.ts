@@ -9,7 +9,7 @@ export interface ProgressView {
 }
 
 /** How progress is shown. */
-export const ProgressOptionsSchema = z
+const ProgressOptionsSchema = z
   .object({
     json: z.boolean().describe('JSON lines instead of a bar (--json)'),
     tty: z.boolean().describe('stdout is a terminal'),

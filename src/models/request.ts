@@ -62,9 +62,6 @@ export interface ModelReply {
   requestId?: string;
 }
 
-/** Response headers, lower-cased names. */
-export type ResponseHeaders = Readonly<Record<string, string | undefined>>;
-
 /** Headers carrying usage on non-streaming InvokeModel answers (reference §1.4). */
 export const USAGE_HEADERS = {
   inputTokens: 'x-amzn-bedrock-input-token-count',

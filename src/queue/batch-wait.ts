@@ -6,7 +6,7 @@ import type { BatchCounters } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 
 /** How to wait for one batch. */
-export const WaitOptionsSchema = z
+const WaitOptionsSchema = z
   .object({
     onProgress: z
       .custom<(counters: BatchCounters) => void>()

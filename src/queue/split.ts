@@ -28,7 +28,7 @@ import { runSummaryChain } from '../summarize/summary-chain.js';
 import type { QueuedJob } from './jobs.js';
 
 /** Settings of split documents that are not in the config. */
-export const SplitOptionsSchema = z
+const SplitOptionsSchema = z
   .object({
     stageTtlSeconds: z
       .number()

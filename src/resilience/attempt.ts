@@ -8,7 +8,7 @@ import { MODEL_ERROR_KINDS } from '../models/errors.js';
  */
 
 /** How one attempt on one model ended: `ok`, an error kind, or `circuit_open` (no call was made). */
-export const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open'] as const;
+const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /** One attempt, as the result record keeps it (see `docs/architecture.md#the-result`). */

@@ -28,7 +28,7 @@ export interface PolicyResult {
 }
 
 /** Settings of the policy's shell that are not per-model config. */
-export const PolicyRuntimeSchema = z
+const PolicyRuntimeSchema = z
   .object({
     maxWaitMs: z
       .number()

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { STOP_REASONS } from '../models/request.js';
 import { AttemptRecordSchema } from '../resilience/attempt.js';
 
-export const RESULT_STATUSES = ['completed', 'failed'] as const;
-export type ResultStatus = (typeof RESULT_STATUSES)[number];
+const RESULT_STATUSES = ['completed', 'failed'] as const;
 
 const Timestamp = z.iso.datetime({ offset: true });
 

@@ -12,7 +12,7 @@ import {
 
 const CONFIG_DEFAULTS = ConfigSchema.parse({});
 
-export const ResultStoreOptionsSchema = z
+const ResultStoreOptionsSchema = z
   .object({
     prefix: z.string().min(1).default(CONFIG_DEFAULTS.prefix).describe('key prefix, as in config'),
     ttlSeconds: z

@@ -21,7 +21,7 @@ const BASE: SummaryTemplate = {
 };
 
 /** Defaults shipped per family; config `summarize.templates.<family>` overrides either field. */
-export const DEFAULT_TEMPLATES: Readonly<Record<Family, SummaryTemplate>> = {
+const DEFAULT_TEMPLATES: Readonly<Record<Family, SummaryTemplate>> = {
   anthropic: BASE,
   nova: BASE,
   cohere: BASE,
@@ -62,7 +62,7 @@ export function detectLanguage(text: string): string {
   return 'English';
 }
 
-export function templateFor(family: Family, config?: Pick<Config, 'summarize'>): SummaryTemplate {
+function templateFor(family: Family, config?: Pick<Config, 'summarize'>): SummaryTemplate {
   const custom = config?.summarize.templates[family];
   const base = DEFAULT_TEMPLATES[family];
   return { system: custom?.system ?? base.system, instruction: custom?.instruction ?? base.instruction };

@@ -14,7 +14,7 @@ import {
 import type { FamilyAdapter } from './types.js';
 
 /** Bedrock's required version string for the Claude Messages API. */
-export const ANTHROPIC_VERSION = 'bedrock-2023-05-31';
+const ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 
 const STOP: Record<string, StopReason> = {
   end_turn: 'end_turn',

@@ -7,7 +7,7 @@ import type { NativeBody, StreamDelta } from './types.js';
 export const DEFAULT_MAX_TOKENS = 512;
 
 /** Key Bedrock adds to the last chunk of every family's stream (reference §3, §5.2). */
-export const INVOCATION_METRICS_KEY = 'amazon-bedrock-invocationMetrics';
+const INVOCATION_METRICS_KEY = 'amazon-bedrock-invocationMetrics';
 
 /**
  * The job's max output tokens, or {@link DEFAULT_MAX_TOKENS}, never above what the model can
