@@ -116,6 +116,16 @@ function acceptedPrefixes(): string {
 }
 
 /**
+ * Whether a job that finds a model busy moves on to the next model of its chain (`spill`, the
+ * default) or waits for it: `config.spill[<chain>]`, by the job's chain name (`default` when it
+ * names none; a job with its own `models` list spills).
+ */
+export function chainSpills(job: Pick<Job, 'chain' | 'models'>, config: Pick<Config, 'spill'>): boolean {
+  if (job.models) return true;
+  return config.spill[job.chain ?? DEFAULT_CHAIN_NAME] ?? true;
+}
+
+/**
  * The model ids a job will try, in order: its `models`, or the ids of its chain (`default` when
  * it names none).
  * @throws JobValidationError naming the chain or the id whose family cannot be inferred, and

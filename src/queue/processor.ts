@@ -21,7 +21,7 @@ import type { ResultRecordInput } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 import type { TokenCalibration } from '../summarize/calibration.js';
 import { chainOutcome, type SummaryOutcome, servedModel } from '../summarize/plan.js';
-import { type QueuedJob, QueuedJobSchema, validateJobModels } from './jobs.js';
+import { chainSpills, type QueuedJob, QueuedJobSchema, validateJobModels } from './jobs.js';
 import { type FailureOutcome, failureOutcome } from './outcome.js';
 import { type SplitDeps, type SplitOptions, summarizeJob } from './split.js';
 import { isJobValidationError, toJobIssues } from './validation.js';
@@ -229,6 +229,7 @@ export function createProcessor(deps: ProcessorDeps) {
       models,
       request: generateRequest(job),
       api: job.api,
+      spill: chainSpills(job, deps.config),
       ...(signal ? { signal } : {}),
     });
     return chainOutcome(servedModel(deps.catalog, models, out.modelId), out);

@@ -25,7 +25,7 @@ import {
 } from '../summarize/plan.js';
 import { detectLanguage } from '../summarize/prompt.js';
 import { runSummaryChain } from '../summarize/summary-chain.js';
-import type { QueuedJob } from './jobs.js';
+import { chainSpills, type QueuedJob } from './jobs.js';
 
 /** Settings of split documents that are not in the config. */
 const SplitOptionsSchema = z
@@ -142,7 +142,7 @@ export async function summarizeJob(
           ...(job.native ? { native: job.native } : {}),
           config: deps.config,
           budget,
-          chain: deps.chain,
+          chain: { ...deps.chain, spill: chainSpills(job, deps.config) },
           ...(deps.calibration ? { calibration: deps.calibration } : {}),
           ...(signal ? { signal } : {}),
         });

@@ -39,10 +39,23 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
       });
   const client = options.client ?? new BedrockModelClient(sdk!);
   const breakers = new BreakerRegistry({ settingsFor: (id) => modelPolicyConfig(config, id).breaker, clock });
-  const policies = new PolicyRegistry({ config, client, breakers, clock, rand });
+  const policies = new PolicyRegistry({
+    config,
+    client,
+    breakers,
+    clock,
+    rand,
+    runtime: { spillWaitMs: config.limiter.spillWaitMs },
+  });
   const limiter = !options.fleetRateLimits
     ? undefined
-    : new RedisRateLimiter({ redis, prefix: keys.prefix, limits: configuredLimits(config, catalog) });
+    : new RedisRateLimiter({
+        redis,
+        prefix: keys.prefix,
+        limits: configuredLimits(config, catalog),
+        adaptive: config.limiter,
+        ...(options.clock ? { clock } : {}),
+      });
   const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
   const queue = new Queue(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ err }, 'queue error'));

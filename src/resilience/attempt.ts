@@ -7,8 +7,12 @@ import { MODEL_ERROR_KINDS } from '../models/errors.js';
  * errors, events and results can name it without importing the policy.
  */
 
-/** How one attempt on one model ended: `ok`, an error kind, or `circuit_open` (no call was made). */
-const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open'] as const;
+/**
+ * How one attempt on one model ended: `ok`, an error kind, or one of two refusals made without
+ * a call: `circuit_open` (the model's breaker is open) and `rate_limited` (the fleet's next slot
+ * for the model is further away than the job may wait).
+ */
+const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open', 'rate_limited'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /** One attempt, as the result record keeps it (see `docs/architecture.md#the-result`). */

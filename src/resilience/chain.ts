@@ -28,6 +28,8 @@ export interface ChainInput {
   signal?: AbortSignal;
   policies: PolicySource;
   limiter?: RateLimiter;
+  /** Whether a busy model is left for the next one (default) or waited for; see {@link ExecuteOptions.spill}. */
+  spill?: boolean;
   /**
    * Re-shapes the request for one model (e.g. a smaller context window), or `'skip'` when
    * the model cannot take it; a skip is recorded as `context_overflow` without a call.
@@ -49,7 +51,7 @@ export interface ChainResult {
 }
 
 /** Outcomes that mean "busy now, fine later": waiting is better than failing the job. */
-const BUSY: ReadonlySet<AttemptOutcome> = new Set(['throttled', 'circuit_open']);
+const BUSY: ReadonlySet<AttemptOutcome> = new Set(['throttled', 'circuit_open', 'rate_limited']);
 
 interface ModelFailure {
   outcome: Exclude<AttemptOutcome, 'ok'>;
@@ -86,6 +88,7 @@ export async function runChain(input: ChainInput): Promise<ChainResult> {
           api: input.api,
           ...(input.signal ? { signal: input.signal } : {}),
           ...(input.limiter ? { limiter: input.limiter } : {}),
+          ...(input.spill !== undefined ? { spill: input.spill } : {}),
         });
         attempts.push(...result.attempts);
         return { reply: result.reply, modelId: model.requestId, attempts, fellBack: model !== first };

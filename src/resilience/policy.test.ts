@@ -5,7 +5,7 @@ import type { ModelRequest } from '../models/request.js';
 import { drain } from './clock.js';
 import { PolicyFailure } from './errors.js';
 import type { PolicyResult } from './policy.js';
-import type { Admission, RateLimiter } from './ratelimit.js';
+import type { EffectiveRate, RateLimiter, Reservation } from './ratelimit.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const REQUEST: ModelRequest = {
@@ -32,13 +32,20 @@ async function failureOf(promise: Promise<PolicyResult>): Promise<PolicyFailure>
 class ScriptedLimiter implements RateLimiter {
   readonly acquired: number[] = [];
   readonly refunds: { tokens: number; requests: number }[] = [];
-  constructor(private readonly answers: Admission[]) {}
-  async acquire(_modelId: string, tokens: number): Promise<Admission> {
+  throttles = 0;
+  constructor(private readonly answers: Reservation[]) {}
+  async reserve(_modelId: string, tokens: number): Promise<Reservation> {
     this.acquired.push(tokens);
-    return this.answers.shift() ?? { ok: true };
+    return this.answers.shift() ?? { ok: true, delayMs: 0 };
   }
   async refund(_modelId: string, tokens: number, requests = 0): Promise<void> {
     this.refunds.push({ tokens, requests });
+  }
+  async throttled(): Promise<void> {
+    this.throttles++;
+  }
+  async rates(): Promise<EffectiveRate[]> {
+    return [];
   }
 }
 
@@ -173,28 +180,25 @@ describe('ModelPolicy', () => {
     expect(p.client.callsTo(HAIKU)).toBe(2);
   });
 
-  it('waits for the fleet rate limiter, then calls and returns the unused reservation', async () => {
+  it('sleeps until its reserved slot, then calls and returns the unused reservation', async () => {
     const p = createTestPipeline();
-    const limiter = new ScriptedLimiter([{ ok: false, retryAfterMs: 1_200 }]);
+    const limiter = new ScriptedLimiter([{ ok: true, delayMs: 1_200 }]);
     const start = p.clock.now();
 
     const result = await p.clock.run(
       p.policies.for(p.model(HAIKU)).execute(p.model(HAIKU), REQUEST, { api: 'invoke', limiter }),
     );
 
-    const reserved = limiter.acquired[1] ?? 0;
+    const reserved = limiter.acquired[0] ?? 0;
     expect(result.attempts.map((a) => a.outcome)).toEqual(['ok']);
     expect(p.clock.now() - start).toBe(1_200);
     expect(reserved).toBeGreaterThan(100); // input estimate + maxTokens
     expect(limiter.refunds).toEqual([{ tokens: reserved - 15, requests: 0 }]);
   });
 
-  it('reports a local throttle without calling the model when the limiter wait is too long', async () => {
-    const p = createTestPipeline({ runtime: { maxWaitMs: 2_000 } });
-    const limiter = new ScriptedLimiter([
-      { ok: false, retryAfterMs: 1_500 },
-      { ok: false, retryAfterMs: 1_500 },
-    ]);
+  it('refuses as rate_limited without a call when the next slot is further than it may wait', async () => {
+    const p = createTestPipeline();
+    const limiter = new ScriptedLimiter([{ ok: false, retryAfterMs: 1_500 }]);
 
     const failure = await failureOf(
       p.clock.run(
@@ -202,9 +206,42 @@ describe('ModelPolicy', () => {
       ),
     );
 
-    expect(failure.outcome).toBe('throttled');
+    expect(failure.outcome).toBe('rate_limited');
     expect(failure.details.retryAfterMs).toBe(1_500);
     expect(failure.attempts).toHaveLength(1);
     expect(p.client.callsTo(HAIKU)).toBe(0);
+  });
+
+  it('with spill, reports a throttle to the fleet limiter and leaves the model at once', async () => {
+    const p = createTestPipeline({ config: { policy: { retry: { maxAttempts: 3 } } } });
+    p.client.script(HAIKU, fail('throttled'));
+    const limiter = new ScriptedLimiter([]);
+
+    const failure = await failureOf(
+      p.clock.run(
+        p.policies
+          .for(p.model(HAIKU))
+          .execute(p.model(HAIKU), REQUEST, { api: 'invoke', limiter, spill: true }),
+      ),
+    );
+
+    expect(failure.outcome).toBe('throttled');
+    expect(limiter.throttles).toBe(1);
+    expect(p.client.callsTo(HAIKU)).toBe(1);
+  });
+
+  it('without spill, reports every throttle and retries the model', async () => {
+    const p = createTestPipeline({ config: { policy: { retry: { maxAttempts: 3 } } } });
+    p.client.script(HAIKU, fail('throttled'), fail('throttled'));
+    const limiter = new ScriptedLimiter([]);
+
+    const result = await p.clock.run(
+      p.policies
+        .for(p.model(HAIKU))
+        .execute(p.model(HAIKU), REQUEST, { api: 'invoke', limiter, spill: false }),
+    );
+
+    expect(result.attempts.map((a) => a.outcome)).toEqual(['throttled', 'throttled', 'ok']);
+    expect(limiter.throttles).toBe(2);
   });
 });

@@ -20,7 +20,7 @@ import { callWithTimeout } from './call.js';
 import type { Clock } from './clock.js';
 import { PolicyFailure } from './errors.js';
 import type { ResilienceEmitter } from './events.js';
-import { type RateLimiter, reservationTokens, waitForAdmission } from './ratelimit.js';
+import { type RateLimiter, reservationTokens } from './ratelimit.js';
 
 export interface PolicyResult {
   reply: ModelReply;
@@ -35,7 +35,13 @@ const PolicyRuntimeSchema = z
       .int()
       .nonnegative()
       .default(5 * SECOND)
-      .describe('longest wait for the fleet rate limiter before reporting throttled'),
+      .describe('longest wait for the fleet rate limiter when the job may not spill to the next model'),
+    spillWaitMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(2 * SECOND)
+      .describe('longest wait for the fleet rate limiter when the job may move on to the next model'),
     queueSize: z
       .number()
       .int()
@@ -63,6 +69,12 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** The fleet-wide rate limiter, when the worker uses one. */
   limiter?: RateLimiter;
+  /**
+   * True: a model with no slot within `spillWaitMs`, or one Bedrock throttles, is left for the
+   * next model of the chain (the chain passes true unless the job's chain says otherwise).
+   * False or absent: the job waits for this model (`maxWaitMs`) and retries throttles.
+   */
+  spill?: boolean;
 }
 
 type Try = { ok: true; reply: ModelReply } | { ok: false; failure: PolicyFailure; retryable: boolean };
@@ -123,7 +135,7 @@ export class ModelPolicy {
   private async tryOnce(
     model: ResolvedModel,
     request: ModelRequest,
-    { api, signal, limiter }: ExecuteOptions,
+    { api, signal, limiter, spill }: ExecuteOptions,
     attempts: AttemptRecord[],
   ): Promise<Try> {
     if (signal?.aborted) {
@@ -134,21 +146,22 @@ export class ModelPolicy {
 
     const reserved = limiter ? reservationTokens(model, request) : 0;
     if (limiter) {
-      const waited = await waitForAdmission(limiter, this.modelId, reserved, {
-        maxWaitMs: this.runtime.maxWaitMs,
-        clock: this.o.clock,
-        ...(signal ? { signal } : {}),
-        onWait: (waitMs) => this.o.events?.emit('rateLimited', { modelId: this.modelId, waitMs }),
-      });
-      if (waited.outcome === 'aborted') {
-        return this.refuse('timeout', 'job aborted while waiting for the rate limiter', attempts, {
-          aborted: true,
-        });
+      const maxWaitMs = spill === true ? this.runtime.spillWaitMs : this.runtime.maxWaitMs;
+      const slot = await limiter.reserve(this.modelId, reserved, maxWaitMs);
+      if (!slot.ok) {
+        const message = `fleet rate for ${this.modelId}: next slot in ${slot.retryAfterMs} ms`;
+        return this.refuse('rate_limited', message, attempts, { retryAfterMs: slot.retryAfterMs });
       }
-      if (waited.outcome === 'limited') {
-        const { retryAfterMs, waitedMs } = waited;
-        const message = `fleet rate limit for ${this.modelId}: next slot in ${retryAfterMs} ms (waited ${waitedMs} ms)`;
-        return this.refuse('throttled', message, attempts, { retryAfterMs });
+      if (slot.delayMs > 0) {
+        this.o.events?.emit('rateLimited', { modelId: this.modelId, waitMs: slot.delayMs });
+        try {
+          await this.o.clock.sleep(slot.delayMs, signal);
+        } catch {
+          await limiter.refund(this.modelId, reserved, 1);
+          return this.refuse('timeout', 'job aborted while waiting for its slot', attempts, {
+            aborted: true,
+          });
+        }
       }
       if (breaker.rejecting) {
         await limiter.refund(this.modelId, reserved, 1);
@@ -198,6 +211,8 @@ export class ModelPolicy {
         });
       }
       const err = classifyError(e, { modelId: this.modelId });
+      // A throttle says the fleet's rate is above what Bedrock admits now: slow the whole fleet.
+      if (limiter && err.kind === 'throttled') await limiter.throttled(this.modelId);
       // A failed call used no tokens, except a timeout, where the model may have worked.
       if (limiter && err.kind !== 'timeout') await limiter.refund(this.modelId, reserved);
       const record: AttemptRecord = {
@@ -214,7 +229,10 @@ export class ModelPolicy {
         aborted,
         cause: err,
       });
-      return { ok: false, failure, retryable: !aborted && isRetryableKind(err.kind) };
+      // With spill, a throttle is not retried here: the chain's next model may have room now.
+      const retryable =
+        !aborted && isRetryableKind(err.kind) && !(err.kind === 'throttled' && spill === true);
+      return { ok: false, failure, retryable };
     }
   }
 

@@ -7,44 +7,96 @@ import { type Keys, keysFor } from '../redis/keys.js';
 import { defineScript, type ScriptRunner } from '../redis/script.js';
 import type { Clock } from './clock.js';
 
-/** A model's fleet-wide quota. */
+/** A model's fleet-wide quota and how the limiter may treat it. */
 export interface RateLimits {
   /** Requests per minute. */
   rpm: number;
   /** Input + output tokens per minute. */
   tpm: number;
+  /**
+   * True when the quota was written in the config: the adaptive rate never goes above it. False
+   * when it is the catalog's default: the rate may grow past it (up to `discoverUpTo` times) to
+   * find what Bedrock really admits.
+   */
+  configured: boolean;
+  /** Calls a fleet may send at once ahead of the even pace, in seconds of quota. */
+  burstSeconds: number;
 }
 
-/** The limiter's answer: go, or wait at least `retryAfterMs` before asking again. */
-export type Admission = { ok: true } | { ok: false; retryAfterMs: number };
+/** The adaptive part of the limiter (`limiter` in the config). */
+export interface AdaptiveSettings {
+  /** Multiplies the rate on a throttle (AIMD's multiplicative decrease). */
+  decreaseFactor: number;
+  /** At most one decrease per model per window, for the whole fleet. */
+  decreaseWindowMs: number;
+  /** While demand meets the rate, it grows by this share of the rate at the last decrease, per second. */
+  increasePerSecond: number;
+  /** How far above the catalog's default quota an unconfigured rate may grow. */
+  discoverUpTo: number;
+  /** The rate never drops below this share of the quota. */
+  minShare: number;
+}
+
+/**
+ * The limiter's answer: go after `delayMs` (the slot is taken), or the next slot is `retryAfterMs`
+ * away, further than the caller would wait (nothing is taken).
+ */
+export type Reservation = { ok: true; delayMs: number } | { ok: false; retryAfterMs: number };
+
+/** A model's effective fleet rate now. */
+export interface EffectiveRate {
+  modelId: string;
+  /** Requests and tokens per minute the fleet sends at now. */
+  rpm: number;
+  tpm: number;
+  /** The quota the rate is measured against (configured, or the catalog's default). */
+  quota: { rpm: number; tpm: number; configured: boolean };
+}
 
 /**
  * Fleet-wide per-model rate limits. The port the policy depends on; {@link RedisRateLimiter}
  * is the implementation every worker process shares.
  */
 export interface RateLimiter {
-  /** Takes one request and `tokens` tokens from the model's buckets, or says how long to wait. */
-  acquire(modelId: string, tokens: number): Promise<Admission>;
+  /** Takes the model's next slot for one request of `tokens`, if it comes within `maxWaitMs`. */
+  reserve(modelId: string, tokens: number, maxWaitMs: number): Promise<Reservation>;
   /**
    * Gives back tokens (and requests) reserved but not used. Negative `tokens` charge more,
    * when a call used more than was reserved.
    */
   refund(modelId: string, tokens: number, requests?: number): Promise<void>;
+  /** Bedrock throttled a call to the model: the fleet's rate for it goes down. */
+  throttled(modelId: string): Promise<void>;
+  /** The effective rate of each model, for status, the API and metrics. */
+  rates(modelIds: readonly string[]): Promise<EffectiveRate[]>;
 }
 
 /**
- * Two token buckets per model in one hash ({@link Keys.rateLimit}, `<prefix>:rl:<modelId>`): `r` requests and `t`
- * tokens, both full at a minute's quota and refilled continuously, and `ts`, the time they
- * were last refilled. Reading, refilling and taking happen in this one script, so every
- * worker sees one budget. The time is Redis's own (`TIME`) unless the caller passes one
- * (tests pass a manual clock); one clock for the fleet means no skew between workers.
+ * One hash per model ({@link Keys.rateLimit}) holds the fleet's pacing and its adaptive rate,
+ * read and written by this one script so every worker sees one state. Time is Redis's own
+ * (`TIME`) unless the caller passes one (tests pass a manual clock): one clock for the fleet.
  *
- * A request larger than a full bucket is admitted when the bucket is full and leaves it in
- * debt, so oversize requests are slow rather than never admitted. The key expires once both
- * buckets would be full again: an absent key means full buckets.
+ * Pacing is GCRA (the generic cell rate algorithm): `tr` and `tt` are the theoretical arrival
+ * times of the next request and the next token. A caller is given the slot at
+ * `max(now, tat - burst)` of both, and each tat moves on from `max(tat, now)` by one interval
+ * (60 000 / rate ms per request, per token), so calls leave evenly spaced across the fleet, a cold start is not a burst, and a
+ * slot is reserved in one round trip: the caller sleeps until it instead of asking again. A
+ * request larger than the burst is admitted once the debt is paid and leaves a debt of its own,
+ * so oversize requests are slow rather than never admitted.
  *
- * ARGV: now (ms, or -1 for Redis TIME), rpm, tpm, requests, tokens, mode ('take'|'refund').
- * Returns {1, 0} when admitted (or refunded), {0, waitMs} otherwise.
+ * The rate is the quota times `m`. A throttle from Bedrock multiplies `m` by `decreaseFactor`,
+ * once per `decreaseWindowMs` for the whole fleet (`ld`: the last decrease), and remembers the
+ * level it fell from (`w`). While callers have to wait (demand meets the rate), `m` grows by
+ * `increasePerSecond × w` per second (`li`: the last growth), up to 1 for a configured quota
+ * and `discoverUpTo` for a catalog default: AIMD, as TCP finds a link's capacity.
+ *
+ * ARGV[1] now (ms, or -1 for Redis TIME), ARGV[2] mode, then per mode:
+ *   take:      ceilR, ceilT, maxM, burstMs, tokens, maxWaitMs, increasePerSecond, holdMs
+ *   refund:    ceilR, ceilT, requests, tokens
+ *   throttled: factor, windowMs, minM
+ *   peek:      —
+ * Returns take: {ok, ms, m}; refund, throttled, peek: {1, 0, m}. `m` is a string (Lua numbers
+ * become integers on the way out).
  */
 const SCRIPT = `
 local now = tonumber(ARGV[1])
@@ -52,40 +104,51 @@ if now < 0 then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local rpm = tonumber(ARGV[2])
-local tpm = tonumber(ARGV[3])
-local wantR = tonumber(ARGV[4])
-local wantT = tonumber(ARGV[5])
-local s = redis.call('HMGET', KEYS[1], 'r', 't', 'ts')
-local r = tonumber(s[1]) or rpm
-local tk = tonumber(s[2]) or tpm
-local ts = tonumber(s[3]) or now
-local elapsed = math.max(0, now - ts)
-r = math.min(rpm, r + elapsed * rpm / 60000)
-tk = math.min(tpm, tk + elapsed * tpm / 60000)
-local result
-if ARGV[6] == 'refund' then
-  r = math.min(rpm, r + wantR)
-  tk = math.min(tpm, tk + wantT)
-  result = {1, 0}
-else
-  local needT = math.min(wantT, tpm)
-  if r >= wantR and tk >= needT then
-    r = r - wantR
-    tk = tk - wantT
-    result = {1, 0}
-  else
-    local waitR = 0
-    if r < wantR then waitR = (wantR - r) * 60000 / rpm end
-    local waitT = 0
-    if tk < needT then waitT = (needT - tk) * 60000 / tpm end
-    result = {0, math.max(1, math.ceil(math.max(waitR, waitT)))}
+local mode = ARGV[2]
+local s = redis.call('HMGET', KEYS[1], 'tr', 'tt', 'm', 'w', 'li', 'ld')
+local tr = tonumber(s[1]) or now
+local tt = tonumber(s[2]) or now
+local m = tonumber(s[3]) or 1
+local w = tonumber(s[4]) or 1
+local li = tonumber(s[5]) or now
+local ld = tonumber(s[6]) or -1e15
+local reply
+if mode == 'take' then
+  local ceilR, ceilT, maxM = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+  local burst, tokens, maxWait = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+  local grow, hold = tonumber(ARGV[9]), tonumber(ARGV[10])
+  if m > maxM then m = maxM end
+  local at = math.max(now, tr - burst, tt - burst)
+  if at > now and now - ld >= hold then
+    m = math.min(maxM, m + grow * w * math.min(math.max(now - li, 0), 1000) / 1000)
   end
+  li = now
+  if at - now > maxWait then
+    reply = {0, math.max(1, math.ceil(at - now)), tostring(m)}
+  else
+    tr = math.max(tr, now) + 60000 / (ceilR * m)
+    tt = math.max(tt, now) + tokens * 60000 / (ceilT * m)
+    reply = {1, math.ceil(at - now), tostring(m)}
+  end
+elseif mode == 'refund' then
+  local ceilR, ceilT = tonumber(ARGV[3]), tonumber(ARGV[4])
+  tr = tr - tonumber(ARGV[5]) * 60000 / (ceilR * m)
+  tt = tt - tonumber(ARGV[6]) * 60000 / (ceilT * m)
+  reply = {1, 0, tostring(m)}
+elseif mode == 'throttled' then
+  if now - ld >= tonumber(ARGV[4]) then
+    w = m
+    m = math.max(tonumber(ARGV[5]), m * tonumber(ARGV[3]))
+    ld = now
+  end
+  reply = {1, 0, tostring(m)}
+else
+  return {1, 0, tostring(m)}
 end
-local fullIn = math.max((rpm - r) / rpm, (tpm - tk) / tpm) * 60000
-redis.call('HSET', KEYS[1], 'r', tostring(r), 't', tostring(tk), 'ts', tostring(math.max(ts, now)))
-redis.call('PEXPIRE', KEYS[1], math.ceil(fullIn) + 1000)
-return result
+redis.call('HSET', KEYS[1], 'tr', tostring(tr), 'tt', tostring(tt), 'm', tostring(m), 'w', tostring(w),
+  'li', tostring(li), 'ld', tostring(ld))
+redis.call('PEXPIRE', KEYS[1], math.max(0, math.ceil(math.max(tr, tt) - now)) + 3600000)
+return reply
 `;
 
 export interface RedisRateLimiterOptions {
@@ -95,62 +158,93 @@ export interface RedisRateLimiterOptions {
   prefix: string;
   /** The quota of a model id; `undefined` means unlimited. See {@link configuredLimits}. */
   limits: (modelId: string) => RateLimits | undefined;
+  adaptive: AdaptiveSettings;
   /** Read the time here instead of from Redis `TIME` (tests). */
   clock?: Clock;
 }
 
-/** Fleet-wide token buckets in Redis, shared by every worker process. */
+/** Fleet-wide GCRA pacing with an AIMD rate in Redis, shared by every worker process. */
 export class RedisRateLimiter implements RateLimiter {
   private readonly keys: Keys;
   private readonly script: ScriptRunner;
 
   constructor(private readonly options: RedisRateLimiterOptions) {
     this.keys = keysFor(options.prefix);
-    this.script = defineScript(options.redis, 'bjRateLimit', SCRIPT);
+    this.script = defineScript(options.redis, 'bjFleetRate', SCRIPT);
   }
 
-  async acquire(modelId: string, tokens: number): Promise<Admission> {
+  async reserve(modelId: string, tokens: number, maxWaitMs: number): Promise<Reservation> {
     const limits = this.options.limits(modelId);
-    if (!limits) return { ok: true };
-    const [ok, waitMs] = await this.run(modelId, limits, 1, Math.max(0, tokens), 'take');
-    return ok === 1 ? { ok: true } : { ok: false, retryAfterMs: waitMs };
+    if (!limits) return { ok: true, delayMs: 0 };
+    const a = this.options.adaptive;
+    const [ok, ms] = await this.run(modelId, 'take', [
+      limits.rpm,
+      limits.tpm,
+      limits.configured ? 1 : a.discoverUpTo,
+      Math.round(limits.burstSeconds * 1000),
+      Math.max(0, Math.round(tokens)),
+      Math.max(0, Math.round(maxWaitMs)),
+      a.increasePerSecond,
+      a.decreaseWindowMs,
+    ]);
+    return ok === 1 ? { ok: true, delayMs: ms } : { ok: false, retryAfterMs: ms };
   }
 
   async refund(modelId: string, tokens: number, requests = 0): Promise<void> {
     const limits = this.options.limits(modelId);
     if (!limits || (tokens === 0 && requests === 0)) return;
-    await this.run(modelId, limits, requests, tokens, 'refund');
+    await this.run(modelId, 'refund', [limits.rpm, limits.tpm, requests, Math.round(tokens)]);
   }
 
-  /** The Redis key of a model's buckets. */
+  async throttled(modelId: string): Promise<void> {
+    if (!this.options.limits(modelId)) return;
+    const a = this.options.adaptive;
+    await this.run(modelId, 'throttled', [a.decreaseFactor, a.decreaseWindowMs, a.minShare]);
+  }
+
+  async rates(modelIds: readonly string[]): Promise<EffectiveRate[]> {
+    const out: EffectiveRate[] = [];
+    for (const modelId of modelIds) {
+      const limits = this.options.limits(modelId);
+      if (!limits) continue;
+      const [, , m] = await this.run(modelId, 'peek', []);
+      out.push({
+        modelId,
+        rpm: limits.rpm * m,
+        tpm: limits.tpm * m,
+        quota: { rpm: limits.rpm, tpm: limits.tpm, configured: limits.configured },
+      });
+    }
+    return out;
+  }
+
+  /** The Redis key of a model's pacing and rate. */
   key(modelId: string): string {
     return this.keys.rateLimit(modelId);
   }
 
   private async run(
     modelId: string,
-    limits: RateLimits,
-    requests: number,
-    tokens: number,
-    mode: 'take' | 'refund',
-  ): Promise<[number, number]> {
+    mode: string,
+    args: (string | number)[],
+  ): Promise<[number, number, number]> {
     const now = this.options.clock ? Math.floor(this.options.clock.now()) : -1;
-    const args = [now, limits.rpm, limits.tpm, requests, Math.round(tokens), mode];
-    return parseReply(await this.script([this.key(modelId)], args));
+    return parseReply(await this.script([this.key(modelId)], [now, mode, ...args]));
   }
 }
 
-function parseReply(reply: unknown): [number, number] {
+function parseReply(reply: unknown): [number, number, number] {
   if (Array.isArray(reply) && typeof reply[0] === 'number' && typeof reply[1] === 'number') {
-    return [reply[0], reply[1]];
+    const m = Number(reply[2]);
+    if (Number.isFinite(m)) return [reply[0], reply[1], m];
   }
-  throw new Error(`rate limit script answered ${JSON.stringify(reply)}, expected [ok, waitMs]`);
+  throw new Error(`rate limit script answered ${JSON.stringify(reply)}, expected [ok, ms, m]`);
 }
 
 /**
  * Quotas from the config (`models[id].rpm/tpm`, by the id as sent, else its base id) or
- * else the catalog's default quotas for the model. Ids the catalog cannot resolve are
- * unlimited here (they are refused at enqueue).
+ * else the catalog's default quotas for the model, which the adaptive rate may then grow
+ * past. Ids the catalog cannot resolve are unlimited here (they are refused at enqueue).
  */
 export function configuredLimits(
   config: Config,
@@ -160,7 +254,12 @@ export function configuredLimits(
     const model = catalog.resolve(modelId);
     if (!model) return undefined;
     const own = config.models[model.requestId] ?? config.models[model.baseId];
-    return { rpm: own?.rpm ?? model.info.rpm, tpm: own?.tpm ?? model.info.tpm };
+    return {
+      rpm: own?.rpm ?? model.info.rpm,
+      tpm: own?.tpm ?? model.info.tpm,
+      configured: own?.rpm !== undefined || own?.tpm !== undefined,
+      burstSeconds: own?.burstSeconds ?? config.limiter.burstSeconds,
+    };
   };
 }
 
@@ -173,38 +272,4 @@ export function reservationTokens(model: ResolvedModel, request: ModelRequest): 
   let input = request.system ? estimateTokens(request.system, model.family) : 0;
   for (const m of request.messages) input += estimateTokens(m.content, model.family);
   return input + (request.params?.maxTokens ?? model.info.maxOutputTokens);
-}
-
-/** How a wait for the limiter ended. */
-export type AdmissionWait =
-  | { outcome: 'admitted'; waitedMs: number }
-  /** The next slot is further away than the wait allowed. */
-  | { outcome: 'limited'; retryAfterMs: number; waitedMs: number }
-  | { outcome: 'aborted'; waitedMs: number };
-
-/**
- * Asks the limiter until it admits, sleeping as long as it says each time, up to `maxWaitMs`
- * in all. Gives up at once when the next slot is further away than the wait left, so a local
- * throttle costs no call and no pointless sleep.
- */
-export async function waitForAdmission(
-  limiter: RateLimiter,
-  modelId: string,
-  tokens: number,
-  options: { maxWaitMs: number; clock: Clock; signal?: AbortSignal; onWait?: (waitMs: number) => void },
-): Promise<AdmissionWait> {
-  let waitedMs = 0;
-  for (;;) {
-    const admission = await limiter.acquire(modelId, tokens);
-    if (admission.ok) return { outcome: 'admitted', waitedMs };
-    const { retryAfterMs } = admission;
-    if (waitedMs + retryAfterMs > options.maxWaitMs) return { outcome: 'limited', retryAfterMs, waitedMs };
-    options.onWait?.(retryAfterMs);
-    try {
-      await options.clock.sleep(retryAfterMs, options.signal);
-    } catch {
-      return { outcome: 'aborted', waitedMs };
-    }
-    waitedMs += retryAfterMs;
-  }
 }
