@@ -235,6 +235,16 @@ export const ConfigSchema = z
           .positive()
           .default(SECOND)
           .describe('queue pause when every model is busy'),
+        sharedBreakers: z
+          .boolean()
+          .default(true)
+          .describe('share breaker state through Redis: a model one worker finds dead is left alone by all'),
+        breakerRefreshMs: z
+          .number()
+          .int()
+          .positive()
+          .default(500)
+          .describe('how long a worker trusts the fleet breaker state it read before reading it again'),
       })
       .strict()
       .prefault({}),

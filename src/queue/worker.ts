@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BedrockModelClient, createBedrockRuntime } from '../bedrock/client.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { keysFor } from '../redis/keys.js';
 import { BreakerRegistry } from '../resilience/breaker.js';
+import { FleetBreakers } from '../resilience/fleet-breaker.js';
 import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy.js';
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
@@ -39,6 +41,17 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
       });
   const client = options.client ?? new BedrockModelClient(sdk!);
   const breakers = new BreakerRegistry({ settingsFor: (id) => modelPolicyConfig(config, id).breaker, clock });
+  const fleet = config.worker.sharedBreakers
+    ? new FleetBreakers({
+        redis,
+        prefix: keys.prefix,
+        owner: randomUUID(),
+        refreshMs: config.worker.breakerRefreshMs,
+        probeTimeoutMs: config.policy.timeoutMs,
+        localClock: clock,
+        ...(input.clock ? { clock } : {}),
+      })
+    : undefined;
   const policies = new PolicyRegistry({
     config,
     client,
@@ -46,6 +59,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     clock,
     rand,
     runtime: { spillWaitMs: config.limiter.spillWaitMs },
+    ...(fleet ? { fleet } : {}),
   });
   const limiter = !options.fleetRateLimits
     ? undefined
@@ -54,7 +68,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
         prefix: keys.prefix,
         limits: configuredLimits(config, catalog),
         adaptive: config.limiter,
-        ...(options.clock ? { clock } : {}),
+        ...(input.clock ? { clock } : {}),
       });
   const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
   const queue = new Queue(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
@@ -66,6 +80,16 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
       'circuit opened',
     ),
   );
+  // A breaker that opens here is published, so the rest of the fleet stops calling the model too.
+  breakers.events.on('open', (e) => {
+    if (!fleet) return;
+    const { halfOpenAfterMs } = modelPolicyConfig(config, e.modelId).breaker;
+    fleet
+      .opened(e.modelId, halfOpenAfterMs)
+      .catch((err: unknown) =>
+        logger.warn({ err, model: e.modelId }, 'could not share an open breaker with the fleet'),
+      );
+  });
   breakers.events.on('halfOpen', (e) => logger.info({ model: e.modelId }, 'circuit half-open: probing'));
   breakers.events.on('close', (e) => logger.info({ model: e.modelId }, 'circuit closed'));
   breakers.events.on('retry', (e) =>

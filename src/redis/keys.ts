@@ -21,6 +21,10 @@ export interface Keys {
   claim(jobId: string): string;
   /** Hash of one model's fleet-wide token buckets (`r`, `t`, `ts`); absent means both full. */
   rateLimit(modelId: string): string;
+  /** Hash of one model's fleet-wide breaker (`until`, `closedAt`); absent means never opened. */
+  breaker(modelId: string): string;
+  /** Held by the one worker of the fleet making a model's half-open probe. */
+  breakerProbe(modelId: string): string;
   /** JSON progress of a split document between rounds of its parts, with a TTL. */
   splitStage(jobId: string): string;
   /** Stream with one entry per finished job (`id`, `batchId`, `status`), for followers. */
@@ -50,6 +54,8 @@ export function keysFor(prefix: string): Keys {
     batchJobs: (batchId) => `${prefix}:batch:${batchId}:jobs`,
     claim: (jobId) => `${prefix}:claim:${jobId}`,
     rateLimit: (modelId) => `${prefix}:rl:${modelId}`,
+    breaker: (modelId) => `${prefix}:br:${modelId}`,
+    breakerProbe: (modelId) => `${prefix}:br:${modelId}:probe`,
     splitStage: (jobId) => `${prefix}:split:${jobId}`,
     results: `${prefix}:results`,
     queueName: QUEUE_NAME,

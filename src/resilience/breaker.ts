@@ -29,7 +29,7 @@ import { createResilienceEvents, type ResilienceEmitter } from './events.js';
 const UNHEALTHY: ReadonlySet<ModelErrorKind> = new Set(['unavailable', 'timeout', 'internal']);
 
 /** True when a failure counts against the model's health. */
-function countsAgainstHealth(error: unknown): boolean {
+export function countsAgainstHealth(error: unknown): boolean {
   return isModelError(error) && UNHEALTHY.has(error.kind);
 }
 
@@ -80,8 +80,8 @@ type Outcome<T> = { answered: true; value: T } | { answered: false; error: unkno
  */
 export class ModelBreaker {
   readonly modelId: string;
-  private readonly counter: ConsecutiveBreaker;
-  private readonly circuit: CircuitBreakerPolicy;
+  private counter: ConsecutiveBreaker;
+  private circuit: CircuitBreakerPolicy;
   private openedAtMs: number | undefined;
   private restoredOpenedAt: number | undefined;
 
@@ -89,12 +89,17 @@ export class ModelBreaker {
     modelId: string,
     private readonly settings: BreakerSettings,
     private readonly clock: Clock,
-    events: ResilienceEmitter,
+    private readonly events: ResilienceEmitter,
     snapshot?: BreakerSnapshot,
   ) {
     this.modelId = modelId;
-    this.counter = new ConsecutiveBreaker(settings.consecutiveFailures);
     this.restoredOpenedAt = snapshot?.openedAt;
+    this.counter = new ConsecutiveBreaker(settings.consecutiveFailures);
+    this.circuit = this.build(snapshot);
+  }
+
+  private build(snapshot?: BreakerSnapshot): CircuitBreakerPolicy {
+    const { modelId, events } = this;
     const backoff: IBackoff<IHalfOpenAfterBackoffContext> = {
       get duration() {
         return halfOpenDue() ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
@@ -104,19 +109,37 @@ export class ModelBreaker {
     const halfOpenDue = (): boolean => this.clock.now() >= this.halfOpenAt();
     // cockatiel asks the factory for a backoff each time the circuit opens (and on restore).
     const factory: IBackoffFactory<IHalfOpenAfterBackoffContext> = { next: () => this.opened(backoff) };
-    this.circuit = circuitBreaker(handleWhen(countsAgainstHealth), {
+    const circuit = circuitBreaker(handleWhen(countsAgainstHealth), {
       breaker: this.counter,
       halfOpenAfter: factory,
       ...(snapshot ? { initialState: snapshot.circuit } : {}),
     });
-    this.circuit.onBreak((reason) => {
+    circuit.onBreak((reason) => {
       events.emit('open', { modelId, kind: kindOf(reason), halfOpenAt: this.halfOpenAt() });
     });
-    this.circuit.onHalfOpen(() => events.emit('halfOpen', { modelId }));
-    this.circuit.onReset(() => {
+    circuit.onHalfOpen(() => events.emit('halfOpen', { modelId }));
+    circuit.onReset(() => {
       this.openedAtMs = undefined;
       events.emit('close', { modelId });
     });
+    return circuit;
+  }
+
+  /** Clock time this breaker last opened, while it is open. */
+  get openedAt(): number | undefined {
+    return this.circuit.state === CircuitState.Closed ? undefined : this.openedAtMs;
+  }
+
+  /**
+   * Closes the breaker with a clean count, because the fleet's probe (made by another worker)
+   * found the model well. Emits `close` when it was not closed already.
+   */
+  reset(): void {
+    const wasClosed = this.circuit.state === CircuitState.Closed;
+    this.openedAtMs = undefined;
+    this.counter = new ConsecutiveBreaker(this.settings.consecutiveFailures);
+    this.circuit = this.build();
+    if (!wasClosed) this.events.emit('close', { modelId: this.modelId });
   }
 
   get state(): BreakerState {

@@ -15,11 +15,12 @@ import type { ModelReply, ModelRequest } from '../models/request.js';
 import type { Random } from '../random.js';
 import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 import { nextDelayMs } from './backoff.js';
-import type { BreakerRegistry, ModelBreaker } from './breaker.js';
+import { type BreakerRegistry, countsAgainstHealth, type ModelBreaker } from './breaker.js';
 import { callWithTimeout } from './call.js';
 import type { Clock } from './clock.js';
 import { PolicyFailure } from './errors.js';
 import type { ResilienceEmitter } from './events.js';
+import type { FleetBreakers } from './fleet-breaker.js';
 import { type RateLimiter, reservationTokens } from './ratelimit.js';
 
 export interface PolicyResult {
@@ -61,6 +62,8 @@ export interface ModelPolicyOptions {
   rand: Random;
   events?: ResilienceEmitter;
   runtime?: Partial<PolicyRuntime>;
+  /** Breaker state shared by the fleet; without it the local breaker decides alone. */
+  fleet?: FleetBreakers;
 }
 
 export interface ExecuteOptions {
@@ -141,8 +144,21 @@ export class ModelPolicy {
     if (signal?.aborted) {
       return this.refuse('timeout', 'job aborted before the call', attempts, { aborted: true });
     }
-    const { breaker } = this.o;
-    if (breaker.rejecting) return this.circuitOpen(attempts);
+    const { breaker, fleet } = this.o;
+    // The fleet's verdict first: a model another worker found dead is not called here either,
+    // and of all workers only the one holding the probe calls it when it half-opens.
+    let probe = false;
+    if (fleet) {
+      const verdict = await fleet.check(this.modelId);
+      if (verdict.state === 'open') {
+        const message = `circuit open for ${this.modelId} across the fleet; next probe in ${verdict.retryAfterMs} ms`;
+        return this.refuse('circuit_open', message, attempts, { retryAfterMs: verdict.retryAfterMs });
+      }
+      probe = verdict.state === 'probe';
+      // Closed for the fleet while open here: another worker's probe found the model well.
+      if (verdict.state === 'closed' && breaker.openedAt !== undefined) breaker.reset();
+    }
+    if (!probe && breaker.rejecting) return this.circuitOpen(attempts);
 
     const reserved = limiter ? reservationTokens(model, request) : 0;
     if (limiter) {
@@ -163,7 +179,7 @@ export class ModelPolicy {
           });
         }
       }
-      if (breaker.rejecting) {
+      if (!probe && breaker.rejecting) {
         await limiter.refund(this.modelId, reserved, 1);
         return this.circuitOpen(attempts);
       }
@@ -171,19 +187,20 @@ export class ModelPolicy {
 
     let startedAt = this.o.clock.now();
     try {
-      const reply = await this.slots.execute(
-        () =>
-          breaker.execute(() => {
-            startedAt = this.o.clock.now();
-            return callWithTimeout(this.o.client, model, request, {
-              api,
-              timeoutMs: this.o.config.timeoutMs,
-              clock: this.o.clock,
-              ...(signal ? { signal } : {}),
-            });
-          }, signal),
-        signal,
-      );
+      const reply = await this.slots.execute(() => {
+        const call = () => {
+          startedAt = this.o.clock.now();
+          return callWithTimeout(this.o.client, model, request, {
+            api,
+            timeoutMs: this.o.config.timeoutMs,
+            clock: this.o.clock,
+            ...(signal ? { signal } : {}),
+          });
+        };
+        // The fleet's probe goes past this worker's breaker, which may still be counting down.
+        return probe ? call() : breaker.execute(call, signal);
+      }, signal);
+      if (probe) await this.probeAnswered(true);
       const latencyMs = this.o.clock.now() - startedAt;
       const used = reply.usage.inputTokens + reply.usage.outputTokens;
       if (limiter && used !== reserved) await limiter.refund(this.modelId, reserved - used);
@@ -211,6 +228,7 @@ export class ModelPolicy {
         });
       }
       const err = classifyError(e, { modelId: this.modelId });
+      if (probe && !signal?.aborted) await this.probeAnswered(!countsAgainstHealth(err));
       // A throttle says the fleet's rate is above what Bedrock admits now: slow the whole fleet.
       if (limiter && err.kind === 'throttled') await limiter.throttled(this.modelId);
       // A failed call used no tokens, except a timeout, where the model may have worked.
@@ -233,6 +251,18 @@ export class ModelPolicy {
       const retryable =
         !aborted && isRetryableKind(err.kind) && !(err.kind === 'throttled' && spill === true);
       return { ok: false, failure, retryable };
+    }
+  }
+
+  /** Tells the fleet how its probe went; a well model is closed here too. */
+  private async probeAnswered(well: boolean): Promise<void> {
+    const { fleet, breaker } = this.o;
+    if (!fleet) return;
+    if (well) {
+      breaker.reset();
+      await fleet.probeSucceeded(this.modelId);
+    } else {
+      await fleet.probeFailed(this.modelId, this.o.config.breaker.halfOpenAfterMs);
     }
   }
 
@@ -280,6 +310,8 @@ export interface PolicyRegistryOptions {
   /** Defaults to the breakers' bus, so one listener sees everything. */
   events?: ResilienceEmitter;
   runtime?: Partial<PolicyRuntime>;
+  /** Breaker state shared by the fleet. */
+  fleet?: FleetBreakers;
 }
 
 /** The policies of one worker process, one per model id as sent, built on first use. */
@@ -300,6 +332,7 @@ export class PolicyRegistry {
         rand: this.o.rand,
         events: this.o.events ?? this.o.breakers.events,
         ...(this.o.runtime ? { runtime: this.o.runtime } : {}),
+        ...(this.o.fleet ? { fleet: this.o.fleet } : {}),
       });
       this.policies.set(model.requestId, policy);
     }
