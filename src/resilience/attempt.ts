@@ -11,7 +11,7 @@ import { MODEL_ERROR_KINDS } from '../models/errors.js';
 const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
-/** One attempt, as the result record keeps it (see `docs/architecture.md#the-result`). */
+/** One attempt, as the result record keeps it (`docs/architecture.md#the-result`). */
 export const AttemptRecordSchema = z.object({
   modelId: z.string().min(1),
   outcome: z.enum(ATTEMPT_OUTCOMES),
