@@ -9,6 +9,7 @@ import { MODEL_ERROR_KINDS } from '../models/errors.js';
 
 /** How one attempt on one model ended: `ok`, an error kind, or `circuit_open` (no call was made). */
 const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open'] as const;
+/** One of {@link ATTEMPT_OUTCOMES}. */
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /** One attempt, as the result record keeps it (`docs/architecture.md#the-result`). */
@@ -19,4 +20,5 @@ export const AttemptRecordSchema = z.object({
   message: z.string().optional(),
   latencyMs: z.number().nonnegative(),
 });
+/** One attempt: the model as sent, how it ended, the HTTP status and message of a failure, and its latency. */
 export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;
