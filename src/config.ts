@@ -9,7 +9,7 @@ export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
-const MIB = 1024 * 1024;
+export const MIB = 1024 * 1024;
 
 const BreakerSchema = z
   .object({

@@ -50,7 +50,7 @@ function idParam(req: FastifyRequest, schema: z.ZodType<string>, what: string): 
 }
 
 /**
- * The HTTP API (DESIGN.md "HTTP contract"): enqueue jobs and batches, read results and
+ * The HTTP API (README.md, "HTTP API"): enqueue jobs and batches, read results and
  * batch progress, the model catalog with quotas, Prometheus metrics and a health check.
  * Every `/v1` route needs `Authorization: Bearer <API_TOKEN>` when a token is configured.
  */

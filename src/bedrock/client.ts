@@ -57,6 +57,7 @@ const BedrockRuntimeOptionsSchema = z
       .describe('where AWS credentials are looked for'),
   })
   .strict();
+/** Options of {@link createBedrockRuntime}; only `region` is required. */
 export type BedrockRuntimeOptions = z.input<typeof BedrockRuntimeOptionsSchema>;
 
 /** Usage headers of each InvokeModel answer, keyed by the SDK's output object. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SECOND } from '../config.js';
 import type { BatchCounters } from '../results/record.js';
 
+/** Where a command shows a batch's progress. */
 export interface ProgressView {
   update(counters: BatchCounters, perModel: Readonly<Record<string, number>>): void;
   stop(): void;
@@ -23,6 +24,7 @@ const ProgressOptionsSchema = z
     now: z.custom<() => number>().default(() => () => Date.now()),
   })
   .strict();
+/** Options of {@link createProgress}. */
 export type ProgressOptions = z.input<typeof ProgressOptionsSchema>;
 
 const shortModel = (id: string) =>

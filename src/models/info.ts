@@ -23,7 +23,9 @@ export const ModelInfoSchema = z.object({
   firstTokenMs: z.number().nonnegative().default(400).describe('typical time to first token'),
   tokensPerSecond: z.number().positive().default(80).describe('typical output speed'),
 });
+/** What we know of one model, defaults applied. */
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+/** A model as config `customModels` may write it: defaulted fields may be left out. */
 export type ModelInfoInput = z.input<typeof ModelInfoSchema>;
 
 /** Limits used for a model id we infer the family of but do not list. */

@@ -62,7 +62,7 @@ export interface ModelReply {
   requestId?: string;
 }
 
-/** Headers carrying usage on non-streaming InvokeModel answers (reference §1.4). */
+/** Headers carrying usage on non-streaming InvokeModel answers (`docs/bedrock-wire.md#response-headers`). */
 export const USAGE_HEADERS = {
   inputTokens: 'x-amzn-bedrock-input-token-count',
   outputTokens: 'x-amzn-bedrock-output-token-count',

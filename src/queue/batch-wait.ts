@@ -23,6 +23,7 @@ const WaitOptionsSchema = z
       ),
   })
   .strict();
+/** Options of {@link BatchWaiter.wait}; every field may be left out. */
 export type WaitOptions = z.input<typeof WaitOptionsSchema>;
 /** Stream entries read per XREAD. */
 const READ_COUNT = 1_000;

@@ -26,6 +26,7 @@ import { type FailureOutcome, failureOutcome } from './outcome.js';
 import { type SplitDeps, type SplitOptions, summarizeJob } from './split.js';
 import { isJobValidationError, toJobIssues } from './validation.js';
 
+/** What the processor runs jobs with: the worker's pipeline, store, connection and queue. */
 export interface ProcessorDeps {
   config: Config;
   catalog: ModelCatalog;

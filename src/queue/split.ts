@@ -44,6 +44,7 @@ const SplitOptionsSchema = z
       .describe('first retry delay of a part whose document job names no backoff; doubles per attempt'),
   })
   .strict();
+/** Settings of split documents; every field may be left out. */
 export type SplitOptions = z.input<typeof SplitOptionsSchema>;
 
 /** A part of a split document failed after all its fallbacks, so the document fails. */

@@ -49,4 +49,5 @@ export const WorkerOptionsSchema = z
       .describe("longest queue pause BullMQ's rate limit may ask for"),
   })
   .strict();
+/** Options of `startWorker`; only `config` is required. */
 export type WorkerOptions = z.input<typeof WorkerOptionsSchema>;

@@ -1,7 +1,7 @@
 import { QUEUE_NAME } from './names.js';
 
 /**
- * Every Redis key the service writes, in one place (DESIGN.md "The result").
+ * Every Redis key the service writes, in one place (`docs/architecture.md#redis-keys`).
  *
  * BullMQ gets the same prefix, so its keys are `<prefix>:jobs:…` beside ours. With the default
  * prefix `{bj}` the braces make Redis Cluster hash only `bj`, putting every key in one slot:

@@ -13,9 +13,10 @@ import { MODEL_ERROR_KINDS } from '../models/errors.js';
  * for the model is further away than the job may wait).
  */
 const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open', 'rate_limited'] as const;
+/** One of {@link ATTEMPT_OUTCOMES}. */
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
-/** One attempt, as the result record keeps it (see `docs/architecture.md#the-result`). */
+/** One attempt, as the result record keeps it (`docs/architecture.md#the-result`). */
 export const AttemptRecordSchema = z.object({
   modelId: z.string().min(1),
   outcome: z.enum(ATTEMPT_OUTCOMES),
@@ -23,4 +24,5 @@ export const AttemptRecordSchema = z.object({
   message: z.string().optional(),
   latencyMs: z.number().nonnegative(),
 });
+/** One attempt: the model as sent, how it ended, the HTTP status and message of a failure, and its latency. */
 export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;

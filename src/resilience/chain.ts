@@ -60,7 +60,7 @@ interface ModelFailure {
 }
 
 /**
- * Runs a request down a fallback chain (DESIGN.md "Error kinds"). Each model is called
+ * Runs a request down a fallback chain (`docs/architecture.md#failure-kinds`). Each model is called
  * through its policy, which retries `throttled`, `unavailable`, `timeout` and `internal`
  * and refuses at once when the model's circuit is open. The chain then moves on after
  * exhausted retries, an open circuit, `access_denied`, `context_overflow`,

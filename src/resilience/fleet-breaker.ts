@@ -6,11 +6,11 @@ import type { Clock } from './clock.js';
 /**
  * What the fleet says about a model before a call: `closed` (call as usual, through the local
  * breaker), `open` (refuse without a call), or `probe` (this worker won the one half-open probe
- * of the fleet and makes it). `closedAt` is when a probe last closed the fleet breaker, so a
- * worker whose own breaker opened before that knows it is stale.
+ * of the fleet and makes it). `readAt` is when this worker read a `closed` verdict from Redis
+ * (on its own clock): a local breaker that opened after that is newer than the verdict.
  */
 export type FleetVerdict =
-  | { state: 'closed'; closedAt: number }
+  | { state: 'closed'; closedAt: number; readAt: number }
   | { state: 'open'; retryAfterMs: number }
   | { state: 'probe' };
 

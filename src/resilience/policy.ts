@@ -155,8 +155,10 @@ export class ModelPolicy {
         return this.refuse('circuit_open', message, attempts, { retryAfterMs: verdict.retryAfterMs });
       }
       probe = verdict.state === 'probe';
-      // Closed for the fleet while open here: another worker's probe found the model well.
-      if (verdict.state === 'closed' && breaker.openedAt !== undefined) breaker.reset();
+      // Closed for the fleet, read after this breaker opened: another worker's probe found the
+      // model well. (A verdict read before the opening is older news than the breaker.)
+      const opened = breaker.openedAt;
+      if (verdict.state === 'closed' && opened !== undefined && verdict.readAt > opened) breaker.reset();
     }
     if (!probe && breaker.rejecting) return this.circuitOpen(attempts);
 

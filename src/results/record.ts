@@ -7,7 +7,7 @@ const RESULT_STATUSES = ['completed', 'failed'] as const;
 const Timestamp = z.iso.datetime({ offset: true });
 
 /**
- * The result of one job, stored as JSON at `<prefix>:result:<id>` (DESIGN.md "The result").
+ * The result of one job, stored as JSON at `<prefix>:result:<id>` (`docs/architecture.md#the-result`).
  * Fields with nothing to say are `null` (no batch; a failed job has no text, stop reason or
  * serving model); `error` is present exactly when the job failed.
  */

@@ -58,7 +58,7 @@ function toCount(value: string | null | undefined): number {
 }
 
 /**
- * Result records, batch progress and the results stream (DESIGN.md "The result").
+ * Result records, batch progress and the results stream (`docs/architecture.md#the-result`).
  * Uses the caller's connection and never closes it.
  */
 export class ResultStore {

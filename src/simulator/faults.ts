@@ -6,7 +6,7 @@ import { simError } from './control.js';
 
 const probability = z.number().min(0).max(1);
 
-/** Error kinds an `errorRate` draws from, each with its Bedrock error (reference §2). */
+/** Error kinds an `errorRate` draws from, each with its Bedrock error (`docs/bedrock-wire.md#error-shapes`). */
 export const ERROR_KINDS = [
   'throttle',
   'internal',

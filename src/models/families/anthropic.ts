@@ -41,7 +41,7 @@ const Chunk = z.object({
 });
 
 /**
- * Claude Messages API (reference §3.1). The system prompt is a top-level string and each turn
+ * Claude Messages API (`docs/bedrock-wire.md#anthropic-claude`). The system prompt is a top-level string and each turn
  * keeps its role with plain string content. There is no `model` or `stream` field: Bedrock
  * takes those from the path and the operation, and refuses them in the body.
  */

@@ -6,7 +6,7 @@ import type { NativeBody, StreamDelta } from './types.js';
 /** Output budget in tokens when a job sets none: enough for a summary, cheap when unused. */
 export const DEFAULT_MAX_TOKENS = 512;
 
-/** Key Bedrock adds to the last chunk of every family's stream (reference §3, §5.2). */
+/** Key Bedrock adds to the last chunk of every family's stream (`docs/bedrock-wire.md#stream-metrics`). */
 const INVOCATION_METRICS_KEY = 'amazon-bedrock-invocationMetrics';
 
 /**
