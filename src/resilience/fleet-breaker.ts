@@ -100,7 +100,7 @@ export class FleetBreakers {
     const [code, ms] = await this.run(modelId, 'check', [this.o.owner, this.o.probeTimeoutMs]);
     const verdict: FleetVerdict =
       code === 0
-        ? { state: 'closed', closedAt: ms }
+        ? { state: 'closed', closedAt: ms, readAt: local }
         : code === 1
           ? { state: 'open', retryAfterMs: ms }
           : { state: 'probe' };
