@@ -11,6 +11,7 @@ import type { QueuedJob } from '../queue/jobs.js';
 import { createProducer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
 import { keysFor } from '../redis/keys.js';
+import { readFleetState } from '../resilience/fleet-view.js';
 import { configuredLimits } from '../resilience/ratelimit.js';
 import { streamResults } from '../results/export.js';
 import { ResultStore } from '../results/store.js';
@@ -63,7 +64,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   const catalog = new ModelCatalog(config.customModels);
   const limits = configuredLimits(config, catalog);
-  const metrics = createMetrics({ queue, redis, keys });
+  const metrics = createMetrics({ queue, redis, keys, fleet: () => readFleetState(redis, config, catalog) });
   const app = Fastify({ logger: false, bodyLimit: config.api.bodyLimitBytes });
   strictJsonBodies(app);
   requireToken(app, {
@@ -135,8 +136,9 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
     if (!(await store.batch(batchId))) return reply.code(404).send({ error: `no batch ${batchId}` });
     return reply.type('application/x-ndjson').send(streamResults(store, batchId, { format: 'jsonl' }));
   });
-  app.get('/v1/models', async () =>
-    catalog.list().map((m) => ({
+  app.get('/v1/models', async () => {
+    const fleet = await readFleetState(redis, config, catalog);
+    return catalog.list().map((m) => ({
       id: m.id,
       family: m.family,
       name: m.name,
@@ -148,8 +150,10 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
       inChains: Object.entries(config.chains)
         .filter(([, ids]) => ids.some((x) => catalog.resolve(x)?.baseId === m.id))
         .map(([name]) => name),
-    })),
-  );
+      // Per id as sent (a profile and its base model are separate pools): rate and breaker now.
+      fleet: fleet.filter((f) => catalog.resolve(f.modelId)?.baseId === m.id),
+    }));
+  });
 
   let closing: Promise<void> | undefined;
   return {

@@ -8,6 +8,7 @@ import { ModelCatalog } from '../models/catalog.js';
 import { createProducer } from '../queue/producer.js';
 import { startWorker } from '../queue/worker.js';
 import { keysFor } from '../redis/keys.js';
+import { readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
 import { BatchTallier } from '../results/tally.js';
 import { startSimulatorWithProfile } from '../simulator/index.js';
@@ -100,6 +101,9 @@ export function register(program: Command, ctx: CliContext): void {
           batchId,
         ).refresh();
         const stats = sim.admin.stats();
+        const rates = (await readFleetState(redis, config, catalog)).flatMap((f) =>
+          f.rate ? [{ model: f.modelId, rpm: Math.round(f.rate.rpm), quotaRpm: f.rate.quota.rpm }] : [],
+        );
         const table = {
           batchId,
           documents: final.total,
@@ -109,6 +113,9 @@ export function register(program: Command, ctx: CliContext): void {
           fallbacks: tally.fallbacks,
           throttledCalls: stats.total.throttled,
           callsToSimulator: stats.total.calls,
+          throttledShare:
+            stats.total.calls > 0 ? Number((stats.total.throttled / stats.total.calls).toFixed(4)) : 0,
+          rates,
           inputTokens: tally.inputTokens,
           outputTokens: tally.outputTokens,
           costUsd: Number(tally.costUsd.toFixed(4)),
@@ -121,7 +128,10 @@ export function register(program: Command, ctx: CliContext): void {
           for (const [model, n] of Object.entries(table.perModel).sort((a, b) => b[1] - a[1]))
             ctx.out(`  ${model.padEnd(45)} ${String(n).padStart(5)}`);
           ctx.out(`  fallbacks      ${table.fallbacks} (primary outage injected half-way)`);
-          ctx.out(`  throttled      ${table.throttledCalls} calls of ${table.callsToSimulator}`);
+          ctx.out(
+            `  throttled      ${table.throttledCalls} calls of ${table.callsToSimulator} (${(table.throttledShare * 100).toFixed(1)} %)`,
+          );
+          for (const r of table.rates) ctx.out(`  rate now       ${r.model}: ${r.rpm} of ${r.quotaRpm} rpm`);
           ctx.out(`  tokens         ${table.inputTokens} in, ${table.outputTokens} out`);
           ctx.out(`  cost           $${table.costUsd.toFixed(4)}`);
           ctx.out(`  wall time      ${table.wallSeconds} s`);

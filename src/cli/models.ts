@@ -1,18 +1,48 @@
 import type { Command } from 'commander';
+import { Redis } from 'ioredis';
 import { ModelCatalog } from '../models/catalog.js';
+import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.js';
 import type { CliContext } from './context.js';
+import { describeModel } from './status.js';
+
+/** The fleet's rates and breakers, or undefined when Redis does not answer within a second. */
+async function fleetState(ctx: CliContext, catalog: ModelCatalog): Promise<ModelFleetState[] | undefined> {
+  const config = ctx.config();
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await readFleetState(redis, config, catalog);
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('models')
-    .description('list the model catalog: family, context window, max output, prices, default quotas')
-    .action(() => {
-      const models = new ModelCatalog(ctx.config().customModels).list();
-      if (ctx.json()) return ctx.emit(models);
+    .description(
+      'list the model catalog (family, context, max output, prices, default quotas) and the fleet rate and breaker of each chain model',
+    )
+    .action(async () => {
+      const catalog = new ModelCatalog(ctx.config().customModels);
+      const models = catalog.list();
+      const fleet = await fleetState(ctx, catalog);
+      if (ctx.json()) return ctx.emit(fleet ? { models, fleet } : { models });
       for (const m of models) {
         ctx.out(
           `${m.id.padEnd(44)} ${m.family.padEnd(9)} ctx ${String(m.contextWindow).padStart(7)}  out ${String(m.maxOutputTokens).padStart(6)}  $${m.priceInPer1k}/$${m.priceOutPer1k} per 1K  ${m.rpm} rpm ${m.tpm} tpm${m.profileOnly ? '  (profile only)' : ''}`,
         );
       }
+      if (!fleet) return ctx.out('fleet state: Redis did not answer, so rates and breakers are not shown');
+      ctx.out('fleet now:');
+      for (const f of fleet) ctx.out(describeModel(f));
     });
 }

@@ -1,10 +1,12 @@
 import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
+import { ModelCatalog } from '../models/catalog.js';
 import { batchStatus } from '../queue/batch-status.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
 import { keysFor } from '../redis/keys.js';
+import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
 
@@ -47,13 +49,16 @@ export function register(program: Command, ctx: CliContext): void {
               'completed',
               'failed',
             );
-            if (ctx.json()) ctx.emit({ queue: keys.queueName, ...counts });
-            else
+            const models = await readFleetState(redis, config, new ModelCatalog(config.customModels));
+            if (ctx.json()) ctx.emit({ queue: keys.queueName, ...counts, models });
+            else {
               ctx.out(
                 Object.entries(counts)
                   .map(([k, v]) => `${k} ${v}`)
                   .join(', '),
               );
+              for (const m of models) ctx.out(describeModel(m));
+            }
           }
           if (o.watch) await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
         } while (o.watch && !stop.signal.aborted);
@@ -63,4 +68,16 @@ export function register(program: Command, ctx: CliContext): void {
       }
       process.exit(process.exitCode ?? 0);
     });
+}
+
+/** One line per model: its fleet rate against its quota, and its breaker. */
+export function describeModel(m: ModelFleetState): string {
+  const rate = m.rate
+    ? `${Math.round(m.rate.rpm)} of ${m.rate.quota.rpm} rpm${m.rate.quota.configured ? '' : ' (catalog default)'}`
+    : 'no limit';
+  const breaker =
+    m.breaker.state === 'open'
+      ? `breaker open, probe in ${Math.ceil(m.breaker.probeInMs / 1000)} s`
+      : 'breaker closed';
+  return `  ${m.modelId}: ${rate}, ${breaker}`;
 }

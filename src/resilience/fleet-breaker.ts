@@ -14,6 +14,9 @@ export type FleetVerdict =
   | { state: 'open'; retryAfterMs: number }
   | { state: 'probe' };
 
+/** The fleet's breaker of one model: `open` until a probe is due in `probeInMs` (0: due now). */
+export type FleetBreakerView = { state: 'closed' } | { state: 'open'; probeInMs: number };
+
 /**
  * One hash per model ({@link Keys.breaker}): `until`, when the open breaker lets a probe
  * through, and `closedAt`, when a probe last closed it. The probe is a key taken with SET NX,
@@ -22,6 +25,7 @@ export type FleetVerdict =
  *
  * ARGV[1] now (ms, or -1 for Redis TIME), ARGV[2] mode, then:
  *   check:  probe token, probe ttl ms
+ *   peek:   — (as check, read-only: never takes the probe)
  *   open:   half-open after ms (an open breaker is only moved further out)
  *   close:  probe token
  *   reopen: half-open after ms, probe token
@@ -41,6 +45,9 @@ if mode == 'check' then
   if now < openUntil then return {1, openUntil - now} end
   if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then return {2, 0} end
   return {1, math.max(1, redis.call('PTTL', KEYS[2]))}
+elseif mode == 'peek' then
+  if not openUntil then return {0, closedAt} end
+  return {1, math.max(0, openUntil - now)}
 elseif mode == 'open' then
   local at = now + tonumber(ARGV[3])
   if not openUntil or openUntil < at then redis.call('HSET', KEYS[1], 'until', at) end
@@ -107,6 +114,12 @@ export class FleetBreakers {
     if (verdict.state !== 'probe') this.cache.set(modelId, { verdict, at: local });
     else this.cache.delete(modelId);
     return verdict;
+  }
+
+  /** The fleet's breaker of a model as it stands, read-only: for status, the API and metrics. */
+  async peek(modelId: string): Promise<FleetBreakerView> {
+    const [code, ms] = await this.run(modelId, 'peek', []);
+    return code === 0 ? { state: 'closed' } : { state: 'open', probeInMs: ms };
   }
 
   /** A local breaker opened: the fleet refuses calls to the model for `halfOpenAfterMs`. */

@@ -70,15 +70,26 @@ describe('CLI configuration', () => {
     expect(run.stdout).not.toContain('super-secret-token');
   });
 
-  it('lists at least 20 models of all six families', async () => {
+  it('lists at least 20 models of all six families, and the fleet rate of each chain model', async () => {
     const run = await runCli(['--json', 'models']);
-    const [models] = jsonLines(run.stdout) as unknown as { family: string }[][];
+    const [listing] = jsonLines(run.stdout) as unknown as {
+      models: { family: string }[];
+      fleet?: { modelId: string; rate?: { rpm: number } }[];
+    }[];
+    const models = listing?.models;
+    const fleet = listing?.fleet;
 
     expect(run.code).toBe(0);
     expect(models!.length).toBeGreaterThanOrEqual(20);
     expect(new Set(models!.map((m) => m.family))).toEqual(
       new Set(['anthropic', 'titan', 'nova', 'llama', 'mistral', 'cohere']),
     );
+    expect(fleet?.map((f) => f.modelId)).toEqual([
+      'anthropic.claude-3-haiku-20240307-v1:0',
+      'meta.llama3-1-70b-instruct-v1:0',
+      'amazon.titan-text-express-v1',
+    ]);
+    expect(fleet?.every((f) => (f.rate?.rpm ?? 0) > 0)).toBe(true);
   });
 
   it('answers --help for every command without reading the config', async () => {
