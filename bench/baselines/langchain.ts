@@ -28,8 +28,8 @@ export function langchainCaller(options: CallerOptions): ChainCaller {
   if (!first) throw new RangeError('chain: at least one model');
   const llm = first.withFallbacks(rest);
   return {
-    async answer(job): Promise<Answer> {
-      const message = await llm.invoke(job.prompt);
+    async answer(job, signal): Promise<Answer> {
+      const message = await llm.invoke(job.prompt, signal ? { signal } : {});
       return {
         text: message.text,
         inputTokens: message.usage_metadata?.input_tokens ?? 0,

@@ -14,8 +14,11 @@ export interface PlainWorkerOptions {
 
 /** A running plain worker. */
 export interface PlainWorker {
-  /** Stops taking jobs, waits for active ones, closes connections. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs and lets active ones finish for up to `graceMs`, then drops them and
+   * closes the client and connections. Idempotent.
+   */
+  close(graceMs: number): Promise<void>;
 }
 
 /** How long a baseline's result stays in Redis if a run dies before its cleanup. */
@@ -30,9 +33,9 @@ export async function startPlainWorker(options: PlainWorkerOptions): Promise<Pla
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker(
     options.queueName,
-    async (job) => {
+    async (job, _token, signal) => {
       const data = BenchJobSchema.parse(job.data);
-      const answer = await options.caller.answer(data);
+      const answer = await options.caller.answer(data, signal);
       await redis.set(
         `${options.prefix}:result:${data.id}`,
         JSON.stringify({ id: data.id, ...answer }),
@@ -48,8 +51,19 @@ export async function startPlainWorker(options: PlainWorkerOptions): Promise<Pla
   );
   await worker.waitUntilReady();
   let closing: Promise<void> | undefined;
-  const shutdown = async (): Promise<void> => {
-    for (const step of [() => worker.close(), () => options.caller.close(), () => redis.quit()]) {
+  const shutdown = async (graceMs: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceMs);
+    });
+    const closed = worker.close();
+    // A job may sit in a library's backoff for seconds; a cut run must not wait for it.
+    if ((await Promise.race([closed.then(() => 'closed' as const), late])) === 'late') {
+      worker.cancelAllJobs('shutdown');
+      await closed.catch(() => {});
+    }
+    clearTimeout(timer);
+    for (const step of [() => options.caller.close(), () => redis.quit()]) {
       try {
         await step();
       } catch {
@@ -58,8 +72,8 @@ export async function startPlainWorker(options: PlainWorkerOptions): Promise<Pla
     }
   };
   return {
-    close() {
-      closing ??= shutdown();
+    close(graceMs) {
+      closing ??= shutdown(graceMs);
       return closing;
     },
   };

@@ -31,7 +31,7 @@ export function sdkCaller(options: CallerOptions & { retryMode: SdkRetryMode }):
     retryMode: options.retryMode,
   });
   return {
-    async answer(job): Promise<Answer> {
+    async answer(job, signal): Promise<Answer> {
       let last: unknown = new Error('empty chain');
       for (const modelId of options.chain) {
         try {
@@ -41,6 +41,7 @@ export function sdkCaller(options: CallerOptions & { retryMode: SdkRetryMode }):
               messages: [{ role: 'user', content: [{ text: job.prompt }] }],
               inferenceConfig: { maxTokens: options.maxTokens },
             }),
+            { abortSignal: signal },
           );
           return {
             text: textOf(out),
@@ -49,6 +50,7 @@ export function sdkCaller(options: CallerOptions & { retryMode: SdkRetryMode }):
             outputTokens: out.usage?.outputTokens ?? 0,
           };
         } catch (e) {
+          if (signal?.aborted) throw toError(e);
           // The SDK has already retried this model as far as its strategy allows.
           last = e;
         }

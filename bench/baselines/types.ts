@@ -29,8 +29,11 @@ export interface CallerOptions {
 
 /** How a baseline answers one job over a chain of models: the only part the baselines differ in. */
 export interface ChainCaller {
-  /** @throws the last model's error when every model of the chain failed */
-  answer(job: BenchJob): Promise<Answer>;
+  /**
+   * `signal` aborts the call in flight (a run that is cut short).
+   * @throws the last model's error when every model of the chain failed, or when aborted
+   */
+  answer(job: BenchJob, signal?: AbortSignal): Promise<Answer>;
   /** Releases the client's connections. */
   close(): Promise<void>;
 }

@@ -23,7 +23,7 @@ export function vercelCaller(options: CallerOptions): ChainCaller {
     ...PLACEHOLDER_CREDENTIALS,
   });
   return {
-    async answer(job): Promise<Answer> {
+    async answer(job, signal): Promise<Answer> {
       let last: unknown = new Error('empty chain');
       for (const modelId of options.chain) {
         try {
@@ -32,6 +32,7 @@ export function vercelCaller(options: CallerOptions): ChainCaller {
             prompt: job.prompt,
             maxOutputTokens: options.maxTokens,
             maxRetries: MAX_RETRIES,
+            ...(signal ? { abortSignal: signal } : {}),
           });
           return {
             text: result.text,
@@ -40,6 +41,7 @@ export function vercelCaller(options: CallerOptions): ChainCaller {
             outputTokens: result.usage.outputTokens ?? 0,
           };
         } catch (e) {
+          if (signal?.aborted) throw toError(e);
           last = e;
         }
       }

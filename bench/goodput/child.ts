@@ -36,8 +36,7 @@ async function start(spec: RunSpec): Promise<Close> {
     concurrency: spec.concurrency,
     caller,
   });
-  // A plain worker has no deadline of its own; the harness kills a process that overstays.
-  return () => worker.close();
+  return (graceMs) => worker.close(graceMs);
 }
 
 let close: Close | undefined;

@@ -36,6 +36,30 @@ function post(child: ChildProcess, message: ParentMessage): void {
   if (child.connected) child.send(message);
 }
 
+/** A worker process and the promise that it has loaded. */
+interface Slot {
+  child: ChildProcess;
+  loaded: Promise<void>;
+}
+
+function spawn(): Slot {
+  // The child inherits this process's loader flags (tsx), so it runs TypeScript as this one does.
+  const child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const loaded = reply(child, 'loaded', REPLY_TIMEOUT_MS);
+  // Awaited before each start; this keeps an early failure from being reported as unhandled.
+  loaded.catch(() => {});
+  return { child, loaded };
+}
+
+async function end(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  if (child.connected) child.disconnect();
+  const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_MARGIN_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** Worker processes started once and reused by every run of one system. */
 export interface Pool {
   /**
@@ -47,45 +71,37 @@ export interface Pool {
   close(): Promise<void>;
 }
 
-async function end(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.disconnect();
-  const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_MARGIN_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Starts `size` worker processes and waits until each has loaded. */
 export async function startPool(size: number): Promise<Pool> {
-  const children = Array.from({ length: size }, () =>
-    // The children inherit this process's loader flags (tsx), so they run TypeScript as it does.
-    fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
+  const slots = Array.from({ length: size }, spawn);
+
+  const stopSlot = async (i: number, graceMs: number): Promise<void> => {
+    const { child } = slots[i]!;
+    const stopped = reply(child, 'stopped', graceMs + EXIT_MARGIN_MS);
+    post(child, { type: 'stop', graceMs });
+    try {
+      await stopped;
+    } catch {
+      // A worker stuck past its grace: replace the process so the next run starts clean.
+      child.kill('SIGKILL');
+      slots[i] = spawn();
+    }
+  };
+
   const pool: Pool = {
     async start(spec, processes) {
-      const used = children.slice(0, processes);
+      const used = slots.slice(0, processes).map((_, i) => i);
       const stop = async (graceMs: number): Promise<void> => {
-        await Promise.all(
-          used.map(async (child) => {
-            const stopped = reply(child, 'stopped', graceMs + EXIT_MARGIN_MS);
-            post(child, { type: 'stop', graceMs });
-            try {
-              await stopped;
-            } catch {
-              // A worker stuck past its grace: kill it; the next run of this system then fails
-              // loudly instead of measuring a half-dead pool.
-              child.kill('SIGKILL');
-            }
-          }),
-        );
+        await Promise.all(used.map((i) => stopSlot(i, graceMs)));
       };
       try {
         await Promise.all(
-          used.map((child) => {
+          used.map(async (i) => {
+            const { child, loaded } = slots[i]!;
+            await loaded;
             const started = reply(child, 'started', REPLY_TIMEOUT_MS);
             post(child, { type: 'start', spec });
-            return started;
+            await started;
           }),
         );
       } catch (e) {
@@ -95,11 +111,11 @@ export async function startPool(size: number): Promise<Pool> {
       return stop;
     },
     async close() {
-      await Promise.all(children.map(end));
+      await Promise.all(slots.map(({ child }) => end(child)));
     },
   };
   try {
-    await Promise.all(children.map((child) => reply(child, 'loaded', REPLY_TIMEOUT_MS)));
+    await Promise.all(slots.map(({ loaded }) => loaded));
   } catch (e) {
     await pool.close();
     throw e;

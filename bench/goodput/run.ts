@@ -53,6 +53,13 @@ const STOP_GRACE_MS = 2 * SECOND;
 const prompt = (i: number): string =>
   `Question ${i}: in two sentences, what does a job queue do for a web service?`;
 
+/**
+ * The longest one run can take: cut at the deadline, then the stop's grace and the margin
+ * before a stuck worker process is killed, plus simulator start and key deletion.
+ */
+export const worstRunMs = (plan: Plan): number =>
+  plan.deadlineBounds * boundMs(plan) + STOP_GRACE_MS + 8 * SECOND;
+
 /** Adds jobs and counts the finished ones, the way the system under test is fed. */
 interface Feeder {
   add(jobs: readonly BenchJob[]): Promise<void>;
