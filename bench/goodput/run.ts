@@ -36,8 +36,6 @@ export interface RunResult {
   throttled: number;
   /** Calls the simulator answered with an outage 503. */
   downCalls: number;
-  /** Every call the simulator saw. */
-  calls: number;
   /** Tokens the simulator served, at catalog prices. */
   costUsd: number;
 }
@@ -116,7 +114,7 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 function tally(
   stats: AdminStats,
   catalog: ModelCatalog,
-): Pick<RunResult, 'throttled' | 'downCalls' | 'calls' | 'costUsd'> {
+): Pick<RunResult, 'throttled' | 'downCalls' | 'costUsd'> {
   let cost = 0;
   let downCalls = 0;
   for (const [key, m] of Object.entries(stats.models)) {
@@ -124,13 +122,14 @@ function tally(
     if (info) cost += costUsd(info, m);
     downCalls += m.faultsByKind.outage ?? 0;
   }
-  return { throttled: stats.total.throttled, downCalls, calls: stats.total.calls, costUsd: cost };
+  return { throttled: stats.total.throttled, downCalls, costUsd: cost };
 }
 
 /**
  * Runs one system through one scenario: a fresh simulator with the scenario's profile, the
- * system's worker started in the pool's processes, jobs arriving at the plan's demand rate, and the simulator's
- * counters read the moment the last job finished. Every key of the run is deleted after.
+ * system's worker started in the pool's processes, jobs arriving at the plan's demand rate,
+ * and the simulator's counters read the moment the last job finished. Every key of the run
+ * is deleted after.
  */
 export async function runOnce(
   scenario: ScenarioId,
