@@ -65,7 +65,7 @@ interface Feeder {
   close(): Promise<void>;
 }
 
-function bedrockJobsFeeder(producer: Producer): Feeder {
+function bedrockJobsFeeder(producer: Producer, maxTokens: number): Feeder {
   const batchId = `goodput-${randomUUID()}`;
   return {
     async add(jobs) {
@@ -76,6 +76,8 @@ function bedrockJobsFeeder(producer: Producer): Feeder {
         // The same API as every baseline: Converse.
         api: 'converse',
         messages: [{ role: 'user', content: j.prompt }],
+        // The baselines' budget too: without it the model's own maximum would apply.
+        params: { maxTokens },
       }));
       await producer.enqueueBatch(inputs, { batchId });
     },
@@ -145,7 +147,10 @@ export async function runOnce(
   const config = bedrockJobsConfig(scenario, plan, { redisUrl, prefix, endpoint: sim.url });
   const feeder =
     system === 'bedrock-jobs'
-      ? bedrockJobsFeeder(createProducer({ redis: redisUrl, prefix, config: ConfigSchema.parse(config) }))
+      ? bedrockJobsFeeder(
+          createProducer({ redis: redisUrl, prefix, config: ConfigSchema.parse(config) }),
+          plan.maxTokens,
+        )
       : baselineFeeder(redisUrl, prefix);
   const catalog = new ModelCatalog();
   try {
