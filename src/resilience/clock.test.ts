@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, seededRandom } from './clock.js';
 
@@ -46,6 +47,51 @@ describe('ManualClock', () => {
     await expect(clock.run(new Promise(() => {}))).rejects.toThrow(
       /waits on something other than this clock/,
     );
+  });
+});
+
+describe('ManualClock with real I/O between sleeps', () => {
+  it('resolves sleeping(n) once n sleeps are pending', async () => {
+    const clock = new ManualClock(0);
+    let reached = false;
+    const both = clock.sleeping(2).then(() => {
+      reached = true;
+    });
+
+    void clock.sleep(10);
+    await Promise.resolve();
+    const afterOne = reached;
+    void clock.sleep(20);
+    await both;
+
+    expect(afterOne).toBe(false);
+    expect(clock.pending).toBe(2);
+  });
+
+  it('drives time from sleep to sleep while the work waits on a file in between', async () => {
+    const clock = new ManualClock(0);
+    const work = async (): Promise<number[]> => {
+      const seen: number[] = [];
+      await clock.sleep(100);
+      seen.push(clock.now());
+      await readFile(import.meta.filename);
+      await clock.sleep(250);
+      seen.push(clock.now());
+      return seen;
+    };
+
+    expect(await clock.drive(work())).toEqual([100, 350]);
+    expect(clock.now()).toBe(350);
+  });
+
+  it('passes on the rejection of a driven promise', async () => {
+    const clock = new ManualClock(0);
+    const work = async (): Promise<never> => {
+      await clock.sleep(5);
+      throw new Error('gave up');
+    };
+
+    await expect(clock.drive(work())).rejects.toThrow('gave up');
   });
 });
 

@@ -41,6 +41,15 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * The real clock on `performance.now()`: never steps back when the wall clock is set, so
+ * measured durations and refill windows stay true. Its zero is the process start, not the epoch.
+ */
+export const monotonicClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms, signal) => systemClock.sleep(ms, signal),
+};
+
 /** `Math.random`, for production wiring. */
 export const systemRandom: Random = () => Math.random();
 
@@ -50,15 +59,23 @@ interface Timer {
   fire: () => void;
 }
 
+interface PendingWaiter {
+  count: number;
+  resolve: () => void;
+}
+
 /**
  * A clock that moves only when told: `advance(ms)` fires due sleeps in order, and
  * `run(promise)` moves virtual time from one pending sleep to the next until the promise
  * settles. Backoff, timeouts and half-open delays are then exact and instant in tests.
+ * Code that also does real I/O (a socket, Redis) is driven with `drive(promise)` instead,
+ * and `sleeping(n)` tells a test when that code has reached its sleeps.
  */
 export class ManualClock implements Clock {
   private current: number;
   private seq = 0;
   private readonly timers: Timer[] = [];
+  private waiters: PendingWaiter[] = [];
 
   constructor(start = 0) {
     this.current = start;
@@ -91,7 +108,17 @@ export class ManualClock implements Clock {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.timers.push(timer);
+      this.wakeWaiters();
     });
+  }
+
+  /**
+   * Resolves once at least `count` sleeps are pending, e.g. when every job has reached its
+   * backoff, or a server its latency wait. Resolves at once when they already are.
+   */
+  sleeping(count = 1): Promise<void> {
+    if (this.timers.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
   }
 
   /** Moves time forward by `ms`, firing every sleep that falls due on the way, in order. */
@@ -130,6 +157,38 @@ export class ManualClock implements Clock {
       this.advance(next.due - this.current);
     }
     throw new Error(`ManualClock.run: not settled after ${maxSteps} timer steps`);
+  }
+
+  /**
+   * Drives virtual time until `promise` settles, for code that mixes this clock's sleeps with
+   * real I/O: whenever a sleep is pending, time jumps to it and fires it; otherwise it waits
+   * for the next sleep (or for the promise). Time moves only as far as the sleeps ask, so
+   * what the code measures on this clock is exact however slow the I/O in between is.
+   */
+  async drive<T>(promise: Promise<T>): Promise<T> {
+    let settled = false;
+    const done = promise.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    for (;;) {
+      await drain();
+      if (settled) return promise;
+      const next = this.earliest();
+      if (next) this.advance(next.due - this.current);
+      else await Promise.race([done, this.sleeping(1)]);
+    }
+  }
+
+  private wakeWaiters(): void {
+    const ready = this.waiters.filter((w) => this.timers.length >= w.count);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => this.timers.length < w.count);
+    for (const w of ready) w.resolve();
   }
 
   private earliest(): Timer | undefined {
