@@ -23,7 +23,13 @@ export interface WorkerOptions {
   client?: ModelClient;
   /** Fleet-wide rate limits from config and catalog quotas; on by default. */
   fleetRateLimits?: boolean;
+  /**
+   * Where breakers, backoff, call timeouts and the shutdown deadline take their time; the real
+   * clock by default. When given, the fleet limiter reads it too instead of Redis `TIME`, so a
+   * test that steps a `ManualClock` moves every wait of the worker together.
+   */
   clock?: Clock;
+  /** Backoff jitter; `Math.random` by default. */
   rand?: Random;
 }
 
@@ -31,7 +37,10 @@ export interface RunningWorker {
   worker: Worker<unknown, JobOutcome>;
   breakers: BreakerRegistry;
   catalog: ModelCatalog;
-  /** Stops taking jobs, lets active ones finish until the deadline, then aborts them. Idempotent. */
+  /**
+   * Stops taking jobs, lets active ones finish until the deadline (on the worker's clock),
+   * then aborts them. Idempotent.
+   */
   close(options?: { deadlineMs?: number }): Promise<void>;
 }
 
@@ -60,7 +69,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const limiter =
     options.fleetRateLimits === false
       ? undefined
-      : new RedisRateLimiter({ redis, prefix: keys.prefix, limits: configuredLimits(config, catalog) });
+      : new RedisRateLimiter({
+          redis,
+          prefix: keys.prefix,
+          limits: configuredLimits(config, catalog),
+          ...(options.clock ? { clock: options.clock } : {}),
+        });
   const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
   const queue = new Queue(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ err }, 'queue error'));
@@ -115,17 +129,22 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let closing: Promise<void> | undefined;
   const shutdown = async (deadlineMs: number): Promise<void> => {
     const graceful = worker.close();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), deadlineMs);
-      timer.unref();
-    });
-    if ((await Promise.race([graceful.then(() => 'done' as const), deadline])) === 'late') {
+    const finished = new AbortController();
+    const deadline = clock.sleep(deadlineMs, finished.signal).then(
+      () => 'late' as const,
+      () => 'done' as const,
+    );
+    let first: 'done' | 'late';
+    try {
+      first = await Promise.race([graceful.then(() => 'done' as const), deadline]);
+    } finally {
+      finished.abort();
+    }
+    if (first === 'late') {
       logger.warn({ deadlineMs }, 'active jobs did not finish in time; aborting them');
       worker.cancelAllJobs('shutdown');
       await worker.close(true);
     }
-    clearTimeout(timer);
     for (const step of [() => queue.close(), () => redis.quit(), async () => sdk?.destroy()]) {
       try {
         await step();
