@@ -100,13 +100,24 @@ describe('RedisRateLimiter', () => {
 
   it('reads the time from Redis when no clock is given and lets its key expire once refilled', async () => {
     const limiter = worker({ rpm: 60, tpm: 6_000 });
+    const redisMs = async (): Promise<number> => {
+      const [seconds, micros] = await ctx.redis.time();
+      return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+    };
 
+    const before = await redisMs();
     const answer = await limiter.acquire(MODEL, 600);
-    const ttlMs = await ctx.redis.pttl(limiter.key(MODEL));
+    const after = await redisMs();
+    const stampedAt = Number(await ctx.redis.hget(limiter.key(MODEL), 'ts'));
+    const expiresAt = await ctx.redis.pexpiretime(limiter.key(MODEL));
 
     expect(answer).toEqual({ ok: true });
-    expect(ttlMs).toBeGreaterThan(6_000); // 600 of 6,000 tokens refill in 6 s, plus a second
-    expect(ttlMs).toBeLessThanOrEqual(7_000);
+    expect(stampedAt).toBeGreaterThanOrEqual(before);
+    expect(stampedAt).toBeLessThanOrEqual(after);
+    // 600 of 6,000 tokens refill in 6 s, plus a second; the expiry is set on Redis's clock
+    // within the same script, so it lies between the stamp and the end of the call.
+    expect(expiresAt - stampedAt).toBeGreaterThanOrEqual(7_000);
+    expect(expiresAt - after).toBeLessThanOrEqual(7_000);
   });
 
   it('admits everything for a model without limits and writes no key', async () => {
