@@ -68,6 +68,47 @@ describe('ManualClock with real I/O between sleeps', () => {
     expect(clock.pending).toBe(2);
   });
 
+  it('steps to the earliest sleep and fires it alone, even when another falls due with it', async () => {
+    const clock = new ManualClock(0);
+    const woke: string[] = [];
+    const a = clock.sleep(100).then(() => woke.push('a'));
+    const b = clock.sleep(100).then(() => woke.push('b'));
+    const far = clock.sleep(60_000);
+
+    const nearBefore = clock.pendingWithin(1_000);
+    clock.step();
+    await a;
+    const afterOne = [...woke];
+    clock.step();
+    await b;
+
+    expect(nearBefore).toBe(2);
+    expect(afterOne).toEqual(['a']);
+    expect(woke).toEqual(['a', 'b']);
+    expect(clock.now()).toBe(100);
+    expect(clock.pendingWithin(1_000)).toBe(0);
+    expect(clock.pending).toBe(1);
+    clock.advance(60_000);
+    await far;
+  });
+
+  it('counts only the sleeps due soon when asked to wait for them', async () => {
+    const clock = new ManualClock(0);
+    let reached = false;
+    const soon = clock.sleeping(1, { withinMs: 1_000 }).then(() => {
+      reached = true;
+    });
+
+    void clock.sleep(120_000);
+    await Promise.resolve();
+    const afterFarSleep = reached;
+    void clock.sleep(500);
+    await soon;
+
+    expect(afterFarSleep).toBe(false);
+    expect(reached).toBe(true);
+  });
+
   it('drives time from sleep to sleep while the work waits on a file in between', async () => {
     const clock = new ManualClock(0);
     const work = async (): Promise<number[]> => {

@@ -61,6 +61,7 @@ interface Timer {
 
 interface PendingWaiter {
   count: number;
+  withinMs: number;
   resolve: () => void;
 }
 
@@ -69,7 +70,8 @@ interface PendingWaiter {
  * `run(promise)` moves virtual time from one pending sleep to the next until the promise
  * settles. Backoff, timeouts and half-open delays are then exact and instant in tests.
  * Code that also does real I/O (a socket, Redis) is driven with `drive(promise)` instead,
- * and `sleeping(n)` tells a test when that code has reached its sleeps.
+ * or one sleep at a time with `step()` once `sleeping(n)` says that code has reached its
+ * sleeps.
  */
 export class ManualClock implements Clock {
   private current: number;
@@ -112,13 +114,37 @@ export class ManualClock implements Clock {
     });
   }
 
+  /** Sleeps not yet fired that fall due within `ms` from now. */
+  pendingWithin(ms: number): number {
+    let n = 0;
+    for (const t of this.timers) if (t.due <= this.current + ms) n++;
+    return n;
+  }
+
   /**
    * Resolves once at least `count` sleeps are pending, e.g. when every job has reached its
-   * backoff, or a server its latency wait. Resolves at once when they already are.
+   * backoff, or a server its latency wait; resolves at once when they already are. With
+   * `withinMs`, only sleeps due that soon count: a backoff, not the far timeout of a call
+   * still in flight.
    */
-  sleeping(count = 1): Promise<void> {
-    if (this.timers.length >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  sleeping(count = 1, options: { withinMs?: number } = {}): Promise<void> {
+    const withinMs = options.withinMs ?? Number.POSITIVE_INFINITY;
+    if (this.pendingWithin(withinMs) >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, withinMs, resolve }));
+  }
+
+  /**
+   * Moves time to the earliest pending sleep and fires that one alone, even when others fall
+   * due at the same time, so code woken by it runs before anything else moves.
+   * @returns false when no sleep is pending
+   */
+  step(): boolean {
+    const next = this.earliest();
+    if (!next) return false;
+    this.current = Math.max(this.current, next.due);
+    this.remove(next);
+    next.fire();
+    return true;
   }
 
   /** Moves time forward by `ms`, firing every sleep that falls due on the way, in order. */
@@ -185,9 +211,10 @@ export class ManualClock implements Clock {
   }
 
   private wakeWaiters(): void {
-    const ready = this.waiters.filter((w) => this.timers.length >= w.count);
+    const isReady = (w: PendingWaiter): boolean => this.pendingWithin(w.withinMs) >= w.count;
+    const ready = this.waiters.filter(isReady);
     if (ready.length === 0) return;
-    this.waiters = this.waiters.filter((w) => this.timers.length < w.count);
+    this.waiters = this.waiters.filter((w) => !isReady(w));
     for (const w of ready) w.resolve();
   }
 
