@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/resilience/clock.js';
 import { type RateLimits, RedisRateLimiter } from '../../src/resilience/ratelimit.js';
-import { useRedis } from '../helpers/redis.js';
+import { redisTimeMs, useRedis } from '../helpers/redis.js';
 
 const ctx = useRedis();
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -100,14 +100,10 @@ describe('RedisRateLimiter', () => {
 
   it('reads the time from Redis when no clock is given and lets its key expire once refilled', async () => {
     const limiter = worker({ rpm: 60, tpm: 6_000 });
-    const redisMs = async (): Promise<number> => {
-      const [seconds, micros] = await ctx.redis.time();
-      return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
-    };
 
-    const before = await redisMs();
+    const before = await redisTimeMs(ctx.redis);
     const answer = await limiter.acquire(MODEL, 600);
-    const after = await redisMs();
+    const after = await redisTimeMs(ctx.redis);
     const stampedAt = Number(await ctx.redis.hget(limiter.key(MODEL), 'ts'));
     const expiresAt = await ctx.redis.pexpiretime(limiter.key(MODEL));
 
