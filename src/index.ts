@@ -16,6 +16,7 @@ export {
 } from './queue/producer.js';
 export { JobValidationError } from './queue/validation.js';
 export { type RunningWorker, startWorker, type WorkerOptions } from './queue/worker.js';
+export { type Clock, ManualClock } from './resilience/clock.js';
 export type { AttemptRecord } from './resilience/policy.js';
 export type { BatchCounters, ResultRecord } from './results/record.js';
 export { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.js';
