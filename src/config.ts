@@ -9,6 +9,7 @@ export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
+export const MIB = 1024 * 1024;
 
 const BreakerSchema = z
   .object({
@@ -177,6 +178,32 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ concurrency: 16, shutdownTimeoutMs: 30 * SECOND, jobAttempts: 5, busyBackoffMs: 1_000 }),
+    limits: z
+      .object({
+        maxDocumentBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(8 * MIB)
+          .describe('largest summarize document, UTF-8 bytes; larger ones are refused at enqueue'),
+      })
+      .strict()
+      .prefault({}),
+    api: z
+      .object({
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(16 * MIB)
+          .describe('largest HTTP request body; split bigger batches into several requests'),
+        publicMetrics: z
+          .boolean()
+          .default(false)
+          .describe('serve /metrics without the bearer token (for scrapers on a private network)'),
+      })
+      .strict()
+      .prefault({}),
     summarize: z
       .object({
         maxOutputTokens: z.number().int().positive().default(512).describe('summary length budget'),

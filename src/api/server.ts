@@ -1,11 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Queue } from 'bullmq';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { batchStatus } from '../queue/batch-status.js';
+import { BatchIdSchema, JobIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
 import { keysFor } from '../queue/keys.js';
 import { createProducer } from '../queue/producer.js';
@@ -13,6 +14,8 @@ import { isJobValidationError } from '../queue/validation.js';
 import { configuredLimits } from '../resilience/ratelimit.js';
 import { streamResults } from '../results/export.js';
 import { ResultStore } from '../results/store.js';
+import { requireToken } from './auth.js';
+import { BodyError, strictJsonBodies } from './body.js';
 import { createMetrics } from './metrics.js';
 
 export interface ApiOptions {
@@ -26,16 +29,24 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-const BatchBody = z.object({
+const BatchBody = z.strictObject({
   batchId: z.string().optional(),
   jobs: z.array(z.unknown()).min(1, { error: 'must hold at least one job' }),
 });
-const Ids = z.object({ id: z.string().min(1).max(200) });
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/** Routes that answer without a token; every other route, matched or not, needs it. */
+const PUBLIC_ROUTES = ['/healthz'];
+
+function badRequest(message: string): Error {
+  return new BodyError(message, 400);
+}
+
+/** Reads the `:id` route parameter with the same rule that ids are enqueued under. */
+function idParam(req: FastifyRequest, schema: z.ZodType<string>, what: string): string {
+  const raw = (req.params as { id?: unknown }).id;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw badRequest(`${what}: ${parsed.error.issues[0]?.message ?? 'is not valid'}`);
+  return parsed.data;
 }
 
 /**
@@ -53,31 +64,25 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   const catalog = new ModelCatalog(config.customModels);
   const limits = configuredLimits(config, catalog);
   const metrics = createMetrics({ queue, redis, keys });
-  const app = Fastify({ logger: false, bodyLimit: 50 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: config.api.bodyLimitBytes });
+  strictJsonBodies(app);
+  requireToken(app, {
+    token: config.apiToken,
+    publicRoutes: config.api.publicMetrics ? [...PUBLIC_ROUTES, '/metrics'] : PUBLIC_ROUTES,
+  });
 
-  app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
-    if (isJobValidationError(error)) return reply.code(400).send({ error: error.message });
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (isJobValidationError(error))
+      return reply.code(error.tooLarge ? 413 : 400).send({ error: error.message });
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({
+        error: `body: larger than ${config.api.bodyLimitBytes} bytes (api.bodyLimitBytes); send the batch in several requests`,
+      });
+    }
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) options.logger?.error({ err: error }, 'api request failed');
     return reply.code(status).send({ error: status === 500 ? 'internal error' : error.message });
   });
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!config.apiToken || !req.url.startsWith('/v1/')) return;
-    if (!tokenMatches(req.headers.authorization, config.apiToken)) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'missing or wrong bearer token' });
-    }
-  });
-
-  const id = (req: FastifyRequest): string => {
-    const parsed = Ids.safeParse(req.params);
-    if (!parsed.success)
-      throw Object.assign(new Error('id: must be 1 to 200 characters'), { statusCode: 400 });
-    return parsed.data.id;
-  };
-
   app.get('/healthz', async (_req, reply) => {
     const ok = await redis.ping().then(
       (p) => p === 'PONG',
@@ -93,10 +98,16 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   });
   app.post('/v1/batches', async (req, reply) => {
     const body = BatchBody.safeParse(req.body);
-    if (!body.success)
-      return reply.code(400).send({
-        error: `${body.error.issues[0]?.path.join('.') || 'body'}: ${body.error.issues[0]?.message}`,
-      });
+    if (!body.success) {
+      const issue = body.error.issues[0];
+      const where =
+        issue?.code === 'unrecognized_keys' ? `body.${issue.keys.join(', body.')}` : issue?.path.join('.');
+      const what =
+        issue?.code === 'unrecognized_keys'
+          ? 'is not a field of a batch (expected batchId, jobs)'
+          : issue?.message;
+      return reply.code(400).send({ error: `${where || 'body'}: ${what}` });
+    }
     const result = await producer.enqueueBatch(
       body.data.jobs as never,
       body.data.batchId ? { batchId: body.data.batchId } : {},
@@ -106,7 +117,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
       .send({ batchId: result.batchId, enqueued: result.enqueued, duplicates: result.duplicates });
   });
   app.get('/v1/jobs/:id', async (req, reply) => {
-    const jobId = id(req);
+    const jobId = idParam(req, JobIdSchema, 'id');
     const result = await store.get(jobId);
     if (result) return result;
     const job = await queue.getJob(jobId);
@@ -114,13 +125,13 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
     return reply.code(404).send({ error: `no job ${jobId}` });
   });
   app.get('/v1/batches/:id', async (req, reply) => {
-    const batchId = id(req);
-    const counters = await store.batch(batchId);
-    if (!counters) return reply.code(404).send({ error: `no batch ${batchId}` });
-    return counters;
+    const batchId = idParam(req, BatchIdSchema, 'batch id');
+    const status = await batchStatus(redis, keys, store, batchId);
+    if (!status) return reply.code(404).send({ error: `no batch ${batchId}` });
+    return status;
   });
   app.get('/v1/batches/:id/results', async (req, reply) => {
-    const batchId = id(req);
+    const batchId = idParam(req, BatchIdSchema, 'batch id');
     if (!(await store.batch(batchId))) return reply.code(404).send({ error: `no batch ${batchId}` });
     return reply.type('application/x-ndjson').send(streamResults(store, batchId, { format: 'jsonl' }));
   });

@@ -1,6 +1,7 @@
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { buildApi } from '../api/server.js';
-import { type CliContext, untilSignal } from './context.js';
+import { type CliContext, CliError, untilSignal } from './context.js';
 import { positiveNumber } from './simulator.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -9,12 +10,32 @@ export function register(program: Command, ctx: CliContext): void {
     .description('HTTP API: enqueue jobs and batches, read results, model catalog, /metrics, /healthz')
     .option('--port <port>', 'port to listen on', positiveNumber('--port'), 8080)
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .action(async (o: { port: number; host: string }) => {
+    .option(
+      '--insecure-no-auth',
+      'allow listening beyond loopback without API_TOKEN (anyone who reaches it can spend money)',
+    )
+    .action(async (o: { port: number; host: string; insecureNoAuth?: boolean }) => {
       const logger = ctx.logger();
-      const api = await buildApi({ config: ctx.config(), logger });
+      const config = ctx.config();
+      if (!config.apiToken) {
+        if (!isLoopback(o.host) && !o.insecureNoAuth) {
+          throw new CliError(
+            `refusing to listen on ${o.host} without API_TOKEN: anyone who reaches it could enqueue jobs and read every result; set API_TOKEN (or apiToken in the config), or pass --insecure-no-auth`,
+          );
+        }
+        logger.warn({ host: o.host }, 'API_TOKEN is not set: every route answers without authentication');
+      }
+      const api = await buildApi({ config, logger });
       const address = await api.app.listen({ port: o.port, host: o.host });
-      logger.info({ address, auth: Boolean(ctx.config().apiToken) }, 'api listening');
+      logger.info({ address, auth: Boolean(config.apiToken) }, 'api listening');
       await untilSignal();
       await api.close();
     });
+}
+
+/** Whether `host` only accepts connections from this machine. */
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
 }

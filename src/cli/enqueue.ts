@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import { ModelCatalog } from '../models/catalog.js';
+import { BatchIdSchema } from '../queue/ids.js';
 import { parseJob } from '../queue/jobs.js';
 import { keysFor } from '../queue/keys.js';
 import { createProducer, type Producer } from '../queue/producer.js';
@@ -73,7 +74,9 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CliError(
           `--chain: unknown chain "${o.chain}"; configured chains: ${Object.keys(config.chains).join(', ')}`,
         );
-      const batchId = o.batch ?? randomUUID();
+      const batch = BatchIdSchema.safeParse(o.batch ?? randomUUID());
+      if (!batch.success) throw new CliError(`--batch: ${batch.error.issues[0]?.message}`);
+      const batchId = batch.data;
       const producer = createProducer({ redis: config.redisUrl, config, logger: ctx.logger() });
       let enqueued = 0;
       let duplicates = 0;
@@ -115,9 +118,18 @@ export function register(program: Command, ctx: CliContext): void {
             }
           }
         }
-        for await (const { job } of readJobs(source, batchId)) {
-          slice.push(withDefaults(job));
-          if (slice.length >= SLICE) await flush();
+        try {
+          for await (const { job } of readJobs(source, batchId)) {
+            slice.push(withDefaults(job));
+            if (slice.length >= SLICE) await flush();
+          }
+        } catch (e) {
+          // Standard input is read once, so earlier slices are already in; say so.
+          if (e instanceof CliError && enqueued + duplicates > 0)
+            throw new CliError(
+              `${e.message} (nothing after it was enqueued; the ${enqueued + duplicates} jobs before it are in batch ${batchId}: ${enqueued} enqueued, ${duplicates} already known)`,
+            );
+          throw e;
         }
         await flush();
         const summary = { batchId, enqueued, duplicates };

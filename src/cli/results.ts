@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { type Command, Option } from 'commander';
 import { Redis } from 'ioredis';
+import { BatchIdSchema } from '../queue/ids.js';
 import { keysFor } from '../queue/keys.js';
 import { type ExportFormat, streamResults } from '../results/export.js';
 import { ResultStore } from '../results/store.js';
@@ -22,6 +23,8 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--out <file>', 'write to a file instead of stdout')
     .action(async (batchId: string, o: { format: ExportFormat; out?: string }) => {
+      const parsed = BatchIdSchema.safeParse(batchId);
+      if (!parsed.success) throw new CliError(`batch id: ${parsed.error.issues[0]?.message}`);
       const config = ctx.config();
       const keys = keysFor(config.prefix);
       const redis = new Redis(config.redisUrl);

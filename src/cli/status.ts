@@ -1,40 +1,12 @@
 import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
+import { batchStatus } from '../queue/batch-status.js';
+import { BatchIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
 import { keysFor } from '../queue/keys.js';
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
-
-export interface BatchStatus {
-  batchId: string;
-  total: number;
-  completed: number;
-  failed: number;
-  waiting: number;
-  active: number;
-}
-
-/** Counters of a batch plus how many of its jobs are running now and how many still wait. */
-export async function batchStatus(
-  queue: Queue<QueuedJob>,
-  store: ResultStore,
-  batchId: string,
-): Promise<BatchStatus | undefined> {
-  const counters = await store.batch(batchId);
-  if (!counters) return undefined;
-  // Active jobs are few (workers × concurrency), so scanning them is cheap; waiting is the rest.
-  const active = (await queue.getJobs(['active'])).filter((j) => j.data?.batchId === batchId).length;
-  const waiting = Math.max(0, counters.total - counters.completed - counters.failed - active);
-  return {
-    batchId,
-    total: counters.total,
-    completed: counters.completed,
-    failed: counters.failed,
-    waiting,
-    active,
-  };
-}
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -43,6 +15,10 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[batchId]', 'a batch id')
     .option('--watch', 'print again every second until interrupted or the batch is done')
     .action(async (batchId: string | undefined, o: { watch?: boolean }) => {
+      if (batchId !== undefined) {
+        const parsed = BatchIdSchema.safeParse(batchId);
+        if (!parsed.success) throw new CliError(`batch id: ${parsed.error.issues[0]?.message}`);
+      }
       const config = ctx.config();
       const keys = keysFor(config.prefix);
       const redis = new Redis(config.redisUrl);
@@ -53,12 +29,12 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         do {
           if (batchId) {
-            const s = await batchStatus(queue, store, batchId);
+            const s = await batchStatus(redis, keys, store, batchId);
             if (!s) throw new CliError(`no batch ${batchId}`, 1);
             if (ctx.json()) ctx.emit(s);
             else
               ctx.out(
-                `batch ${s.batchId}: ${s.completed} completed, ${s.failed} failed, ${s.active} active, ${s.waiting} waiting of ${s.total}`,
+                `batch ${s.batchId}: ${s.completed} completed, ${s.failed} failed, ${s.active} active, ${s.waiting} waiting of ${s.total}${s.missing > 0 ? `; ${s.missing} never reached the queue (enqueue the batch again to add them)` : ''}`,
               );
             if (s.completed + s.failed >= s.total) break;
           } else {

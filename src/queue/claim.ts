@@ -3,10 +3,12 @@ import { defineScript, type ScriptRunner } from '../results/script.js';
 import type { Keys } from './keys.js';
 
 /**
- * Why a job id may not be added: it has a result (`completed`/`failed`), BullMQ holds it
- * (`bull`), or another enqueue is adding it right now (`claimed`).
+ * What the claim script decided for one id: add it (`new`; `repair` when an earlier enqueue of the
+ * same batch claimed it but never added it), or not, because it has a result
+ * (`completed`/`failed`), BullMQ holds it (`bull`), it came earlier in this same call (`again`),
+ * or an enqueue of another batch is adding it right now (`claimed`).
  */
-export type ClaimCode = 'new' | 'completed' | 'failed' | 'bull' | 'claimed';
+export type ClaimCode = 'new' | 'repair' | 'again' | 'completed' | 'failed' | 'bull' | 'claimed';
 
 export interface ClaimOutcome {
   codes: ClaimCode[];
@@ -14,21 +16,30 @@ export interface ClaimOutcome {
   counted: number;
 }
 
+/** Claim tokens are uuids; the owner (batch id) follows the token in the claim's value. */
+const TOKEN_LENGTH = 36;
+
 /**
  * Decides, atomically, which ids this enqueue may add, and counts them in the batch.
  * An id is new when it has no result, no BullMQ job and no claim. New ids get a short-lived
  * claim (the window until BullMQ holds them) and join the batch's id set; only ids that were
- * not yet in that set add to `total`, so re-enqueueing a batch after a crash never counts a
- * job twice and `total == completed + failed` when the batch is done.
+ * not yet in that set add to `total`, so re-enqueueing a batch never counts a job twice and
+ * `total == completed + failed` when the batch is done.
+ *
+ * A claim is never taken as proof that the job is queued: a producer can die between this
+ * script and BullMQ's add. When the same batch is enqueued again and finds its own batch's
+ * claim with no BullMQ job behind it, the id is claimed anew and added (`repair`). Should the
+ * first producer still be alive and add it too, BullMQ keeps one job per id, so the job runs once.
  * KEYS: batch hash, batch id set, then per job: result, BullMQ job, claim.
- * ARGV: claim ttl s, batch ttl s, has batch ('1'/'0'), token, then the job ids.
+ * ARGV: claim ttl s, batch ttl s, has batch ('1'/'0'), token, owner, then the job ids.
  */
 const CLAIM_LUA = `
 local counted = 0
 local codes = {}
 local hasBatch = ARGV[3] == '1'
-for i = 5, #ARGV do
-  local k = 3 + (i - 5) * 3
+local value = ARGV[4] .. ARGV[5]
+for i = 6, #ARGV do
+  local k = 3 + (i - 6) * 3
   local id = ARGV[i]
   local result = redis.call('GET', KEYS[k])
   if result then
@@ -36,11 +47,17 @@ for i = 5, #ARGV do
     codes[#codes + 1] = (ok and type(rec) == 'table' and rec.status == 'failed') and 'failed' or 'completed'
   elseif redis.call('EXISTS', KEYS[k + 1]) == 1 then
     codes[#codes + 1] = 'bull'
-  elseif not redis.call('SET', KEYS[k + 2], ARGV[4], 'EX', ARGV[1], 'NX') then
-    codes[#codes + 1] = 'claimed'
   else
-    codes[#codes + 1] = 'new'
-    if hasBatch and redis.call('SADD', KEYS[2], id) == 1 then counted = counted + 1 end
+    local claim = redis.call('GET', KEYS[k + 2])
+    if claim == value then
+      codes[#codes + 1] = 'again'
+    elseif claim and string.sub(claim, ${TOKEN_LENGTH + 1}) ~= ARGV[5] then
+      codes[#codes + 1] = 'claimed'
+    else
+      redis.call('SET', KEYS[k + 2], value, 'EX', ARGV[1])
+      codes[#codes + 1] = claim and 'repair' or 'new'
+      if hasBatch and redis.call('SADD', KEYS[2], id) == 1 then counted = counted + 1 end
+    end
   end
 end
 if hasBatch then
@@ -58,9 +75,10 @@ return { counted, codes }
  */
 const RELEASE_LUA = `
 local undone = 0
-for i = 5, #ARGV do
-  local k = 3 + (i - 5) * 3
-  if redis.call('EXISTS', KEYS[k + 1]) == 0 and redis.call('GET', KEYS[k + 2]) == ARGV[4] then
+local value = ARGV[4] .. ARGV[5]
+for i = 6, #ARGV do
+  local k = 3 + (i - 6) * 3
+  if redis.call('EXISTS', KEYS[k + 1]) == 0 and redis.call('GET', KEYS[k + 2]) == value then
     redis.call('DEL', KEYS[k + 2])
     if ARGV[3] == '1' and redis.call('SREM', KEYS[2], ARGV[i]) == 1 then
       redis.call('HINCRBY', KEYS[1], 'total', -1)
@@ -114,6 +132,8 @@ export class Claims {
   }
 
   private scriptArgs(req: ClaimRequest): (string | number)[] {
-    return [req.claimTtlSeconds, req.batchTtlSeconds, req.batchId ? '1' : '0', req.token, ...req.ids];
+    if (req.token.length !== TOKEN_LENGTH) throw new Error(`claim token must be ${TOKEN_LENGTH} characters`);
+    const owner = req.batchId ?? '';
+    return [req.claimTtlSeconds, req.batchTtlSeconds, req.batchId ? '1' : '0', req.token, owner, ...req.ids];
   }
 }

@@ -80,7 +80,7 @@ describe('parseJob', () => {
   describe('ids', () => {
     it('refuses an id with ":" and says why', () => {
       expect(refusal({ ...generate, id: 'tenant:42' })).toBe(
-        'job.id: must not contain ":" (the job id becomes part of a Redis key and the BullMQ job id)',
+        'job.id: must not contain ":" (it has a meaning in the Redis keys the job id becomes part of)',
       );
     });
 
@@ -94,7 +94,7 @@ describe('parseJob', () => {
 
     it('refuses ids longer than 200 characters', () => {
       expect(refusal({ ...generate, id: 'x'.repeat(201) })).toBe(
-        'job.id: must be at most 200 characters long',
+        'job.id: must be at most 200 characters long (is 201)',
       );
     });
 

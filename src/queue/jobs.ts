@@ -2,41 +2,15 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { FAMILY_PREFIXES, type ModelCatalog } from '../models/catalog.js';
 import { FAMILIES } from '../models/request.js';
-import { BULLMQ_RESERVED_IDS } from './keys.js';
+import { BatchIdSchema, JobIdSchema } from './ids.js';
 import { APIS, DEFAULT_CHAIN_NAME, TASKS } from './names.js';
 import { type JobIssue, JobValidationError, toJobIssues } from './validation.js';
 
-/** Longest job or batch id: it is part of Redis keys and of BullMQ's job id. */
-export const MAX_ID_LENGTH = 200;
 /** Largest `metadata`, as UTF-8 JSON. */
 export const MAX_METADATA_BYTES = 16 * 1024;
 /** BullMQ's highest priority value (2^21 - 1). */
 export const MAX_PRIORITY = 2_097_151;
 export const MAX_STOP_SEQUENCES = 4;
-
-/** An id that becomes part of Redis keys: `<prefix>:result:<id>`, `<prefix>:batch:<id>`. */
-function keyId(what: 'job' | 'batch') {
-  return z
-    .string()
-    .min(1)
-    .max(MAX_ID_LENGTH)
-    .refine((s) => !s.includes(':'), {
-      error: `must not contain ":" (the ${what} id becomes part of a Redis key${what === 'job' ? ' and the BullMQ job id' : ''})`,
-    });
-}
-
-/** A batch id: part of `<prefix>:batch:<id>` keys. */
-export const BatchIdSchema = keyId('batch');
-
-/** A job id: part of `<prefix>:result:<id>` and the BullMQ job id. */
-export const JobIdSchema = keyId('job')
-  // BullMQ refuses integer custom ids (they would collide with its own counter ids).
-  .refine((s) => String(Number.parseInt(s, 10)) !== s, {
-    error: 'must not be an integer (BullMQ numbers its own jobs); use e.g. "doc-42"',
-  })
-  .refine((s) => !BULLMQ_RESERVED_IDS.has(s), {
-    error: 'is a name BullMQ uses for its own keys; choose another id',
-  });
 
 const MessageSchema = z.strictObject({
   role: z.enum(['user', 'assistant']),
@@ -130,7 +104,7 @@ export type QueuedJob = z.output<typeof QueuedJobSchema>;
 /** What validating a job needs besides the job. */
 export interface JobContext {
   catalog: ModelCatalog;
-  config: Pick<Config, 'chains'>;
+  config: Pick<Config, 'chains'> & { limits?: Pick<Config['limits'], 'maxDocumentBytes'> };
   /** How messages name the job: `job` (default), `jobs[3]`, `line 12`. */
   path?: string;
 }
@@ -200,6 +174,19 @@ export function parseJob(input: unknown, ctx: JobContext): Job {
     throw new JobValidationError([{ path, message: 'must be plain JSON data (no cycles)' }]);
   }
   if (!parsed.success) throw new JobValidationError(toJobIssues(path, parsed.error));
+  const maxBytes = ctx.config.limits?.maxDocumentBytes;
+  if (maxBytes !== undefined && parsed.data.document !== undefined) {
+    const bytes = Buffer.byteLength(parsed.data.document, 'utf8');
+    if (bytes > maxBytes) {
+      throw new JobValidationError([
+        {
+          path: `${path}.document`,
+          message: `is ${bytes} bytes of UTF-8, over the limit of ${maxBytes} (limits.maxDocumentBytes)`,
+          code: 'too_large',
+        },
+      ]);
+    }
+  }
   validateJobModels(parsed.data, ctx.catalog, ctx.config, path);
   return parsed.data;
 }

@@ -27,6 +27,10 @@ export interface Keys {
   readonly bullPrefix: string;
   /** BullMQ's hash of one job (exists while BullMQ keeps the job). */
   bullJob(jobId: string): string;
+  /** BullMQ's list of the ids of running jobs. */
+  readonly bullActive: string;
+  /** BullMQ's sorted set of parent jobs waiting for their children (summaries in parts). */
+  readonly bullWaitingChildren: string;
 }
 
 /**
@@ -45,6 +49,8 @@ export function keysFor(prefix: string): Keys {
     queueName: QUEUE_NAME,
     bullPrefix: prefix,
     bullJob: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}`,
+    bullActive: `${prefix}:${QUEUE_NAME}:active`,
+    bullWaitingChildren: `${prefix}:${QUEUE_NAME}:waiting-children`,
   };
 }
 

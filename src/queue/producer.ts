@@ -9,7 +9,8 @@ import type { BatchCounters, ResultRecord } from '../results/record.js';
 import { ResultStore } from '../results/store.js';
 import { BatchWaiter, type WaitOptions } from './batch-wait.js';
 import { type ClaimCode, Claims } from './claim.js';
-import { BatchIdSchema, type JobInput, parseJob, type QueuedJob } from './jobs.js';
+import { BatchIdSchema } from './ids.js';
+import { type JobInput, parseJob, type QueuedJob } from './jobs.js';
 import { keysFor } from './keys.js';
 import { JobValidationError, toJobIssues } from './validation.js';
 
@@ -55,8 +56,12 @@ export const ProducerOptionsSchema = z
   .strict();
 export type ProducerOptions = z.input<typeof ProducerOptionsSchema>;
 
-/** Where an id that was not enqueued again already is. */
-export type ExistingState = 'queued' | 'delayed' | 'active' | 'completed' | 'failed';
+/**
+ * Where an id that was not enqueued again already is. `enqueuing`: an enqueue of another batch
+ * claimed the id moments ago and has not handed it to BullMQ yet (or died doing so; the claim
+ * lapses after `claimTtlSeconds`).
+ */
+export type ExistingState = 'queued' | 'delayed' | 'active' | 'completed' | 'failed' | 'enqueuing';
 
 export type EnqueueResult =
   | { id: string; status: 'enqueued' }
@@ -153,7 +158,8 @@ export function createProducer(options: ProducerOptions): Producer {
 
   async function existingState(id: string, code: ClaimCode): Promise<ExistingState> {
     if (code === 'completed' || code === 'failed') return code;
-    if (code === 'claimed') return 'queued';
+    if (code === 'claimed') return 'enqueuing';
+    if (code === 'again') return 'queued';
     return STATE[await queue.getJobState(id)] ?? 'queued';
   }
 
@@ -166,7 +172,7 @@ export function createProducer(options: ProducerOptions): Producer {
       batchTtlSeconds: config.resultTtlSeconds,
     };
     const { codes } = await claims.claim(req);
-    const fresh = slice.filter((_, i) => codes[i] === 'new');
+    const fresh = slice.filter((_, i) => codes[i] === 'new' || codes[i] === 'repair');
     try {
       await queue.addBulk(
         fresh.map((p) => ({
@@ -190,7 +196,7 @@ export function createProducer(options: ProducerOptions): Producer {
     return Promise.all(
       slice.map(async (p, i): Promise<EnqueueResult> => {
         const code = codes[i] ?? 'claimed';
-        return code === 'new'
+        return code === 'new' || code === 'repair'
           ? { id: p.id, status: 'enqueued' }
           : { id: p.id, status: 'duplicate', existing: await existingState(p.id, code) };
       }),

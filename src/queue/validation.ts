@@ -4,6 +4,8 @@ import type { z } from 'zod';
 export interface JobIssue {
   path: string;
   message: string;
+  /** `too_large`: the input is over a size limit (HTTP 413 rather than 400). */
+  code?: 'too_large';
 }
 
 /**
@@ -17,6 +19,11 @@ export class JobValidationError extends Error {
   constructor(issues: readonly JobIssue[]) {
     super(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
     this.issues = issues;
+  }
+
+  /** Whether a size limit was the problem (the API answers 413). */
+  get tooLarge(): boolean {
+    return this.issues.some((i) => i.code === 'too_large');
   }
 
   /** The path of the first problem, e.g. `jobs[7].messages`. */

@@ -36,7 +36,7 @@ const auth = { authorization: 'Bearer test-token' };
 const job = (id: string) => ({ id, task: 'generate', messages: [{ role: 'user', content: 'Hello' }] });
 
 describe('HTTP API', () => {
-  it('refuses /v1 requests without the bearer token, but serves health and metrics', async () => {
+  it('refuses requests without the bearer token, but serves health', async () => {
     running.api = await buildApi({ config: config() });
     const { app } = running.api;
 
@@ -110,14 +110,22 @@ describe('HTTP API', () => {
     const batch = await app.inject({ method: 'GET', url: '/v1/batches/b1', headers: auth });
     const result = await app.inject({ method: 'GET', url: '/v1/jobs/j2', headers: auth });
     const lines = await app.inject({ method: 'GET', url: '/v1/batches/b1/results', headers: auth });
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: auth });
     const models = await app.inject({ method: 'GET', url: '/v1/models', headers: auth });
 
     expect(created.statusCode).toBe(202);
     expect(created.json()).toEqual({ batchId: 'b1', enqueued: 3, duplicates: 0 });
     expect(again.json()).toMatchObject({ id: 'j1', status: 'duplicate' });
     expect(queued.json()).toEqual({ id: 'j2', status: 'waiting' });
-    expect(batch.json()).toEqual({ batchId: 'b1', total: 3, completed: 3, failed: 0 });
+    expect(batch.json()).toEqual({
+      batchId: 'b1',
+      total: 3,
+      completed: 3,
+      failed: 0,
+      waiting: 0,
+      active: 0,
+      missing: 0,
+    });
     expect(result.json()).toMatchObject({
       id: 'j2',
       status: 'completed',

@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+import type { ResultStore } from '../results/store.js';
+import type { Keys } from './keys.js';
+
+/** Where a batch stands; `waiting`, `active` and `missing` are read from the queue itself. */
+export interface BatchStatus {
+  batchId: string;
+  total: number;
+  completed: number;
+  failed: number;
+  /** Jobs BullMQ holds that are not running: waiting, prioritized or delayed for a retry. */
+  waiting: number;
+  /** Jobs running now, including summaries whose parts are running. */
+  active: number;
+  /**
+   * Jobs counted in `total` that have neither a result nor a BullMQ job: an enqueue claimed them
+   * and died before adding them (or, for the few milliseconds between the two steps, is adding
+   * them now). Enqueueing the batch again adds exactly these.
+   */
+  missing: number;
+}
+
+/** Ids checked per round trip. */
+const PAGE = 500;
+
+/**
+ * Counters of a batch plus how its unfinished jobs stand in the queue. Walks the batch's id set
+ * (a page of ids per round trip), so it costs one pass over the batch: fine for a status call,
+ * too much for a hot path. A finished batch answers from its counters alone.
+ */
+export async function batchStatus(
+  redis: Redis,
+  keys: Keys,
+  store: ResultStore,
+  batchId: string,
+): Promise<BatchStatus | undefined> {
+  const counters = await store.batch(batchId);
+  if (!counters) return undefined;
+  const status: BatchStatus = { ...counters, batchId, waiting: 0, active: 0, missing: 0 };
+  if (counters.completed + counters.failed >= counters.total) return status;
+  // Running jobs are few (workers × concurrency), so their ids are read whole.
+  const running = new Set(await redis.lrange(keys.bullActive, 0, -1));
+  let cursor = '0';
+  do {
+    const [next, ids] = await redis.sscan(keys.batchJobs(batchId), cursor, 'COUNT', PAGE);
+    cursor = next;
+    const pipe = redis.pipeline();
+    for (const id of ids) {
+      pipe.exists(keys.result(id));
+      pipe.exists(keys.bullJob(id));
+      pipe.zscore(keys.bullWaitingChildren, id);
+    }
+    const replies = (await pipe.exec()) ?? [];
+    ids.forEach((id, i) => {
+      const at = (j: number) => replies[i * 3 + j]?.[1];
+      if (at(0) === 1) return;
+      if (at(1) === 1) {
+        if (running.has(id) || at(2) !== null) status.active++;
+        else status.waiting++;
+      } else status.missing++;
+    });
+  } while (cursor !== '0');
+  return status;
+}
