@@ -62,7 +62,8 @@ async function stats(query = ''): Promise<AdminStats> {
   return (await (await fetch(`${sim.url}/_sim/stats${query}`)).json()) as AdminStats;
 }
 
-describe('simulator quotas through the real SDK', () => {
+// A few hundred calls one after another: generous bounds, so a slow machine is never a failure.
+describe('simulator quotas through the real SDK', { timeout: 2 * MINUTE_MS }, () => {
   it('admits one quota per simulated minute at twice the RPM, throttling the other half', async () => {
     // Empty the burst a fresh bucket holds: call until the first throttle.
     let drained = 0;
