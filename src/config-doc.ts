@@ -39,7 +39,7 @@ function walk(
     });
     return;
   }
-  if (def.type === 'optional') {
+  if (def.type === 'optional' || def.type === 'prefault') {
     walk(def.innerType as AnySchema, path, rows, { ...inherited, ...(description ? { description } : {}) });
     return;
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ModelInfoSchema } from './models/catalog.js';
+import { ModelInfoSchema } from './models/info.js';
 import { FAMILIES } from './models/request.js';
 
 export const SECOND = 1000;
@@ -53,7 +53,7 @@ const RetrySchema = z
   .strict();
 
 /** Resilience settings for one model; every field has a default and a per-model override. */
-export const PolicySchema = z
+const PolicySchema = z
   .object({
     timeoutMs: z
       .number()
@@ -67,8 +67,8 @@ export const PolicySchema = z
       .positive()
       .default(32)
       .describe('bulkhead: concurrent calls per model per worker'),
-    breaker: BreakerSchema.default(BreakerSchema.parse({})),
-    retry: RetrySchema.default(RetrySchema.parse({})),
+    breaker: BreakerSchema.prefault({}),
+    retry: RetrySchema.prefault({}),
   })
   .strict();
 export type PolicyConfig = z.infer<typeof PolicySchema>;
@@ -109,7 +109,7 @@ const TemplateSchema = z
   })
   .strict();
 
-export const DEFAULT_CHAIN = [
+const DEFAULT_CHAIN = [
   'anthropic.claude-3-haiku-20240307-v1:0',
   'meta.llama3-1-70b-instruct-v1:0',
   'amazon.titan-text-express-v1',
@@ -142,7 +142,7 @@ export const ConfigSchema = z
       .number()
       .int()
       .positive()
-      .default(7 * 24 * 3600)
+      .default((7 * DAY) / SECOND)
       .describe('how long results stay in Redis'),
     chains: z
       .record(z.string().min(1), z.array(z.string().min(1)).min(1))
@@ -153,7 +153,7 @@ export const ConfigSchema = z
       .default({})
       .describe('per-model quotas and policy overrides'),
     customModels: z.array(ModelInfoSchema).default([]).describe('models added to the catalog'),
-    policy: PolicySchema.default(PolicySchema.parse({})),
+    policy: PolicySchema.prefault({}),
     worker: z
       .object({
         concurrency: z.number().int().positive().default(16).describe('jobs processed at once per worker'),
@@ -173,11 +173,11 @@ export const ConfigSchema = z
           .number()
           .int()
           .positive()
-          .default(1_000)
+          .default(SECOND)
           .describe('queue pause when every model is busy'),
       })
       .strict()
-      .default({ concurrency: 16, shutdownTimeoutMs: 30 * SECOND, jobAttempts: 5, busyBackoffMs: 1_000 }),
+      .prefault({}),
     limits: z
       .object({
         maxDocumentBytes: z
@@ -213,7 +213,7 @@ export const ConfigSchema = z
           .describe('per-family prompts'),
       })
       .strict()
-      .default({ maxOutputTokens: 512, templates: {} }),
+      .prefault({}),
   })
   .strict();
 

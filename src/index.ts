@@ -3,8 +3,9 @@
  * results, and what embeds a worker or the simulator in-process.
  */
 export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
-export { ModelCatalog, type ModelInfo, type ResolvedModel } from './models/catalog.js';
+export { ModelCatalog, type ResolvedModel } from './models/catalog.js';
 export { ModelError, type ModelErrorKind } from './models/errors.js';
+export type { ModelInfo } from './models/info.js';
 export type { ChatMessage, Family, ModelReply, ModelRequest, StopReason, Usage } from './models/request.js';
 export type { Job, JobInput } from './queue/jobs.js';
 export {
@@ -15,8 +16,9 @@ export {
   type ProducerOptions,
 } from './queue/producer.js';
 export { JobValidationError } from './queue/validation.js';
-export { type RunningWorker, startWorker, type WorkerOptions } from './queue/worker.js';
+export { type RunningWorker, startWorker } from './queue/worker.js';
+export type { WorkerOptions } from './queue/worker-options.js';
+export type { AttemptRecord } from './resilience/attempt.js';
 export { type Clock, ManualClock } from './resilience/clock.js';
-export type { AttemptRecord } from './resilience/policy.js';
 export type { BatchCounters, ResultRecord } from './results/record.js';
 export { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.js';

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { Keys } from '../queue/keys.js';
+import type { Keys } from '../redis/keys.js';
 
 const STATES = [
   'waiting',

@@ -8,9 +8,9 @@ import { ModelCatalog } from '../models/catalog.js';
 import { batchStatus } from '../queue/batch-status.js';
 import { BatchIdSchema, JobIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
-import { keysFor } from '../queue/keys.js';
 import { createProducer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
+import { keysFor } from '../redis/keys.js';
 import { configuredLimits } from '../resilience/ratelimit.js';
 import { streamResults } from '../results/export.js';
 import { ResultStore } from '../results/store.js';
@@ -50,7 +50,7 @@ function idParam(req: FastifyRequest, schema: z.ZodType<string>, what: string): 
 }
 
 /**
- * The HTTP API (DESIGN.md "HTTP contract"): enqueue jobs and batches, read results and
+ * The HTTP API (README.md, "HTTP API"): enqueue jobs and batches, read results and
  * batch progress, the model catalog with quotas, Prometheus metrics and a health check.
  * Every `/v1` route needs `Authorization: Bearer <API_TOKEN>` when a token is configured.
  */

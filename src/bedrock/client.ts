@@ -8,6 +8,7 @@ import {
   InvokeModelCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
+import { z } from 'zod';
 import type { ResolvedModel } from '../models/catalog.js';
 import { fromConverseOutput, toConverseInput } from '../models/converse.js';
 import { classifyError, contentFiltered } from '../models/errors.js';
@@ -21,24 +22,43 @@ import {
 } from '../models/request.js';
 import { CallAborted, type InvokeOptions, type ModelClient } from './types.js';
 
-export interface BedrockRuntimeOptions {
-  region: string;
-  /** Endpoint override, e.g. the simulator at http://127.0.0.1:4010. */
-  endpoint?: string;
-  /**
-   * `h2` (default) keeps the SDK's HTTP/2 handler (cleartext with prior knowledge for
-   * http:// endpoints); `http1` uses keep-alive HTTP/1.1 sockets instead.
-   */
-  httpVersion?: 'h2' | 'http1';
-  /**
-   * Calls in flight per connection before another one is opened. `http1`: keep-alive sockets
-   * per origin (one call each; default 256). `h2`: streams per session (default: no limit,
-   * one session per origin as the SDK does). Size it to the worker's concurrency.
-   */
-  maxSockets?: number;
-  maxStreamsPerSession?: number;
-  env?: Readonly<Record<string, string | undefined>>;
-}
+/**
+ * How the SDK client connects. Calls in flight per connection are `maxSockets` (http1) or
+ * `maxStreamsPerSession` (h2); size them to the worker's concurrency.
+ */
+const BedrockRuntimeOptionsSchema = z
+  .object({
+    region: z.string().describe('AWS region of Bedrock Runtime'),
+    endpoint: z
+      .string()
+      .optional()
+      .describe('endpoint override, e.g. the simulator at http://127.0.0.1:4010'),
+    httpVersion: z
+      .enum(['h2', 'http1'])
+      .default('h2')
+      .describe(
+        "h2 keeps the SDK's HTTP/2 handler (cleartext with prior knowledge for http:// endpoints); http1 uses keep-alive HTTP/1.1 sockets",
+      ),
+    maxSockets: z
+      .number()
+      .int()
+      .positive()
+      .default(256)
+      .describe('http1: keep-alive sockets per origin, one call each'),
+    maxStreamsPerSession: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('h2: streams per session; default no limit, one session per origin as the SDK does'),
+    env: z
+      .custom<Readonly<Record<string, string | undefined>>>()
+      .default(() => process.env)
+      .describe('where AWS credentials are looked for'),
+  })
+  .strict();
+/** Options of {@link createBedrockRuntime}; only `region` is required. */
+export type BedrockRuntimeOptions = z.input<typeof BedrockRuntimeOptionsSchema>;
 
 /** Usage headers of each InvokeModel answer, keyed by the SDK's output object. */
 const headersByOutput = new WeakMap<object, Record<string, string>>();
@@ -53,11 +73,13 @@ function hasAwsCredentials(env: Readonly<Record<string, string | undefined>>): b
   );
 }
 
-function requestHandlerFor(options: BedrockRuntimeOptions): BedrockRuntimeClientConfig['requestHandler'] {
+function requestHandlerFor(
+  options: z.output<typeof BedrockRuntimeOptionsSchema>,
+): BedrockRuntimeClientConfig['requestHandler'] {
   if (options.httpVersion === 'http1') {
     return new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 }),
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets }),
     });
   }
   return options.maxStreamsPerSession === undefined
@@ -72,8 +94,9 @@ function requestHandlerFor(options: BedrockRuntimeOptions): BedrockRuntimeClient
  * endpoint override and no AWS credentials in the environment, static placeholder credentials
  * are used so the simulator works without any AWS setup (it accepts any signature).
  */
-export function createBedrockRuntime(options: BedrockRuntimeOptions): BedrockRuntimeClient {
-  const env = options.env ?? process.env;
+export function createBedrockRuntime(input: BedrockRuntimeOptions): BedrockRuntimeClient {
+  const options = BedrockRuntimeOptionsSchema.parse(input);
+  const { env } = options;
   const config: BedrockRuntimeClientConfig = { region: options.region, maxAttempts: 1 };
   if (options.endpoint) config.endpoint = options.endpoint;
   if (options.endpoint && !hasAwsCredentials(env)) {

@@ -1,10 +1,31 @@
 import { SingleBar } from 'cli-progress';
+import { z } from 'zod';
+import { SECOND } from '../config.js';
 import type { BatchCounters } from '../results/record.js';
 
+/** Where a command shows a batch's progress. */
 export interface ProgressView {
   update(counters: BatchCounters, perModel: Readonly<Record<string, number>>): void;
   stop(): void;
 }
+
+/** How progress is shown. */
+const ProgressOptionsSchema = z
+  .object({
+    json: z.boolean().describe('JSON lines instead of a bar (--json)'),
+    tty: z.boolean().describe('stdout is a terminal'),
+    intervalMs: z
+      .number()
+      .int()
+      .positive()
+      .default(2 * SECOND)
+      .describe('at most one JSON line this often'),
+    // A factory: zod would call a function given as the default itself.
+    now: z.custom<() => number>().default(() => () => Date.now()),
+  })
+  .strict();
+/** Options of {@link createProgress}. */
+export type ProgressOptions = z.input<typeof ProgressOptionsSchema>;
 
 const shortModel = (id: string) =>
   id.replace(/^(?:[a-z-]+\.)?(?:anthropic|amazon|meta|mistral|cohere)\./, '').replace(/-v\d+(?::\d+)?$/, '');
@@ -14,13 +35,9 @@ const shortModel = (id: string) =>
  * JSON line at most every `intervalMs` otherwise (or with --json), so logs and machines get
  * progress too.
  */
-export function createProgress(options: {
-  json: boolean;
-  tty: boolean;
-  intervalMs?: number;
-  now?: () => number;
-}): ProgressView {
-  const now = options.now ?? (() => Date.now());
+export function createProgress(input: ProgressOptions): ProgressView {
+  const options = ProgressOptionsSchema.parse(input);
+  const { now } = options;
   const started = now();
   if (options.json || !options.tty) {
     let last = 0;
@@ -28,7 +45,7 @@ export function createProgress(options: {
       update(c, perModel) {
         const t = now();
         const finished = c.completed + c.failed >= c.total;
-        if (!finished && t - last < (options.intervalMs ?? 2_000)) return;
+        if (!finished && t - last < options.intervalMs) return;
         last = t;
         const elapsed = (t - started) / 1000;
         const rate = elapsed > 0 ? (c.completed + c.failed) / elapsed : 0;

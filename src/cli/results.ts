@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import { BatchIdSchema } from '../queue/ids.js';
-import { keysFor } from '../queue/keys.js';
+import { keysFor } from '../redis/keys.js';
 import { type ExportFormat, streamResults } from '../results/export.js';
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError } from './context.js';

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { batchStatus } from '../queue/batch-status.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
-import { keysFor } from '../queue/keys.js';
+import { keysFor } from '../redis/keys.js';
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
 

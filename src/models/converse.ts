@@ -4,9 +4,9 @@ import type {
   ConverseStreamOutput,
   Message,
 } from '@aws-sdk/client-bedrock-runtime';
-import type { ModelInfo } from './catalog.js';
 import { mapStop, maxTokensFor, stops, systemText } from './families/common.js';
 import type { StreamDelta } from './families/types.js';
+import type { ModelInfo } from './info.js';
 import type { ModelRequest, NativeReply, StopReason } from './request.js';
 
 const STOP: Readonly<Record<string, StopReason>> = {

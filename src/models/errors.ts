@@ -1,6 +1,6 @@
 /**
  * Every failure of a model call becomes one {@link ModelError} with one {@link ModelErrorKind};
- * the worker decides what to do from the kind alone (DESIGN.md "Error kinds").
+ * the worker decides what to do from the kind alone (`docs/architecture.md#failure-kinds`).
  */
 
 export const MODEL_ERROR_KINDS = [
@@ -66,7 +66,7 @@ export function isRetryableKind(kind: ModelErrorKind): boolean {
 
 /**
  * Context-length refusals. Bedrock signals them only as a ValidationException whose message
- * each family words differently (reference §2.3), so this is the one place where a message
+ * each family words differently (`docs/bedrock-wire.md#validation-messages`), so this is the one place where a message
  * is read: inside a ValidationException, never to decide anything else.
  */
 const CONTEXT_OVERFLOW_MESSAGES: readonly RegExp[] = [
@@ -103,7 +103,7 @@ const NETWORK_TIMEOUT = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
-/** Bedrock error names (reference §2.1) and what they mean to the chain. */
+/** Bedrock error names (`docs/bedrock-wire.md#error-shapes`) and what they mean to the chain. */
 const BY_NAME: Readonly<Record<string, ModelErrorKind>> = {
   ThrottlingException: 'throttled',
   ServiceUnavailableException: 'unavailable',

@@ -62,10 +62,7 @@ export interface ModelReply {
   requestId?: string;
 }
 
-/** Response headers, lower-cased names. */
-export type ResponseHeaders = Readonly<Record<string, string | undefined>>;
-
-/** Headers carrying usage on non-streaming InvokeModel answers (reference §1.4). */
+/** Headers carrying usage on non-streaming InvokeModel answers (`docs/bedrock-wire.md#response-headers`). */
 export const USAGE_HEADERS = {
   inputTokens: 'x-amzn-bedrock-input-token-count',
   outputTokens: 'x-amzn-bedrock-output-token-count',

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { Keys } from '../redis/keys.js';
 import type { ResultStore } from '../results/store.js';
-import type { Keys } from './keys.js';
 
 /** Where a batch stands; `waiting`, `active` and `missing` are read from the queue itself. */
 export interface BatchStatus {

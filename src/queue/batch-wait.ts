@@ -1,22 +1,30 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { SECOND } from '../config.js';
 import type { Logger } from '../log.js';
 import type { BatchCounters } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 
-export interface WaitOptions {
-  /** Called with the counters first, then each time they change. */
-  onProgress?: (counters: BatchCounters) => void;
-  /** Aborting rejects the wait with the signal's reason. */
-  signal?: AbortSignal;
-  /**
-   * Longest block on the results stream before the counters are read again anyway
-   * (they also change when more jobs are enqueued into the batch). Default 5 s.
-   */
-  pollMs?: number;
-}
-
-const DEFAULT_POLL_MS = 5 * SECOND;
+/** How to wait for one batch. */
+const WaitOptionsSchema = z
+  .object({
+    onProgress: z
+      .custom<(counters: BatchCounters) => void>()
+      .optional()
+      .describe('called with the counters first, then each time they change'),
+    signal: z.custom<AbortSignal>().optional().describe("aborting rejects the wait with the signal's reason"),
+    pollMs: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * SECOND)
+      .describe(
+        'longest block on the results stream before the counters are read again anyway (they also change when more jobs are enqueued into the batch)',
+      ),
+  })
+  .strict();
+/** Options of {@link BatchWaiter.wait}; every field may be left out. */
+export type WaitOptions = z.input<typeof WaitOptionsSchema>;
 /** Stream entries read per XREAD. */
 const READ_COUNT = 1_000;
 
@@ -53,10 +61,9 @@ export class BatchWaiter {
    * empty, so it resolves at once with zeros.
    * @throws the signal's reason when aborted; {@link WaiterClosedError} when closed.
    */
-  async wait(batchId: string, opts: WaitOptions = {}): Promise<BatchCounters> {
-    const { signal, onProgress } = opts;
+  async wait(batchId: string, options: WaitOptions = {}): Promise<BatchCounters> {
+    const { signal, onProgress, pollMs } = WaitOptionsSchema.parse(options);
     signal?.throwIfAborted();
-    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
     const streamKey = this.store.keys.results;
     // XREAD BLOCK holds its connection, so each wait gets its own.
     const reader = this.redis.duplicate();

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { defineScript, type ScriptRunner } from '../results/script.js';
-import type { Keys } from './keys.js';
+import type { Keys } from '../redis/keys.js';
+import { defineScript, type ScriptRunner } from '../redis/script.js';
 
 /**
  * What the claim script decided for one id: add it (`new`; `repair` when an earlier enqueue of the

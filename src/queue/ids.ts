@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BULLMQ_RESERVED_IDS } from './keys.js';
+import { BULLMQ_RESERVED_IDS } from '../redis/keys.js';
 
 /**
  * The one rule for job and batch ids, applied at every door (CLI, HTTP API, producer library,

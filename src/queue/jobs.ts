@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { FAMILY_PREFIXES, type ModelCatalog } from '../models/catalog.js';
+import type { ModelCatalog } from '../models/catalog.js';
+import { FAMILY_PREFIXES } from '../models/model-id.js';
 import { FAMILIES } from '../models/request.js';
+import { APIS, DEFAULT_CHAIN_NAME, TASKS } from '../redis/names.js';
 import { BatchIdSchema, JobIdSchema } from './ids.js';
-import { APIS, DEFAULT_CHAIN_NAME, TASKS } from './names.js';
 import { type JobIssue, JobValidationError, toJobIssues } from './validation.js';
 
 /** Largest `metadata`, as UTF-8 JSON. */
@@ -55,7 +56,7 @@ const JobFields = z.strictObject({
 
 type Fields = z.output<typeof JobFields>;
 
-/** Rules across fields (DESIGN.md "The job"); each issue names the field to fix. */
+/** Rules across fields (`docs/architecture.md#the-job`); each issue names the field to fix. */
 function crossFieldRules(job: Fields, ctx: z.RefinementCtx): void {
   const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   if (job.chain !== undefined && job.models !== undefined) {
@@ -89,7 +90,7 @@ function crossFieldRules(job: Fields, ctx: z.RefinementCtx): void {
   }
 }
 
-/** A job as callers send it (DESIGN.md "The job"). */
+/** A job as callers send it (`docs/architecture.md#the-job`). */
 export const JobSchema = JobFields.superRefine(crossFieldRules);
 export type JobInput = z.input<typeof JobSchema>;
 export type Job = z.output<typeof JobSchema>;

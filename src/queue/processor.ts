@@ -3,35 +3,30 @@ import {
   Job as BullJobClass,
   type Queue,
   UnrecoverableError,
-  WaitingChildrenError,
   WaitingError,
   Worker,
 } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { costUsd, type ModelCatalog, type ResolvedModel } from '../models/catalog.js';
+import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import { DEFAULT_MAX_TOKENS } from '../models/families/common.js';
 import type { ModelRequest } from '../models/request.js';
+import { PART_JOB } from '../redis/names.js';
 import type { BreakerRegistry } from '../resilience/breaker.js';
-import type { PolicySource } from '../resilience/chain.js';
-import { runChain } from '../resilience/chain.js';
-import {
-  AllModelsBusyError,
-  ChainAbortedError,
-  ChainExhaustedError,
-  InvalidJobError,
-} from '../resilience/errors.js';
+import { type PolicySource, runChain } from '../resilience/chain.js';
 import type { ResilienceEmitter } from '../resilience/events.js';
-import type { AttemptRecord } from '../resilience/policy.js';
 import type { RateLimiter } from '../resilience/ratelimit.js';
 import type { ResultRecordInput } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 import type { TokenCalibration } from '../summarize/calibration.js';
-import { PART_JOB, PartFailedError, type SummaryOutcome, summarize } from '../summarize/flow.js';
+import { chainOutcome, type SummaryOutcome, servedModel } from '../summarize/plan.js';
 import { type QueuedJob, QueuedJobSchema, validateJobModels } from './jobs.js';
+import { type FailureOutcome, failureOutcome } from './outcome.js';
+import { type SplitDeps, type SplitOptions, summarizeJob } from './split.js';
 import { isJobValidationError, toJobIssues } from './validation.js';
 
+/** What the processor runs jobs with: the worker's pipeline, store, connection and queue. */
 export interface ProcessorDeps {
   config: Config;
   catalog: ModelCatalog;
@@ -48,12 +43,33 @@ export interface ProcessorDeps {
   logger: Logger;
   events?: ResilienceEmitter;
   now?: () => Date;
+  /** Settings of split documents; every field has a default. */
+  split?: SplitOptions;
 }
 
 /** What a processed job returns to BullMQ (and to a parent job). */
 export type JobOutcome =
   | { id: string; status: 'completed' | 'failed' | 'duplicate'; modelId?: string }
   | SummaryOutcome;
+
+/** The fields of a result record every step knows before the job ends. */
+type ResultBase = Omit<
+  ResultRecordInput,
+  'status' | 'text' | 'stopReason' | 'modelId' | 'error' | 'finishedAt'
+>;
+
+/**
+ * What differs between a document's job and one part of a split document: a document has a
+ * result of its own, a part hands its summary, or its failure, to its parent.
+ */
+interface JobRole {
+  /** The outcome to return at once when the job has nothing left to do, else undefined. */
+  done(job: QueuedJob, log: Logger): Promise<JobOutcome | undefined>;
+  /** Hands on a summary: stored as the job's result, or returned to the parent. */
+  deliver(base: ResultBase, out: SummaryOutcome, log: Logger): Promise<JobOutcome>;
+  /** Records a final failure: a failed result for a document; nothing for a part, whose parent fails. */
+  fail(base: ResultBase, failure: Extract<FailureOutcome, { action: 'fail' }>, log: Logger): Promise<void>;
+}
 
 /** The unified request of a generate job; summarize jobs are built per model. */
 function generateRequest(job: QueuedJob): ModelRequest {
@@ -66,8 +82,18 @@ function generateRequest(job: QueuedJob): ModelRequest {
   };
 }
 
+/** The message of an invalid payload, every field named. */
+function invalidPayloadMessage(error: Parameters<typeof toJobIssues>[1]): string {
+  return `invalid job: ${toJobIssues('job', error)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ')}`;
+}
+
 /**
  * The BullMQ processor: runs one job down its fallback chain and writes its result once.
+ * Each job goes through the same steps: parse the payload, stop early when there is nothing
+ * left to do, resolve its models, run the chain (or the split flow for a summary), then hand
+ * the result on. A failure is mapped once by {@link failureOutcome}:
  *
  * - every model busy (throttled or open) → the queue is rate-limited and the job waits
  *   without spending an attempt;
@@ -78,131 +104,43 @@ function generateRequest(job: QueuedJob): ModelRequest {
  */
 export function createProcessor(deps: ProcessorDeps) {
   const now = deps.now ?? (() => new Date());
+  const finishedAt = () => now().toISOString();
+  const chain = {
+    policies: deps.policies,
+    ...(deps.limiter ? { limiter: deps.limiter } : {}),
+    ...(deps.events ? { events: deps.events } : {}),
+    busyWaitMs: deps.config.worker.busyBackoffMs,
+  };
+  const split: SplitDeps = {
+    config: deps.config,
+    catalog: deps.catalog,
+    redis: deps.redis,
+    queue: deps.queue,
+    chain,
+    ...(deps.breakers ? { breakers: deps.breakers } : {}),
+    ...(deps.calibration ? { calibration: deps.calibration } : {}),
+    ...(deps.split ? { options: deps.split } : {}),
+  };
 
-  async function fail(
-    base: Omit<ResultRecordInput, 'status' | 'text' | 'stopReason' | 'modelId' | 'error'>,
-    error: string,
-  ): Promise<void> {
-    await deps.store.save({ ...base, status: 'failed', text: null, stopReason: null, modelId: null, error });
+  async function saveFailed(base: ResultBase, error: string): Promise<void> {
+    await deps.store.save({
+      ...base,
+      status: 'failed',
+      text: null,
+      stopReason: null,
+      modelId: null,
+      error,
+      finishedAt: finishedAt(),
+    });
   }
 
-  return async function process(
-    bull: BullJob<unknown>,
-    token?: string,
-    signal?: AbortSignal,
-  ): Promise<JobOutcome> {
-    const startedAt = now().toISOString();
-    const parsed = QueuedJobSchema.safeParse(bull.data);
-    if (!parsed.success) {
-      const id = bull.id ?? 'unknown';
-      const data = (typeof bull.data === 'object' && bull.data !== null ? bull.data : {}) as {
-        batchId?: unknown;
-        enqueuedAt?: unknown;
-      };
-      const message = `invalid job: ${toJobIssues('job', parsed.error)
-        .map((i) => `${i.path}: ${i.message}`)
-        .join('; ')}`;
-      const enqueuedAt =
-        typeof data.enqueuedAt === 'string' && !Number.isNaN(Date.parse(data.enqueuedAt))
-          ? data.enqueuedAt
-          : startedAt;
-      const batchId = typeof data.batchId === 'string' ? data.batchId : null;
-      await fail(
-        {
-          id,
-          batchId,
-          attempts: [],
-          usage: { inputTokens: 0, outputTokens: 0 },
-          costUsd: 0,
-          enqueuedAt,
-          startedAt,
-          finishedAt: now().toISOString(),
-        },
-        message,
-      );
-      throw new UnrecoverableError(message);
-    }
-    const job = parsed.data;
-    const log = deps.logger.child({ jobId: job.id, batchId: job.batchId, task: job.task });
-    const base = {
-      id: job.id,
-      batchId: job.batchId ?? null,
-      usage: { inputTokens: 0, outputTokens: 0 },
-      costUsd: 0,
-      enqueuedAt: job.enqueuedAt,
-      startedAt,
-    };
-    if (bull.name !== PART_JOB && (await deps.store.get(job.id))) {
+  const documentRole: JobRole = {
+    async done(job, log) {
+      if (!(await deps.store.get(job.id))) return undefined;
       log.info('job already has a result; not run again');
       return { id: job.id, status: 'duplicate' };
-    }
-    // A part whose document already failed (another part failed first) has nothing left to do.
-    if (bull.name === PART_JOB && bull.parent?.id) {
-      const parent = await BullJobClass.fromId(deps.queue, bull.parent.id);
-      if (!parent || (await parent.getState()) === 'failed') {
-        log.info('the document this part belongs to has failed; part dropped');
-        return { id: job.id, status: 'failed' };
-      }
-    }
-
-    let models: ResolvedModel[];
-    try {
-      models = validateJobModels(job, deps.catalog, deps.config).map((id) => deps.catalog.resolve(id)!);
-    } catch (e) {
-      const message = isJobValidationError(e) ? e.message : String(e);
-      await fail({ ...base, attempts: [], finishedAt: now().toISOString() }, message);
-      throw new UnrecoverableError(message);
-    }
-
-    const chainDeps = {
-      policies: deps.policies,
-      ...(deps.limiter ? { limiter: deps.limiter } : {}),
-      ...(deps.events ? { events: deps.events } : {}),
-      busyWaitMs: deps.config.worker.busyBackoffMs,
-    };
-    try {
-      let out: SummaryOutcome;
-      if (job.task === 'summarize') {
-        out = await summarize(
-          {
-            config: deps.config,
-            catalog: deps.catalog,
-            redis: deps.redis,
-            queue: deps.queue,
-            prefix: deps.config.prefix,
-            chain: chainDeps,
-            ...(deps.breakers ? { breakers: deps.breakers } : {}),
-            ...(deps.calibration ? { calibration: deps.calibration } : {}),
-          },
-          bull,
-          job,
-          models,
-          token,
-          signal,
-        );
-      } else {
-        const chained = await runChain({
-          ...chainDeps,
-          models,
-          request: generateRequest(job),
-          api: job.api,
-          ...(signal ? { signal } : {}),
-        });
-        const served =
-          models.find((m) => m.requestId === chained.modelId) ?? deps.catalog.resolve(chained.modelId);
-        const reply = chained.reply;
-        out = {
-          text: reply.text,
-          stopReason: reply.stopReason,
-          modelId: chained.modelId,
-          usage: reply.usage,
-          costUsd: served ? costUsd(served.info, reply.usage) : 0,
-          attempts: chained.attempts,
-          parts: 0,
-        };
-      }
-      // A part of a split document hands its summary to the parent instead of storing a result.
-      if (bull.name === PART_JOB) return out;
+    },
+    async deliver(base, out, log) {
       await deps.store.save({
         ...base,
         status: 'completed',
@@ -212,37 +150,150 @@ export function createProcessor(deps: ProcessorDeps) {
         attempts: out.attempts,
         usage: out.usage,
         costUsd: out.costUsd,
-        finishedAt: now().toISOString(),
+        finishedAt: finishedAt(),
       });
       log.info({ model: out.modelId, attempts: out.attempts.length, parts: out.parts }, 'job completed');
-      return { id: job.id, status: 'completed', modelId: out.modelId };
+      return { id: base.id, status: 'completed', modelId: out.modelId };
+    },
+    async fail(base, failure, log) {
+      await saveFailed({ ...base, attempts: failure.attempts }, failure.message);
+      log.warn({ attempts: failure.attempts.length, reason: failure.message }, 'job failed');
+    },
+  };
+
+  function partRole(bull: BullJob<unknown>): JobRole {
+    return {
+      // A part whose document already failed (another part failed first) has nothing left to do.
+      async done(job, log) {
+        if (!bull.parent?.id) return undefined;
+        const parent = await BullJobClass.fromId(deps.queue, bull.parent.id);
+        if (parent && (await parent.getState()) !== 'failed') return undefined;
+        log.info('the document this part belongs to has failed; part dropped');
+        return { id: job.id, status: 'failed' };
+      },
+      // A part of a split document hands its summary to the parent instead of storing a result.
+      deliver: async (_base, out) => out,
+      fail: async () => {},
+    };
+  }
+
+  /** Step 1: the payload as a job; an invalid one gets a failed result naming each field. */
+  async function parse(bull: BullJob<unknown>, startedAt: string): Promise<QueuedJob> {
+    const parsed = QueuedJobSchema.safeParse(bull.data);
+    if (parsed.success) return parsed.data;
+    const data = (typeof bull.data === 'object' && bull.data !== null ? bull.data : {}) as {
+      batchId?: unknown;
+      enqueuedAt?: unknown;
+    };
+    const message = invalidPayloadMessage(parsed.error);
+    const enqueuedAt =
+      typeof data.enqueuedAt === 'string' && !Number.isNaN(Date.parse(data.enqueuedAt))
+        ? data.enqueuedAt
+        : startedAt;
+    await saveFailed(
+      {
+        id: bull.id ?? 'unknown',
+        batchId: typeof data.batchId === 'string' ? data.batchId : null,
+        attempts: [],
+        usage: { inputTokens: 0, outputTokens: 0 },
+        costUsd: 0,
+        enqueuedAt,
+        startedAt,
+      },
+      message,
+    );
+    throw new UnrecoverableError(message);
+  }
+
+  /** Step 3: the models of the job's chain; unknown ones fail the job at once. */
+  async function resolveModels(job: QueuedJob, base: ResultBase): Promise<ResolvedModel[]> {
+    try {
+      return validateJobModels(job, deps.catalog, deps.config).map((id) => deps.catalog.resolve(id)!);
     } catch (e) {
-      if (e instanceof WaitingChildrenError) throw e;
-      if (e instanceof AllModelsBusyError) {
-        log.debug({ waitMs: e.waitMs }, 'every model busy; slowing the queue');
-        // The pause holds the whole queue, so it is capped: jobs of other chains may be able to run.
-        await deps.queue.rateLimit(Math.min(e.waitMs, 5 * deps.config.worker.busyBackoffMs));
+      const message = isJobValidationError(e) ? e.message : String(e);
+      await saveFailed({ ...base, attempts: [] }, message);
+      throw new UnrecoverableError(message);
+    }
+  }
+
+  /** Step 4: a generate job down the chain, or a summary through the split flow. */
+  async function run(
+    bull: BullJob<unknown>,
+    job: QueuedJob,
+    models: ResolvedModel[],
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<SummaryOutcome> {
+    if (job.task === 'summarize') return summarizeJob(split, bull, job, models, token, signal);
+    const out = await runChain({
+      ...chain,
+      models,
+      request: generateRequest(job),
+      api: job.api,
+      ...(signal ? { signal } : {}),
+    });
+    return chainOutcome(servedModel(deps.catalog, models, out.modelId), out);
+  }
+
+  /** Step 6: whatever the run threw, as {@link failureOutcome} maps it. Always throws. */
+  async function settle(
+    error: unknown,
+    ctx: { bull: BullJob<unknown>; token: string | undefined; role: JobRole; base: ResultBase; log: Logger },
+  ): Promise<never> {
+    const { bull, base, log } = ctx;
+    const outcome = failureOutcome(error, {
+      attemptsMade: bull.attemptsMade,
+      attempts: bull.opts.attempts ?? 1,
+      busyBackoffMs: deps.config.worker.busyBackoffMs,
+    });
+    switch (outcome.action) {
+      case 'waitChildren':
+        throw error;
+      case 'busy':
+        log.debug({ waitMs: outcome.waitMs }, 'every model busy; slowing the queue');
+        await deps.queue.rateLimit(outcome.pauseMs);
         throw Worker.RateLimitError();
-      }
-      if (e instanceof ChainAbortedError) {
+      case 'handBack':
         log.info('shutting down; job handed back to the queue');
-        await bull.moveToWait(token);
+        await bull.moveToWait(ctx.token);
         throw new WaitingError();
-      }
-      if (e instanceof InvalidJobError || e instanceof ChainExhaustedError || e instanceof PartFailedError) {
-        if (bull.name === PART_JOB) throw new UnrecoverableError(e.message);
-        await fail({ ...base, attempts: e.attempts, finishedAt: now().toISOString() }, e.message);
-        log.warn({ attempts: e.attempts.length, reason: e.message }, 'job failed');
-        throw new UnrecoverableError(e.message);
-      }
-      const attempts: AttemptRecord[] = [];
-      if (bull.attemptsMade + 1 >= (bull.opts.attempts ?? 1)) {
-        await fail(
-          { ...base, attempts, finishedAt: now().toISOString() },
-          `worker error: ${e instanceof Error ? e.message : String(e)}`,
-        ).catch(() => undefined);
-      }
-      throw e;
+      case 'fail':
+        await ctx.role.fail(base, outcome, log);
+        throw new UnrecoverableError(outcome.message);
+      case 'retry':
+        if (outcome.lastAttempt) await saveFailed(base, outcome.message).catch(() => undefined);
+        throw error;
+    }
+  }
+
+  return async function process(
+    bull: BullJob<unknown>,
+    token?: string,
+    signal?: AbortSignal,
+  ): Promise<JobOutcome> {
+    const startedAt = now().toISOString();
+    const job = await parse(bull, startedAt);
+    const role = bull.name === PART_JOB ? partRole(bull) : documentRole;
+    const log = deps.logger.child({ jobId: job.id, batchId: job.batchId, task: job.task });
+    const base: ResultBase = {
+      id: job.id,
+      batchId: job.batchId ?? null,
+      attempts: [],
+      usage: { inputTokens: 0, outputTokens: 0 },
+      costUsd: 0,
+      enqueuedAt: job.enqueuedAt,
+      startedAt,
+    };
+    // Step 2: nothing left to do.
+    const done = await role.done(job, log);
+    if (done) return done;
+    const models = await resolveModels(job, base);
+    try {
+      const out = await run(bull, job, models, token, signal);
+      // Step 5: the result goes where the job's role says.
+      return await role.deliver(base, out, log);
+    } catch (e) {
+      return settle(e, { bull, token, role, base, log });
     }
   };
 }

@@ -5,13 +5,13 @@ import { z } from 'zod';
 import { type Config, ConfigSchema, DAY, HOUR, MINUTE, SECOND } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { keysFor } from '../redis/keys.js';
 import type { BatchCounters, ResultRecord } from '../results/record.js';
 import { ResultStore } from '../results/store.js';
 import { BatchWaiter, type WaitOptions } from './batch-wait.js';
 import { type ClaimCode, Claims } from './claim.js';
 import { BatchIdSchema } from './ids.js';
 import { type JobInput, parseJob, type QueuedJob } from './jobs.js';
-import { keysFor } from './keys.js';
 import { JobValidationError, toJobIssues } from './validation.js';
 
 export const ProducerOptionsSchema = z

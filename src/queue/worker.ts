@@ -1,37 +1,15 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BedrockModelClient, createBedrockRuntime } from '../bedrock/client.js';
-import type { ModelClient } from '../bedrock/types.js';
-import type { Config } from '../config.js';
-import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { keysFor } from '../redis/keys.js';
 import { BreakerRegistry } from '../resilience/breaker.js';
-import { type Clock, type Random, systemClock, systemRandom } from '../resilience/clock.js';
 import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy.js';
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
 import { TokenCalibration } from '../summarize/calibration.js';
-import { keysFor } from './keys.js';
 import { createProcessor, type JobOutcome } from './processor.js';
-
-export interface WorkerOptions {
-  config: Config;
-  logger?: Logger;
-  /** Jobs processed at once; defaults to `config.worker.concurrency`. */
-  concurrency?: number;
-  /** Replaces the Bedrock client (tests of the shell only; integration tests use the simulator). */
-  client?: ModelClient;
-  /** Fleet-wide rate limits from config and catalog quotas; on by default. */
-  fleetRateLimits?: boolean;
-  /**
-   * Where breakers, backoff, call timeouts and the shutdown deadline take their time; the real
-   * clock by default. When given, the fleet limiter reads it too instead of Redis `TIME`, so a
-   * test that steps a `ManualClock` moves every wait of the worker together.
-   */
-  clock?: Clock;
-  /** Backoff jitter; `Math.random` by default. */
-  rand?: Random;
-}
+import { type WorkerOptions, WorkerOptionsSchema } from './worker-options.js';
 
 export interface RunningWorker {
   worker: Worker<unknown, JobOutcome>;
@@ -48,13 +26,12 @@ export interface RunningWorker {
  * Starts one worker process's BullMQ worker with its resilience pipeline: one SDK client,
  * per-model breakers and policies, the fleet-wide limiter, and the result store.
  */
-export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const { config } = options;
-  const logger = (options.logger ?? silentLogger).child({ component: 'worker' });
+export async function startWorker(input: WorkerOptions): Promise<RunningWorker> {
+  const options = WorkerOptionsSchema.parse(input);
+  const { config, clock, rand } = options;
+  const logger = options.logger.child({ component: 'worker' });
   const keys = keysFor(config.prefix);
   const catalog = new ModelCatalog(config.customModels);
-  const clock = options.clock ?? systemClock;
-  const rand = options.rand ?? systemRandom;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
   const sdk = options.client
@@ -66,15 +43,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const client = options.client ?? new BedrockModelClient(sdk!);
   const breakers = new BreakerRegistry({ settingsFor: (id) => modelPolicyConfig(config, id).breaker, clock });
   const policies = new PolicyRegistry({ config, client, breakers, clock, rand });
-  const limiter =
-    options.fleetRateLimits === false
-      ? undefined
-      : new RedisRateLimiter({
-          redis,
-          prefix: keys.prefix,
-          limits: configuredLimits(config, catalog),
-          ...(options.clock ? { clock: options.clock } : {}),
-        });
+  const limiter = !options.fleetRateLimits
+    ? undefined
+    : new RedisRateLimiter({
+        redis,
+        prefix: keys.prefix,
+        limits: configuredLimits(config, catalog),
+        // A clock the caller chose is the fleet's time too; otherwise Redis TIME is, for every worker alike.
+        ...(input.clock ? { clock } : {}),
+      });
   const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
   const queue = new Queue(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ err }, 'queue error'));
@@ -115,9 +92,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     prefix: keys.bullPrefix,
     concurrency: options.concurrency ?? config.worker.concurrency,
     // Results live in our store; BullMQ keeps finished jobs only briefly, for the dashboard.
-    removeOnComplete: { age: 3600, count: 10_000 },
-    removeOnFail: { age: 24 * 3600, count: 10_000 },
-    maximumRateLimitDelay: 30_000,
+    removeOnComplete: { age: options.keepCompletedSeconds, count: options.keepCompletedCount },
+    removeOnFail: { age: options.keepFailedSeconds, count: options.keepFailedCount },
+    maximumRateLimitDelay: options.maxRateLimitDelayMs,
   });
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   worker.on('failed', (job, err) => {

@@ -1,5 +1,5 @@
 import type { ModelErrorKind } from '../models/errors.js';
-import type { Random } from './clock.js';
+import type { Random } from '../random.js';
 
 export interface BackoffInput {
   /** 0 for the wait before the second call, 1 before the third, ... */

@@ -29,7 +29,7 @@ import { createResilienceEvents, type ResilienceEmitter } from './events.js';
 const UNHEALTHY: ReadonlySet<ModelErrorKind> = new Set(['unavailable', 'timeout', 'internal']);
 
 /** True when a failure counts against the model's health. */
-export function countsAgainstHealth(error: unknown): boolean {
+function countsAgainstHealth(error: unknown): boolean {
   return isModelError(error) && UNHEALTHY.has(error.kind);
 }
 

@@ -2,6 +2,7 @@ import type { ModelApi } from '../bedrock/types.js';
 import { SECOND } from '../config.js';
 import type { ResolvedModel } from '../models/catalog.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
+import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 import {
   AllModelsBusyError,
   ChainAbortedError,
@@ -10,7 +11,7 @@ import {
   PolicyFailure,
 } from './errors.js';
 import type { ResilienceEmitter } from './events.js';
-import type { AttemptOutcome, AttemptRecord, ModelPolicy } from './policy.js';
+import type { ModelPolicy } from './policy.js';
 import type { RateLimiter } from './ratelimit.js';
 
 /** Where the chain finds the policy of each model (a {@link PolicyRegistry} in production). */
@@ -57,7 +58,7 @@ interface ModelFailure {
 }
 
 /**
- * Runs a request down a fallback chain (DESIGN.md "Error kinds"). Each model is called
+ * Runs a request down a fallback chain (`docs/architecture.md#failure-kinds`). Each model is called
  * through its policy, which retries `throttled`, `unavailable`, `timeout` and `internal`
  * and refuses at once when the model's circuit is open. The chain then moves on after
  * exhausted retries, an open circuit, `access_denied`, `context_overflow`,

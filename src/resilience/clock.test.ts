@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, seededRandom } from './clock.js';
+import { ManualClock } from './clock.js';
 
 describe('ManualClock', () => {
   it('fires sleeps in time order as it advances', async () => {
@@ -133,17 +133,5 @@ describe('ManualClock with real I/O between sleeps', () => {
     };
 
     await expect(clock.drive(work())).rejects.toThrow('gave up');
-  });
-});
-
-describe('seededRandom', () => {
-  it('repeats its sequence for a seed and stays in [0, 1)', () => {
-    const a = seededRandom(7);
-    const b = seededRandom(7);
-
-    const xs = Array.from({ length: 1_000 }, () => a());
-
-    expect(xs.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b()));
-    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
   });
 });

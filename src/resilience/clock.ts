@@ -1,6 +1,9 @@
+import type { Random } from '../random.js';
+
 /**
  * Time and randomness for the resilience pipeline, injected so tests run in virtual time.
- * This file is the one place in `resilience/` that reads the real clock or `Math.random`.
+ * This file is the one place in `resilience/` that reads the real clock or `Math.random`;
+ * seeded generators for tests are in `random.ts`.
  */
 
 /** Where the pipeline reads the time and sleeps. */
@@ -13,9 +16,6 @@ export interface Clock {
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
-
-/** A source of uniform numbers in [0, 1). */
-export type Random = () => number;
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new Error('sleep aborted');
@@ -235,16 +235,4 @@ export class ManualClock implements Clock {
 /** Resolves after every queued promise callback has run (one macrotask turn). */
 export function drain(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** A seeded generator (mulberry32) for reproducible jitter in tests and benches. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

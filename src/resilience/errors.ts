@@ -1,8 +1,8 @@
-import type { AttemptOutcome, AttemptRecord } from './policy.js';
+import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 
 /**
- * The errors a chain ends with. Each steers the worker differently, so each is a class
- * (STYLE.md "Errors that steer the worker are classes") and carries every attempt made.
+ * The errors a chain ends with. Each steers the worker differently, so each is a class the
+ * worker tells apart by type (`queue/outcome.ts`), and each carries every attempt made.
  */
 
 /**

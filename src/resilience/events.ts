@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ModelErrorKind } from '../models/errors.js';
-import type { AttemptOutcome, AttemptRecord } from './policy.js';
+import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 
 /**
  * What the resilience pipeline reports as it runs. The pipeline only emits; the shell

@@ -8,28 +8,19 @@ import {
 import { z } from 'zod';
 import type { ModelApi, ModelClient } from '../bedrock/types.js';
 import { type Config, type PolicyConfig, policyFor, SECOND } from '../config.js';
-import { parseModelId, type ResolvedModel } from '../models/catalog.js';
+import type { ResolvedModel } from '../models/catalog.js';
 import { classifyError, isRetryableKind, type ModelErrorKind } from '../models/errors.js';
+import { parseModelId } from '../models/model-id.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
+import type { Random } from '../random.js';
+import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 import { nextDelayMs } from './backoff.js';
 import type { BreakerRegistry, ModelBreaker } from './breaker.js';
 import { callWithTimeout } from './call.js';
-import type { Clock, Random } from './clock.js';
+import type { Clock } from './clock.js';
 import { PolicyFailure } from './errors.js';
 import type { ResilienceEmitter } from './events.js';
 import { type RateLimiter, reservationTokens, waitForAdmission } from './ratelimit.js';
-
-/** How one attempt on one model ended; `circuit_open` means no call was made. */
-export type AttemptOutcome = 'ok' | ModelErrorKind | 'circuit_open';
-
-/** One attempt, as the result record keeps it (DESIGN.md "The result"). */
-export interface AttemptRecord {
-  modelId: string;
-  outcome: AttemptOutcome;
-  httpStatus?: number;
-  message?: string;
-  latencyMs: number;
-}
 
 export interface PolicyResult {
   reply: ModelReply;
@@ -37,7 +28,7 @@ export interface PolicyResult {
 }
 
 /** Settings of the policy's shell that are not per-model config. */
-export const PolicyRuntimeSchema = z
+const PolicyRuntimeSchema = z
   .object({
     maxWaitMs: z
       .number()

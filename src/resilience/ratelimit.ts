@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import type { ModelRequest } from '../models/request.js';
-import { estimateTokens } from '../summarize/tokens.js';
+import { estimateTokens } from '../models/tokens.js';
+import { type Keys, keysFor } from '../redis/keys.js';
+import { defineScript, type ScriptRunner } from '../redis/script.js';
 import type { Clock } from './clock.js';
 
 /** A model's fleet-wide quota. */
@@ -32,7 +33,7 @@ export interface RateLimiter {
 }
 
 /**
- * Two token buckets per model in one hash `<prefix>:rl:<modelId>`: `r` requests and `t`
+ * Two token buckets per model in one hash ({@link Keys.rateLimit}, `<prefix>:rl:<modelId>`): `r` requests and `t`
  * tokens, both full at a minute's quota and refilled continuously, and `ts`, the time they
  * were last refilled. Reading, refilling and taking happen in this one script, so every
  * worker sees one budget. The time is Redis's own (`TIME`) unless the caller passes one
@@ -86,7 +87,6 @@ redis.call('HSET', KEYS[1], 'r', tostring(r), 't', tostring(tk), 'ts', tostring(
 redis.call('PEXPIRE', KEYS[1], math.ceil(fullIn) + 1000)
 return result
 `;
-const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
 export interface RedisRateLimiterOptions {
   /** Our own connection (not BullMQ's); the limiter never closes it. */
@@ -101,7 +101,13 @@ export interface RedisRateLimiterOptions {
 
 /** Fleet-wide token buckets in Redis, shared by every worker process. */
 export class RedisRateLimiter implements RateLimiter {
-  constructor(private readonly options: RedisRateLimiterOptions) {}
+  private readonly keys: Keys;
+  private readonly script: ScriptRunner;
+
+  constructor(private readonly options: RedisRateLimiterOptions) {
+    this.keys = keysFor(options.prefix);
+    this.script = defineScript(options.redis, 'bjRateLimit', SCRIPT);
+  }
 
   async acquire(modelId: string, tokens: number): Promise<Admission> {
     const limits = this.options.limits(modelId);
@@ -118,7 +124,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   /** The Redis key of a model's buckets. */
   key(modelId: string): string {
-    return `${this.options.prefix}:rl:${modelId}`;
+    return this.keys.rateLimit(modelId);
   }
 
   private async run(
@@ -130,21 +136,8 @@ export class RedisRateLimiter implements RateLimiter {
   ): Promise<[number, number]> {
     const now = this.options.clock ? Math.floor(this.options.clock.now()) : -1;
     const args = [now, limits.rpm, limits.tpm, requests, Math.round(tokens), mode];
-    const { redis } = this.options;
-    let reply: unknown;
-    try {
-      reply = await redis.evalsha(SCRIPT_SHA, 1, this.key(modelId), ...args);
-    } catch (e) {
-      if (!isNoScript(e)) throw e;
-      reply = await redis.eval(SCRIPT, 1, this.key(modelId), ...args);
-    }
-    return parseReply(reply);
+    return parseReply(await this.script([this.key(modelId)], args));
   }
-}
-
-/** Redis names a missing script by the `NOSCRIPT` code that starts its error reply. */
-function isNoScript(e: unknown): boolean {
-  return e instanceof Error && e.message.startsWith('NOSCRIPT');
 }
 
 function parseReply(reply: unknown): [number, number] {

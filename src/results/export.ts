@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ResultRecord } from './record.js';
 import { DEFAULT_PAGE_SIZE, type ResultStore } from './store.js';
 
-export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
+const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {

@@ -1,28 +1,13 @@
 import { z } from 'zod';
-import { MODEL_ERROR_KINDS } from '../models/errors.js';
 import { STOP_REASONS } from '../models/request.js';
-import type { AttemptRecord } from '../resilience/policy.js';
+import { AttemptRecordSchema } from '../resilience/attempt.js';
 
-/** What one model call came to: `ok`, an error kind, or skipped because its breaker was open. */
-export const ATTEMPT_OUTCOMES = ['ok', ...MODEL_ERROR_KINDS, 'circuit_open'] as const;
-export type AttemptOutcomeName = (typeof ATTEMPT_OUTCOMES)[number];
-
-/** One model call of a job, as the resilience pipeline records it (`AttemptRecord`). */
-export const AttemptRecordSchema = z.object({
-  modelId: z.string().min(1),
-  outcome: z.enum(ATTEMPT_OUTCOMES),
-  httpStatus: z.number().int().optional(),
-  message: z.string().optional(),
-  latencyMs: z.number().nonnegative(),
-}) satisfies z.ZodType<AttemptRecord>;
-
-export const RESULT_STATUSES = ['completed', 'failed'] as const;
-export type ResultStatus = (typeof RESULT_STATUSES)[number];
+const RESULT_STATUSES = ['completed', 'failed'] as const;
 
 const Timestamp = z.iso.datetime({ offset: true });
 
 /**
- * The result of one job, stored as JSON at `<prefix>:result:<id>` (DESIGN.md "The result").
+ * The result of one job, stored as JSON at `<prefix>:result:<id>` (`docs/architecture.md#the-result`).
  * Fields with nothing to say are `null` (no batch; a failed job has no text, stop reason or
  * serving model); `error` is present exactly when the job failed.
  */

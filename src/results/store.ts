@@ -1,18 +1,18 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ConfigSchema } from '../config.js';
-import { type Keys, keysFor } from '../queue/keys.js';
+import { type Keys, keysFor } from '../redis/keys.js';
+import { defineScript, type ScriptRunner } from '../redis/script.js';
 import {
   type BatchCounters,
   type ResultRecord,
   type ResultRecordInput,
   ResultRecordSchema,
 } from './record.js';
-import { defineScript, type ScriptRunner } from './script.js';
 
 const CONFIG_DEFAULTS = ConfigSchema.parse({});
 
-export const ResultStoreOptionsSchema = z
+const ResultStoreOptionsSchema = z
   .object({
     prefix: z.string().min(1).default(CONFIG_DEFAULTS.prefix).describe('key prefix, as in config'),
     ttlSeconds: z
@@ -58,7 +58,7 @@ function toCount(value: string | null | undefined): number {
 }
 
 /**
- * Result records, batch progress and the results stream (DESIGN.md "The result").
+ * Result records, batch progress and the results stream (`docs/architecture.md#the-result`).
  * Uses the caller's connection and never closes it.
  */
 export class ResultStore {

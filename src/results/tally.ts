@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keys } from '../queue/keys.js';
+import type { Keys } from '../redis/keys.js';
 import type { ResultStore } from './store.js';
 
 /** Per-model counts of a batch's results, read incrementally from its finished-ids list. */

@@ -1,4 +1,6 @@
-import { inferFamily, ModelCatalog, parseModelId } from '../models/catalog.js';
+import { ModelCatalog } from '../models/catalog.js';
+import { inferFamily, parseModelId } from '../models/model-id.js';
+import { createRandom, deriveSeed, type Random } from '../random.js';
 import { type Clock, monotonicClock } from '../resilience/clock.js';
 import {
   type AdminApi,
@@ -20,7 +22,6 @@ import {
   ProfileSchema,
 } from './profiles.js';
 import { type QuotaLimits, Quotas, quotaKey } from './quota.js';
-import { createRandom, deriveSeed, type Random } from './random.js';
 import { SimStats } from './stats.js';
 
 export type { AdminApi, AdminHandler } from './admin.js';

@@ -4,7 +4,7 @@
  * questions for every Bedrock call; the behaviour side answers them.
  */
 
-/** Bedrock error shapes the simulator answers with (reference §2.1). */
+/** Bedrock error shapes the simulator answers with (`docs/bedrock-wire.md#error-shapes`). */
 export const SIM_ERRORS = {
   AccessDeniedException: 403,
   ResourceNotFoundException: 404,

@@ -7,7 +7,7 @@ const DEFAULT_MAX_TOKENS = 4_096;
 
 const Block = z.looseObject({ text: z.string().optional() });
 
-/** The members of a ConverseRequest the simulator reads (reference §4.1); others pass unchecked. */
+/** The members of a ConverseRequest the simulator reads (`docs/bedrock-wire.md#converse-requests`); others pass unchecked. */
 const ConverseBody = z.looseObject({
   messages: z
     .array(z.looseObject({ role: z.enum(['user', 'assistant']), content: z.array(Block).min(1) }))
@@ -23,7 +23,7 @@ const ConverseBody = z.looseObject({
     .optional(),
 });
 
-/** Converse's unified stop reasons (reference §4.2). */
+/** Converse's unified stop reasons (`docs/bedrock-wire.md#converse-responses`). */
 export const CONVERSE_STOP: Readonly<Record<SimStop, string>> = {
   end: 'end_turn',
   length: 'max_tokens',
@@ -94,7 +94,7 @@ function conversationError(turns: readonly Turn[]): SimError | undefined {
 }
 
 /**
- * A ConverseRequest (reference §4.1) as a prompt. The shape allows an empty body, but
+ * A ConverseRequest (`docs/bedrock-wire.md#converse-requests`) as a prompt. The shape allows an empty body, but
  * Bedrock refuses an empty or non-alternating conversation and a `maxTokens` above the model's.
  */
 export function parseConverse(raw: unknown, model: ModelLimits): ParsedPrompt | SimError {
@@ -128,7 +128,7 @@ const usageOf = (g: Generation) => ({
   totalTokens: g.inputTokens + g.outputTokens,
 });
 
-/** The ConverseResponse body (reference §4.2). */
+/** The ConverseResponse body (`docs/bedrock-wire.md#converse-responses`). */
 export function converseResponse(g: Generation, latencyMs: number): Record<string, unknown> {
   return {
     output: { message: { role: 'assistant', content: [{ text: g.text }] } },
@@ -145,7 +145,7 @@ export interface ConverseEvent {
 }
 
 /**
- * The ConverseStream events for a generation (reference §4.3): messageStart, one
+ * The ConverseStream events for a generation (`docs/bedrock-wire.md#converse-streams`): messageStart, one
  * contentBlockDelta per piece, contentBlockStop, messageStop, metadata. The metadata event
  * holds `metrics` by reference, so the streamer can fill in the latency just before sending it.
  */

@@ -1,11 +1,11 @@
 import { SIM_ERRORS, type SimError, simError } from './control.js';
 import { type Headers, type Reply, sendJson } from './wire.js';
 
-/** Bedrock names its error shapes with this namespace suffix in `x-amzn-ErrorType` (reference §2.2). */
+/** Bedrock names its error shapes with this namespace suffix in `x-amzn-ErrorType` (`docs/bedrock-wire.md#error-wire-form`). */
 const ERROR_TYPE_SUFFIX = ':http://internal.amazon.com/coral/com.amazon.bedrock/';
 
 /**
- * An error exactly as Bedrock sends it (reference §2.2): status from {@link SIM_ERRORS},
+ * An error exactly as Bedrock sends it (`docs/bedrock-wire.md#error-wire-form`): status from {@link SIM_ERRORS},
  * `x-amzn-ErrorType: <Name>:http://internal.amazon.com/coral/com.amazon.bedrock/`,
  * body `{"message": …, ...extra}`, and `retry-after` (seconds) when the error sets one.
  */
@@ -26,7 +26,7 @@ export function sendMissingAuth(reply: Reply): void {
 }
 
 /**
- * A prompt longer than the context window, in the family's words (reference §2.3): Claude's
+ * A prompt longer than the context window, in the family's words (`docs/bedrock-wire.md#validation-messages`): Claude's
  * own text (wrapped by Converse), the plain Bedrock text for the others.
  */
 export function contextLengthError(
@@ -44,7 +44,7 @@ export function contextLengthError(
   );
 }
 
-/** Exceptions each stream's event union models (reference §2.5, §4.3); others cannot be sent as such. */
+/** Exceptions each stream's event union models (`docs/bedrock-wire.md#errors-inside-a-stream`); others cannot be sent as such. */
 const STREAM_EXCEPTIONS: Readonly<Record<'invoke' | 'converse', ReadonlySet<string>>> = {
   invoke: new Set([
     'InternalServerException',

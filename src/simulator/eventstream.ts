@@ -6,10 +6,10 @@ const toUtf8 = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
 const fromUtf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8');
 
-/** Frames and CRCs of the `application/vnd.amazon.eventstream` format (reference §5.1). */
+/** Frames and CRCs of the `application/vnd.amazon.eventstream` format (`docs/bedrock-wire.md#event-streams`). */
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 
-/** Real Bedrock pads event payloads with a prefix of this alphabet to hide token lengths (§5.2). */
+/** Real Bedrock pads event payloads with a prefix of this alphabet to hide token lengths (`docs/bedrock-wire.md#event-streams`). */
 const PAD = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 const str = (value: string) => ({ type: 'string' as const, value });
@@ -59,7 +59,7 @@ export function converseEvent(eventType: string, payload: Record<string, unknown
 export const exceptionMember = (name: string): string => name.charAt(0).toLowerCase() + name.slice(1);
 
 /**
- * A modelled exception inside a stream (reference §5.3): `:message-type: exception`,
+ * A modelled exception inside a stream (`docs/bedrock-wire.md#errors-inside-a-stream`): `:message-type: exception`,
  * `:exception-type` the lower-camel member name, payload `{ message, ...extra }`.
  */
 export function exceptionEvent(error: SimError): Uint8Array {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createRandom } from '../random.js';
 import type { CallContext } from './control.js';
 import { compileFault, decideFault, type FaultRuleInput, FaultRuleSchema } from './faults.js';
-import { createRandom } from './random.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';

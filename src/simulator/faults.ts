@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { splitGeoPrefix } from '../models/model-id.js';
+import type { Random } from '../random.js';
 import type { CallContext, FaultDecision, SimError } from './control.js';
 import { simError } from './control.js';
-import type { Random } from './random.js';
 
 const probability = z.number().min(0).max(1);
 
-/** Error kinds an `errorRate` draws from, each with its Bedrock error (reference §2). */
+/** Error kinds an `errorRate` draws from, each with its Bedrock error (`docs/bedrock-wire.md#error-shapes`). */
 export const ERROR_KINDS = [
   'throttle',
   'internal',
@@ -130,8 +131,6 @@ export interface CompiledFault extends ActiveFault {
   regex?: RegExp;
 }
 
-const GEO = /^(us|eu|apac|global|us-gov|jp|au|ca)\./;
-
 /**
  * Prepares a validated rule. `canonical` maps an alias to its base id so `claude-3-haiku`
  * and the full id target the same model.
@@ -142,14 +141,14 @@ export function compileFault(
   source: ActiveFault['source'],
   canonical: (id: string) => string = (x) => x,
 ): CompiledFault {
-  const geo = GEO.exec(rule.model);
-  const baseId = rule.model === '*' ? '*' : canonical(geo ? rule.model.slice(geo[0].length) : rule.model);
+  const { baseId: bare, geo } = splitGeoPrefix(rule.model);
+  const baseId = rule.model === '*' ? '*' : canonical(bare);
   return {
     id,
     source,
     rule,
     baseId,
-    ...(geo?.[1] ? { geo: geo[1] } : {}),
+    ...(geo ? { geo } : {}),
     ...(rule.contentFilter
       ? { regex: new RegExp(rule.contentFilter.pattern, rule.contentFilter.flags) }
       : {}),

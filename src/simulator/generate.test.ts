@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateTokens } from '../summarize/tokens.js';
+import { estimateTokens } from '../models/tokens.js';
 import { extractiveSummary, generate, pieces, sentencesOf } from './generate.js';
 import type { ParsedPrompt } from './native/types.js';
 

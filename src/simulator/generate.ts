@@ -1,7 +1,7 @@
 import type { Family } from '../models/request.js';
-import { estimateTokens, isMostlyHangul } from '../summarize/tokens.js';
+import { estimateTokens, isMostlyHangul } from '../models/tokens.js';
+import { createRandom, deriveSeed } from '../random.js';
 import type { Generation, ParsedPrompt } from './native/types.js';
-import { createRandom, deriveSeed } from './random.js';
 
 const DOCUMENT = /<document>\n?([\s\S]*?)\n?<\/document>/;
 /** Sentence ends: Latin and CJK punctuation (Korean `다.`/`요.` end in a full stop), or a line break. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createRandom } from '../random.js';
 import { callLatency } from './latency.js';
-import { createRandom } from './random.js';
 
 const model = { firstTokenMs: 400, tokensPerSecond: 100 };
 

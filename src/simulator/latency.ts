@@ -1,5 +1,5 @@
+import type { Random } from '../random.js';
 import type { ModelState } from './control.js';
-import type { Random } from './random.js';
 
 /** How delays are drawn for every call of a run. */
 export interface LatencyOptions {

@@ -86,7 +86,7 @@ function isHttp2(head: Buffer): boolean | undefined {
 /**
  * One TCP port for HTTP/2 cleartext with prior knowledge (the AWS JS SDK's default handler)
  * and HTTP/1.1 (curl, botocore, fetch): the first bytes of each connection pick the protocol
- * (reference §10).
+ * (`docs/bedrock-wire.md#http2-and-http11`).
  */
 export function createDualListener(handler: RequestHandler): DualListener {
   const h1 = createHttpServer({ keepAliveTimeout: 65_000 }, handler);

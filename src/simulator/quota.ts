@@ -84,11 +84,11 @@ interface Pair {
 }
 
 /**
- * Bedrock's per-model RPM and TPM quotas (reference §6) as two token buckets per key.
+ * Bedrock's per-model RPM and TPM quotas (`docs/bedrock-wire.md#quotas-and-throttling`) as two token buckets per key.
  * A call is charged one request and `input + max output` tokens up front; a refused call is
  * charged nothing; {@link Quotas.settle} gives back what the call reserved but did not use.
  * Cross-region profiles (`us.`, `eu.`, ...) have their own buckets, `profileMultiplier`
- * times larger (reference §7.1).
+ * times larger (`docs/bedrock-wire.md#inference-profiles`).
  */
 export class Quotas {
   private readonly buckets = new Map<string, Pair>();

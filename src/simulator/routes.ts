@@ -1,6 +1,7 @@
-import { inferFamily, type ModelCatalog, parseModelId } from '../models/catalog.js';
+import type { ModelCatalog } from '../models/catalog.js';
+import { inferFamily, parseModelId } from '../models/model-id.js';
 import type { Family } from '../models/request.js';
-import { estimateTokens } from '../summarize/tokens.js';
+import { estimateTokens } from '../models/tokens.js';
 import {
   type CallContext,
   type ModelState,
@@ -87,7 +88,7 @@ function parseJson(body: Buffer): { json: unknown } | SimError {
   }
 }
 
-/** A CountTokens `input`: a base64 native body or a Converse request (reference §1.2). */
+/** A CountTokens `input`: a base64 native body or a Converse request (`docs/bedrock-wire.md#operations`). */
 function countTokensPrompt(family: Family, json: unknown, model: ModelLimits): ParsedPrompt | SimError {
   const input =
     typeof json === 'object' && json !== null && 'input' in json && typeof json.input === 'object'

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ModelCatalog } from '../models/catalog.js';
+import { estimateTokens } from '../models/tokens.js';
 import { chunkDocument, documentBudget, fitsInOneCall } from './chunk.js';
-import { estimateTokens } from './tokens.js';
 
 const catalog = new ModelCatalog();
 const corpus = join(import.meta.dirname, '..', '..', 'examples', 'corpus');

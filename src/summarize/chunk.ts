@@ -1,9 +1,9 @@
-import type { ModelInfo } from '../models/catalog.js';
+import type { ModelInfo } from '../models/info.js';
 import type { Family } from '../models/request.js';
-import { estimateTokens } from './tokens.js';
+import { estimateTokens } from '../models/tokens.js';
 
 /** Tokens kept free for the instruction, the system prompt and the chat template around a chunk. */
-export const PROMPT_OVERHEAD_TOKENS = 300;
+const PROMPT_OVERHEAD_TOKENS = 300;
 
 /** Estimates are a few percent off; chunks aim below the limit by this fraction. */
 const SAFETY = 0.9;

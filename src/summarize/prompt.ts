@@ -1,6 +1,6 @@
-import type { Config } from '../config.js';
+import { type Config, ConfigSchema } from '../config.js';
 import type { Family, GenerationParams, ModelRequest, NativeOverrides } from '../models/request.js';
-import { scriptCounts } from './tokens.js';
+import { scriptCounts } from '../models/tokens.js';
 
 /**
  * Summarization prompts per family. Every template wraps the document in `<document>` tags:
@@ -21,7 +21,7 @@ const BASE: SummaryTemplate = {
 };
 
 /** Defaults shipped per family; config `summarize.templates.<family>` overrides either field. */
-export const DEFAULT_TEMPLATES: Readonly<Record<Family, SummaryTemplate>> = {
+const DEFAULT_TEMPLATES: Readonly<Record<Family, SummaryTemplate>> = {
   anthropic: BASE,
   nova: BASE,
   cohere: BASE,
@@ -34,6 +34,9 @@ export const DEFAULT_TEMPLATES: Readonly<Record<Family, SummaryTemplate>> = {
       'Summarize the following document in {language}. Be concise and answer with the summary only.\n\n<document>\n{document}\n</document>',
   },
 };
+
+/** `summarize` settings when the caller passes no config: the schema's defaults. */
+const SUMMARIZE_DEFAULTS = ConfigSchema.parse({}).summarize;
 
 /** Partial summaries of one long document are merged with this instruction. */
 const REDUCE_INSTRUCTION =
@@ -59,7 +62,7 @@ export function detectLanguage(text: string): string {
   return 'English';
 }
 
-export function templateFor(family: Family, config?: Pick<Config, 'summarize'>): SummaryTemplate {
+function templateFor(family: Family, config?: Pick<Config, 'summarize'>): SummaryTemplate {
   const custom = config?.summarize.templates[family];
   const base = DEFAULT_TEMPLATES[family];
   return { system: custom?.system ?? base.system, instruction: custom?.instruction ?? base.instruction };
@@ -86,7 +89,8 @@ export function buildSummaryRequest(input: SummaryPromptInput): ModelRequest {
   const template = templateFor(input.family, input.config);
   const language = input.language ?? detectLanguage(input.document);
   const instruction = input.reduce ? REDUCE_INSTRUCTION : template.instruction;
-  const maxTokens = input.params?.maxTokens ?? input.config?.summarize.maxOutputTokens ?? 512;
+  const maxTokens =
+    input.params?.maxTokens ?? (input.config?.summarize ?? SUMMARIZE_DEFAULTS).maxOutputTokens;
   return {
     system: template.system,
     messages: [{ role: 'user', content: fill(instruction, input.document, language) }],

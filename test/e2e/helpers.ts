@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /** The repository root, where the CLI runs. */
 export const ROOT = join(import.meta.dirname, '..', '..');
-/** The CLI entry users run: `dist/` when built, else the TypeScript source through tsx. */
+/** The CLI entry users run: in a checkout, the TypeScript source through tsx; installed, `dist/`. */
 export const BIN = join(ROOT, 'bin', 'bedrock-jobs.js');
 
 export interface CliRun {

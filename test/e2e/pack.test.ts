@@ -24,7 +24,7 @@ import { join, relative } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MINUTE } from '../../src/config.js';
-import { keysFor } from '../../src/queue/keys.js';
+import { keysFor } from '../../src/redis/keys.js';
 import { deleteKeys, redisUrl, testPrefix } from '../helpers/redis.js';
 import { jsonLines, ROOT } from './helpers.js';
 

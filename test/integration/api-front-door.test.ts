@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApi, type RunningApi } from '../../src/api/server.js';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
-import { keysFor } from '../../src/queue/keys.js';
+import { keysFor } from '../../src/redis/keys.js';
 import { useRedis } from '../helpers/redis.js';
 
 const ctx = useRedis();

@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Family } from '../../src/models/request.js';
+import { estimateTokens } from '../../src/models/tokens.js';
 import { type RunningSimulator, startSimulator } from '../../src/simulator/index.js';
-import { estimateTokens } from '../../src/summarize/tokens.js';
 import { sdkClient, type TestControl, testControl } from './simulator-fixtures.js';
 
 const QUESTION = 'Tell me how a job queue spreads work over many workers.';

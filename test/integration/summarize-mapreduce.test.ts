@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
+import { estimateTokens, isMostlyHangul } from '../../src/models/tokens.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
 import type { ResultRecord } from '../../src/results/record.js';
@@ -11,7 +12,6 @@ import {
   type ProfileSimulator,
   startSimulatorWithProfile,
 } from '../../src/simulator/index.js';
-import { estimateTokens, isMostlyHangul } from '../../src/summarize/tokens.js';
 import { useRedis } from '../helpers/redis.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';

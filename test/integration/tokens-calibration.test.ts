@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCatalog } from '../../src/models/catalog.js';
 import { adapterFor } from '../../src/models/families/index.js';
 import { FAMILIES } from '../../src/models/request.js';
+import { estimateTokens } from '../../src/models/tokens.js';
 import {
   ProfileSchema,
   type ProfileSimulator,
   startSimulatorWithProfile,
 } from '../../src/simulator/index.js';
 import { buildSummaryRequest } from '../../src/summarize/prompt.js';
-import { estimateTokens } from '../../src/summarize/tokens.js';
 
 const corpus = join(import.meta.dirname, '..', '..', 'examples', 'corpus');
 const files = readdirSync(corpus)

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { keysFor } from '../../src/queue/keys.js';
 import { createProducer } from '../../src/queue/producer.js';
 import { startWorker } from '../../src/queue/worker.js';
+import { keysFor } from '../../src/redis/keys.js';
 import { resultLines } from '../../src/results/export.js';
 import { ResultStore } from '../../src/results/store.js';
 import { usePipeline } from '../helpers/pipeline.js';

@@ -14,7 +14,7 @@ import {
 import type { FamilyAdapter } from './types.js';
 
 /** Bedrock's required version string for the Claude Messages API. */
-export const ANTHROPIC_VERSION = 'bedrock-2023-05-31';
+const ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 
 const STOP: Record<string, StopReason> = {
   end_turn: 'end_turn',
@@ -41,7 +41,7 @@ const Chunk = z.object({
 });
 
 /**
- * Claude Messages API (reference §3.1). The system prompt is a top-level string and each turn
+ * Claude Messages API (`docs/bedrock-wire.md#anthropic-claude`). The system prompt is a top-level string and each turn
  * keeps its role with plain string content. There is no `model` or `stream` field: Bedrock
  * takes those from the path and the operation, and refuses them in the body.
  */

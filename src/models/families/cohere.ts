@@ -50,7 +50,7 @@ function splitAtLastUserTurn(turns: readonly ChatMessage[]): { message: string; 
 }
 
 /**
- * Cohere Command R/R+ chat (reference §3.6): the last user turn is `message`, earlier turns
+ * Cohere Command R/R+ chat (`docs/bedrock-wire.md#cohere-command-r`): the last user turn is `message`, earlier turns
  * are `chat_history` with USER/CHATBOT roles (left out when empty), the system prompt is
  * `preamble`, and `topP` is called `p`.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAMILY_DEFAULTS, type ModelInfo } from '../catalog.js';
+import { FAMILY_DEFAULTS, type ModelInfo } from '../info.js';
 import { FAMILIES, type Family, type ModelRequest } from '../request.js';
 import { ADAPTERS, adapterFor } from './index.js';
 

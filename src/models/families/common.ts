@@ -1,13 +1,13 @@
 import type { z } from 'zod';
-import type { ModelInfo } from '../catalog.js';
+import type { ModelInfo } from '../info.js';
 import type { Family, ModelRequest, StopReason, Usage } from '../request.js';
 import type { NativeBody, StreamDelta } from './types.js';
 
 /** Output budget in tokens when a job sets none: enough for a summary, cheap when unused. */
 export const DEFAULT_MAX_TOKENS = 512;
 
-/** Key Bedrock adds to the last chunk of every family's stream (reference §3, §5.2). */
-export const INVOCATION_METRICS_KEY = 'amazon-bedrock-invocationMetrics';
+/** Key Bedrock adds to the last chunk of every family's stream (`docs/bedrock-wire.md#stream-metrics`). */
+const INVOCATION_METRICS_KEY = 'amazon-bedrock-invocationMetrics';
 
 /**
  * The job's max output tokens, or {@link DEFAULT_MAX_TOKENS}, never above what the model can

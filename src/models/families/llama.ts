@@ -45,7 +45,7 @@ export function llamaPrompt(request: ModelRequest): string {
 }
 
 /**
- * Meta Llama 3.x (reference §3.4): `{ prompt, max_gen_len, temperature?, top_p? }` with the
+ * Meta Llama 3.x (`docs/bedrock-wire.md#meta-llama-3`): `{ prompt, max_gen_len, temperature?, top_p? }` with the
  * prompt of {@link llamaPrompt}. Bedrock's Llama body has no stop-sequence parameter, so a
  * job's stop sequences are dropped (the model still stops at its own `<|eot_id|>`).
  */

@@ -46,7 +46,7 @@ export function mistralPrompt(request: ModelRequest): string {
 }
 
 /**
- * Mistral text completion (reference §3.5): `{ prompt, max_tokens, temperature?, top_p?, stop? }`
+ * Mistral text completion (`docs/bedrock-wire.md#mistral`): `{ prompt, max_tokens, temperature?, top_p?, stop? }`
  * with the prompt of {@link mistralPrompt}. The answer body has no token counts: usage comes
  * from the response headers or the stream's invocation metrics.
  */

@@ -36,7 +36,7 @@ const Chunk = z.object({
 });
 
 /**
- * Amazon Nova `messages-v1` (reference §3.3): each turn's text is one content block, the system
+ * Amazon Nova `messages-v1` (`docs/bedrock-wire.md#amazon-nova`): each turn's text is one content block, the system
  * prompt a one-block list, and parameters go in `inferenceConfig` under Nova 1's snake-case
  * names (`max_new_tokens`, `top_p`) except `stopSequences`. A job's `native.nova.inferenceConfig`
  * is merged into ours (e.g. `{ top_k: 50 }`).

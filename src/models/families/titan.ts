@@ -55,7 +55,7 @@ export function titanTranscript(request: ModelRequest): string {
 }
 
 /**
- * Amazon Titan Text (reference §3.2): `{ inputText, textGenerationConfig }`, with the
+ * Amazon Titan Text (`docs/bedrock-wire.md#amazon-titan-text`): `{ inputText, textGenerationConfig }`, with the
  * transcript of {@link titanTranscript}. Titan accepts only `|` and `User:` as stop sequences:
  * any other stop sequence of the job is dropped rather than failing the call.
  */

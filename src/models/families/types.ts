@@ -1,4 +1,4 @@
-import type { ModelInfo } from '../catalog.js';
+import type { ModelInfo } from '../info.js';
 import type { Family, ModelRequest, NativeReply, StopReason, Usage } from '../request.js';
 
 /** A native InvokeModel body: a JSON object in the family's own format. */

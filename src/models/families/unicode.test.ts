@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FAMILY_DEFAULTS, type ModelInfo } from '../catalog.js';
+import { FAMILY_DEFAULTS, type ModelInfo } from '../info.js';
 import { type ChatMessage, FAMILIES, type Family, type ModelRequest } from '../request.js';
 import { ADAPTERS } from './index.js';
 

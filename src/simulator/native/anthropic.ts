@@ -61,7 +61,7 @@ function conversationError(turns: readonly Turn[]) {
 }
 
 /**
- * Claude Messages API (reference §3.1): Bedrock's schema check (no `model`/`stream`, required
+ * Claude Messages API (`docs/bedrock-wire.md#anthropic-claude`): Bedrock's schema check (no `model`/`stream`, required
  * `anthropic_version`, `max_tokens`, `messages`), then Anthropic's (roles, max output).
  */
 export const anthropic: SimFamily = {

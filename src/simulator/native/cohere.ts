@@ -34,7 +34,7 @@ const STOP: Readonly<Record<SimStop, string>> = {
 
 const chatRole = (t: Turn): 'USER' | 'CHATBOT' => (t.role === 'user' ? 'USER' : 'CHATBOT');
 
-/** Cohere Command R/R+ chat (reference §3.6), schema-validated. */
+/** Cohere Command R/R+ chat (`docs/bedrock-wire.md#cohere-command-r`), schema-validated. */
 export const cohere: SimFamily = {
   family: 'cohere',
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { METRICS_KEY, type SimFamily, type SimStop, type Turn } from './types.js';
 import { isSimError, overMaximum, validateNative } from './validate.js';
 
-/** Llama's default `max_gen_len` (reference §3.4). */
+/** Llama's default `max_gen_len` (`docs/bedrock-wire.md#meta-llama-3`). */
 const DEFAULT_MAX_TOKENS = 512;
 
 const Body = z.strictObject({

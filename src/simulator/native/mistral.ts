@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { METRICS_KEY, type SimFamily, type SimStop, type Turn } from './types.js';
 import { isSimError, overMaximum, validateNative } from './validate.js';
 
-/** Mistral's default `max_tokens` for the 7B/Mixtral models (reference §3.5). */
+/** Mistral's default `max_tokens` for the 7B/Mixtral models (`docs/bedrock-wire.md#mistral`). */
 const DEFAULT_MAX_TOKENS = 512;
 
 /** The text-completion body; the chat (`messages`) form of newer Mistral models is not simulated. */

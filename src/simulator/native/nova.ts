@@ -3,7 +3,7 @@ import { simError } from '../control.js';
 import { METRICS_KEY, type SimFamily, type SimStop } from './types.js';
 import { isSimError, overMaximum, validateNative } from './validate.js';
 
-/** Nova's output budget when the body names none (reference §3.3: 5,000 for Nova 1). */
+/** Nova's output budget when the body names none: 5,000 for Nova 1 (`docs/bedrock-wire.md#amazon-nova`). */
 const DEFAULT_MAX_TOKENS = 5_000;
 
 const Block = z.strictObject({
@@ -47,7 +47,7 @@ const STOP: Readonly<Record<SimStop, string>> = {
   filtered: 'content_filtered',
 };
 
-/** Amazon Nova `messages-v1` (reference §3.3), schema-validated. */
+/** Amazon Nova `messages-v1` (`docs/bedrock-wire.md#amazon-nova`), schema-validated. */
 export const nova: SimFamily = {
   family: 'nova',
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { METRICS_KEY, type SimFamily, type SimStop, type Turn } from './types.js';
 import { isSimError, overMaximum, validateNative } from './validate.js';
 
-/** Titan's default `maxTokenCount` when the body names none (reference §3.2). */
+/** Titan's default `maxTokenCount` when the body names none (`docs/bedrock-wire.md#amazon-titan-text`). */
 const DEFAULT_MAX_TOKENS = 512;
 
 const Body = z.strictObject({
@@ -12,7 +12,7 @@ const Body = z.strictObject({
       temperature: z.number().min(0).max(1).optional(),
       topP: z.number().min(0).max(1).optional(),
       maxTokenCount: z.number().int().min(0).optional(),
-      // Titan accepts only these two stop sequences (reference §3.2).
+      // Titan accepts only these two stop sequences (`docs/bedrock-wire.md#amazon-titan-text`).
       stopSequences: z.array(z.enum(['|', 'User:'])).optional(),
     })
     .optional(),

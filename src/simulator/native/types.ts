@@ -31,7 +31,7 @@ export interface Generation {
   outputTokens: number;
 }
 
-/** What Bedrock merges into the last chunk of every stream (reference §3, §5.2). */
+/** What Bedrock merges into the last chunk of every stream (`docs/bedrock-wire.md#stream-metrics`). */
 export interface InvocationMetrics {
   inputTokenCount: number;
   outputTokenCount: number;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { type SimError, simError } from '../control.js';
 
-/** A ValidationException worded like Bedrock's JSON-schema validator (reference §2.3). */
+/** A ValidationException worded like Bedrock's JSON-schema validator (`docs/bedrock-wire.md#validation-messages`). */
 export const malformed = (detail: string): SimError =>
   simError(
     'ValidationException',

@@ -1,4 +1,4 @@
-import type { Family } from '../models/request.js';
+import type { Family } from './request.js';
 
 /**
  * A fast token estimate per family. Real tokenizers cost megabytes and milliseconds; for

@@ -1,7 +1,7 @@
 import { QUEUE_NAME } from './names.js';
 
 /**
- * Every Redis key the service writes, in one place (DESIGN.md "The result").
+ * Every Redis key the service writes, in one place (`docs/architecture.md#redis-keys`).
  *
  * BullMQ gets the same prefix, so its keys are `<prefix>:jobs:…` beside ours. With the default
  * prefix `{bj}` the braces make Redis Cluster hash only `bj`, putting every key in one slot:
@@ -19,6 +19,10 @@ export interface Keys {
   batchJobs(batchId: string): string;
   /** Short-lived marker taken while a producer adds a job, so two producers never both add it. */
   claim(jobId: string): string;
+  /** Hash of one model's fleet-wide token buckets (`r`, `t`, `ts`); absent means both full. */
+  rateLimit(modelId: string): string;
+  /** JSON progress of a split document between rounds of its parts, with a TTL. */
+  splitStage(jobId: string): string;
   /** Stream with one entry per finished job (`id`, `batchId`, `status`), for followers. */
   readonly results: string;
   /** The BullMQ queue name. */
@@ -45,6 +49,8 @@ export function keysFor(prefix: string): Keys {
     batchResults: (batchId) => `${prefix}:batch:${batchId}:results`,
     batchJobs: (batchId) => `${prefix}:batch:${batchId}:jobs`,
     claim: (jobId) => `${prefix}:claim:${jobId}`,
+    rateLimit: (modelId) => `${prefix}:rl:${modelId}`,
+    splitStage: (jobId) => `${prefix}:split:${jobId}`,
     results: `${prefix}:results`,
     queueName: QUEUE_NAME,
     bullPrefix: prefix,

@@ -1,6 +1,8 @@
 /**
- * Seeded randomness for the simulator, so a run with `--seed N` draws the same faults and
- * jitter every time. Nothing in the simulator's behaviour side calls `Math.random`.
+ * Seeded randomness, the one module of it: the simulator's fault and latency draws (a run with
+ * `--seed N` draws the same every time), jitter in tests and benches, and the sample corpus.
+ * Nothing here reads `Math.random`; `systemRandom` in `resilience/clock.ts` is the one
+ * production source.
  */
 
 /** Uniform draws in [0, 1). */
@@ -41,6 +43,21 @@ export function createRandom(seed: number): Random {
   // The first outputs still echo the seed words; discard a few.
   for (let i = 0; i < 12; i++) draw();
   return draw;
+}
+
+/**
+ * mulberry32 (Tommy Ettinger): a 32-bit state generator, small and fast. `scripts/make-corpus.ts` writes
+ * `examples/corpus/` with it, so the committed corpus is what the script reproduces.
+ */
+export function mulberry32(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRandom, deriveSeed } from './random.js';
+import { createRandom, deriveSeed, mulberry32 } from './random.js';
 
 const draws = (seed: number, n: number) => {
   const random = createRandom(seed);
@@ -35,5 +35,17 @@ describe('deriveSeed', () => {
     expect(deriveSeed(1, 'faults')).not.toBe(deriveSeed(1, 'latency'));
     expect(deriveSeed(1, 'faults')).not.toBe(deriveSeed(2, 'faults'));
     expect(deriveSeed(1, 'faults')).toBe(deriveSeed(1, 'faults'));
+  });
+});
+
+describe('mulberry32', () => {
+  it('repeats its sequence for a seed and stays in [0, 1)', () => {
+    const a = mulberry32(7);
+    const b = mulberry32(7);
+
+    const xs = Array.from({ length: 1_000 }, () => a());
+
+    expect(xs.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b()));
+    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
   });
 });

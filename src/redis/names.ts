@@ -8,11 +8,12 @@ export const QUEUE_NAME = 'jobs';
 
 /** What a job asks for; the BullMQ job name is the task. */
 export const TASKS = ['generate', 'summarize'] as const;
-export type Task = (typeof TASKS)[number];
 
 /** Model-call paths: `invoke` sends each family's native body, `converse` the unified one. */
 export const APIS = ['invoke', 'converse'] as const;
-export type Api = (typeof APIS)[number];
 
 /** The chain a job runs on when it names neither `chain` nor `models`. */
 export const DEFAULT_CHAIN_NAME = 'default';
+
+/** BullMQ job name of one part of a split document (a child of the document's job). */
+export const PART_JOB = 'part';

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { FAMILIES, type Family } from './request.js';
+
+/**
+ * What we know of one model: limits, prices, default quotas and a latency profile
+ * (used by the simulator and for timeouts). Prices are USD per 1,000 tokens, on-demand.
+ */
+export const ModelInfoSchema = z.object({
+  id: z.string().min(1).describe('base model id, e.g. anthropic.claude-3-haiku-20240307-v1:0'),
+  family: z.enum(FAMILIES),
+  name: z.string().min(1),
+  aliases: z.array(z.string()).default([]),
+  contextWindow: z.number().int().positive().describe('input + output tokens the model accepts'),
+  maxOutputTokens: z.number().int().positive(),
+  priceInPer1k: z.number().nonnegative(),
+  priceOutPer1k: z.number().nonnegative(),
+  rpm: z.number().int().positive().describe('default on-demand requests per minute'),
+  tpm: z.number().int().positive().describe('default on-demand tokens per minute'),
+  profileOnly: z
+    .boolean()
+    .default(false)
+    .describe('on-demand calls need a us./eu./apac. inference profile id'),
+  firstTokenMs: z.number().nonnegative().default(400).describe('typical time to first token'),
+  tokensPerSecond: z.number().positive().default(80).describe('typical output speed'),
+});
+/** What we know of one model, defaults applied. */
+export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+/** A model as config `customModels` may write it: defaulted fields may be left out. */
+export type ModelInfoInput = z.input<typeof ModelInfoSchema>;
+
+/** Limits used for a model id we infer the family of but do not list. */
+export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'name' | 'aliases'>>> = {
+  anthropic: {
+    family: 'anthropic',
+    contextWindow: 200_000,
+    maxOutputTokens: 4_096,
+    priceInPer1k: 0.003,
+    priceOutPer1k: 0.015,
+    rpm: 200,
+    tpm: 400_000,
+    profileOnly: false,
+    firstTokenMs: 600,
+    tokensPerSecond: 70,
+  },
+  titan: {
+    family: 'titan',
+    contextWindow: 8_192,
+    maxOutputTokens: 3_072,
+    priceInPer1k: 0.0005,
+    priceOutPer1k: 0.0015,
+    rpm: 100,
+    tpm: 100_000,
+    profileOnly: false,
+    firstTokenMs: 400,
+    tokensPerSecond: 100,
+  },
+  nova: {
+    family: 'nova',
+    contextWindow: 128_000,
+    maxOutputTokens: 5_000,
+    priceInPer1k: 0.0008,
+    priceOutPer1k: 0.0032,
+    rpm: 250,
+    tpm: 1_000_000,
+    profileOnly: false,
+    firstTokenMs: 400,
+    tokensPerSecond: 100,
+  },
+  llama: {
+    family: 'llama',
+    contextWindow: 128_000,
+    maxOutputTokens: 2_048,
+    priceInPer1k: 0.00072,
+    priceOutPer1k: 0.00072,
+    rpm: 400,
+    tpm: 300_000,
+    profileOnly: false,
+    firstTokenMs: 450,
+    tokensPerSecond: 60,
+  },
+  mistral: {
+    family: 'mistral',
+    contextWindow: 32_000,
+    maxOutputTokens: 4_096,
+    priceInPer1k: 0.002,
+    priceOutPer1k: 0.006,
+    rpm: 400,
+    tpm: 300_000,
+    profileOnly: false,
+    firstTokenMs: 400,
+    tokensPerSecond: 80,
+  },
+  cohere: {
+    family: 'cohere',
+    contextWindow: 128_000,
+    maxOutputTokens: 4_000,
+    priceInPer1k: 0.003,
+    priceOutPer1k: 0.015,
+    rpm: 400,
+    tpm: 300_000,
+    profileOnly: false,
+    firstTokenMs: 500,
+    tokensPerSecond: 60,
+  },
+};
+
+/** Cost in USD of one call's usage at a model's on-demand prices. */
+export function costUsd(
+  info: Pick<ModelInfo, 'priceInPer1k' | 'priceOutPer1k'>,
+  usage: { inputTokens: number; outputTokens: number },
+): number {
+  return (usage.inputTokens * info.priceInPer1k + usage.outputTokens * info.priceOutPer1k) / 1000;
+}

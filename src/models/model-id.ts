@@ -1,0 +1,37 @@
+import type { Family } from './request.js';
+
+/**
+ * Geography prefixes of system-defined cross-region inference profiles (`us.`, `eu.`, ...).
+ * The one copy of this list: the catalog and the simulator both peel profiles with it.
+ */
+const GEO_PREFIX = /^(us|eu|apac|global|us-gov|jp|au|ca)\./;
+/** Only these ARN resource types name a model whose family the id itself reveals. */
+const ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:(?:foundation-model|inference-profile)\/(.+)$/;
+
+/** Provider prefixes that reveal a model family, checked after ARN and geo prefixes are peeled off. */
+export const FAMILY_PREFIXES: readonly (readonly [string, Family])[] = [
+  ['anthropic.', 'anthropic'],
+  ['amazon.titan-text', 'titan'],
+  ['amazon.nova', 'nova'],
+  ['meta.llama', 'llama'],
+  ['mistral.', 'mistral'],
+  ['cohere.command', 'cohere'],
+];
+
+/** Peels a cross-region profile's geo prefix off an id: `us.x` → `{ baseId: 'x', geo: 'us' }`. */
+export function splitGeoPrefix(id: string): { baseId: string; geo?: string } {
+  const geo = GEO_PREFIX.exec(id);
+  return geo?.[1] ? { baseId: id.slice(geo[0].length), geo: geo[1] } : { baseId: id };
+}
+
+/** Peels ARN and geo prefix off an id: `arn:…:inference-profile/us.x` → `{ baseId: 'x', geo: 'us' }`. */
+export function parseModelId(id: string): { baseId: string; geo?: string } {
+  const arn = ARN.exec(id);
+  return splitGeoPrefix(arn?.[1] ?? id);
+}
+
+/** The family an id belongs to by its provider prefix, or undefined. */
+export function inferFamily(id: string): Family | undefined {
+  const { baseId } = parseModelId(id);
+  return FAMILY_PREFIXES.find(([prefix]) => baseId.startsWith(prefix))?.[1];
+}
