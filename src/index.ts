@@ -2,6 +2,8 @@
  * bedrock-jobs as a library: what other Node services import to enqueue jobs and read
  * results, and what embeds a worker or the simulator in-process.
  */
+
+export { type Clock, ManualClock } from './clock.js';
 export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
 export { ModelCatalog, type ResolvedModel } from './models/catalog.js';
 export { ModelError, type ModelErrorKind } from './models/errors.js';
@@ -19,6 +21,5 @@ export { JobValidationError } from './queue/validation.js';
 export { type RunningWorker, startWorker } from './queue/worker.js';
 export type { WorkerOptions } from './queue/worker-options.js';
 export type { AttemptRecord } from './resilience/attempt.js';
-export { type Clock, ManualClock } from './resilience/clock.js';
 export type { BatchCounters, ResultRecord } from './results/record.js';
 export { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.js';

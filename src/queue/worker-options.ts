@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { ModelClient } from '../bedrock/types.js';
+import { type Clock, systemClock, systemRandom } from '../clock.js';
 import { type Config, DAY, HOUR, SECOND } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { Random } from '../random.js';
-import { type Clock, systemClock, systemRandom } from '../resilience/clock.js';
 
 /** How a worker process is started; settings of the fleet are in `config`. */
 export const WorkerOptionsSchema = z

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
 import { ModelCatalog } from '../models/catalog.js';
-import { ManualClock } from '../resilience/clock.js';
 import { createControl } from './behaviour.js';
 import type { CallContext } from './control.js';
 import { type ProfileInput, ProfileSchema } from './profiles.js';

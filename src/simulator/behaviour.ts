@@ -1,7 +1,7 @@
+import { type Clock, monotonicClock } from '../clock.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { inferFamily, parseModelId } from '../models/model-id.js';
 import { createRandom, deriveSeed, type Random } from '../random.js';
-import { type Clock, monotonicClock } from '../resilience/clock.js';
 import {
   type AdminApi,
   AdminError,

@@ -1,5 +1,5 @@
+import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { Clock } from '../resilience/clock.js';
 import type { AdminApi } from './admin.js';
 import { createControl } from './behaviour.js';
 import { loadProfile, type Profile } from './profiles.js';

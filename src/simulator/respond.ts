@@ -1,4 +1,4 @@
-import type { Clock } from '../resilience/clock.js';
+import type { Clock } from '../clock.js';
 import type { CallOutcome, FaultDecision, SimError, SimulatorControl } from './control.js';
 import { converseEvents, converseResponse } from './converse.js';
 import { inStreamError, sendError } from './errors-wire.js';

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { type Clock, monotonicClock } from '../clock.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
-import { type Clock, monotonicClock } from '../resilience/clock.js';
 import { type SimulatorControl, simError } from './control.js';
 import { sendError, sendMissingAuth, sendRawError } from './errors-wire.js';
 import { type AnyRequest, type AnyResponse, createDualListener } from './listener.js';

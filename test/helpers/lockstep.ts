@@ -1,5 +1,5 @@
+import type { ManualClock } from '../../src/clock.js';
 import type { Producer } from '../../src/queue/producer.js';
-import type { ManualClock } from '../../src/resilience/clock.js';
 import type { BatchCounters } from '../../src/results/record.js';
 
 export interface LockstepOptions {

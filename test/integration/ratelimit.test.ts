@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/resilience/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import { type RateLimits, RedisRateLimiter } from '../../src/resilience/ratelimit.js';
 import { redisTimeMs, useRedis } from '../helpers/redis.js';
 

@@ -14,7 +14,7 @@ import {
   ValidationException,
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/resilience/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import {
   type FaultDecision,
   type RunningSimulator,

@@ -4,7 +4,7 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/resilience/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import type { AdminStats } from '../../src/simulator/admin.js';
 import { type RunningSimulator, startSimulatorWithProfile } from '../../src/simulator/index.js';
 import { ProfileSchema } from '../../src/simulator/profiles.js';

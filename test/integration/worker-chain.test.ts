@@ -1,10 +1,10 @@
 import { Job, Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
 import type { WorkerOptions } from '../../src/queue/worker-options.js';
-import { ManualClock } from '../../src/resilience/clock.js';
 import type { ResultRecord } from '../../src/results/record.js';
 import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';

@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drain, ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createProducer } from '../../src/queue/producer.js';
 import { startWorker } from '../../src/queue/worker.js';
-import { drain, ManualClock } from '../../src/resilience/clock.js';
 import {
   ProfileSchema,
   type ProfileSimulator,

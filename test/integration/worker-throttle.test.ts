@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
-import { ManualClock } from '../../src/resilience/clock.js';
 import type { BatchCounters } from '../../src/results/record.js';
 import {
   ProfileSchema,

@@ -1,12 +1,12 @@
-import type { Random } from '../random.js';
+import type { Random } from './random.js';
 
 /**
- * Time and randomness for the resilience pipeline, injected so tests run in virtual time.
- * This file is the one place in `resilience/` that reads the real clock or `Math.random`;
- * seeded generators for tests are in `random.ts`.
+ * Time and randomness, injected into the resilience pipeline, the worker and the simulator so
+ * tests run in virtual time. This file is the one place that reads the real clock or
+ * `Math.random` for them; seeded generators for tests are in `random.ts`.
  */
 
-/** Where the pipeline reads the time and sleeps. */
+/** Where the pipeline, the worker and the simulator read the time and sleep. */
 export interface Clock {
   /** Milliseconds since the epoch (or any fixed origin: only differences matter). */
   now(): number;
