@@ -2,6 +2,8 @@
  * bedrock-jobs as a library: what other Node services import to enqueue jobs and read
  * results, and what embeds a worker or the simulator in-process.
  */
+
+export { type Clock, ManualClock } from './clock.js';
 export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
 export { ModelCatalog, type ResolvedModel } from './models/catalog.js';
 export { ModelError, type ModelErrorKind } from './models/errors.js';

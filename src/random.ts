@@ -1,7 +1,7 @@
 /**
  * Seeded randomness, the one module of it: the simulator's fault and latency draws (a run with
  * `--seed N` draws the same every time), jitter in tests and benches, and the sample corpus.
- * Nothing here reads `Math.random`; `systemRandom` in `resilience/clock.ts` is the one
+ * Nothing here reads `Math.random`; `systemRandom` in `clock.ts` is the one
  * production source.
  */
 

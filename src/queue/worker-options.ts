@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { ModelClient } from '../bedrock/types.js';
+import { type Clock, systemClock, systemRandom } from '../clock.js';
 import { type Config, DAY, HOUR, SECOND } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { Random } from '../random.js';
-import { type Clock, systemClock, systemRandom } from '../resilience/clock.js';
 
 /** How a worker process is started; settings of the fleet are in `config`. */
 export const WorkerOptionsSchema = z
@@ -25,8 +25,16 @@ export const WorkerOptionsSchema = z
       .boolean()
       .default(true)
       .describe('fleet-wide rate limits from config and catalog quotas'),
-    clock: z.custom<Clock>().default(() => systemClock),
-    rand: z.custom<Random>().default(() => systemRandom),
+    clock: z
+      .custom<Clock>()
+      .default(() => systemClock)
+      .describe(
+        'breakers, backoff, call timeouts and the shutdown deadline; when given, the fleet limiter too (else Redis TIME)',
+      ),
+    rand: z
+      .custom<Random>()
+      .default(() => systemRandom)
+      .describe('backoff jitter'),
     keepCompletedSeconds: z
       .number()
       .int()

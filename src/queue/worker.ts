@@ -17,7 +17,10 @@ export interface RunningWorker {
   worker: Worker<unknown, JobOutcome>;
   breakers: BreakerRegistry;
   catalog: ModelCatalog;
-  /** Stops taking jobs, lets active ones finish until the deadline, then aborts them. Idempotent. */
+  /**
+   * Stops taking jobs, lets active ones finish until the deadline (on the worker's clock),
+   * then aborts them. Idempotent.
+   */
   close(options?: { deadlineMs?: number }): Promise<void>;
 }
 
@@ -68,6 +71,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
         prefix: keys.prefix,
         limits: configuredLimits(config, catalog),
         adaptive: config.limiter,
+        // A clock the caller chose is the fleet's time too; otherwise Redis TIME is, for every worker alike.
         ...(input.clock ? { clock } : {}),
       });
   const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
@@ -134,17 +138,22 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   let closing: Promise<void> | undefined;
   const shutdown = async (deadlineMs: number): Promise<void> => {
     const graceful = worker.close();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), deadlineMs);
-      timer.unref();
-    });
-    if ((await Promise.race([graceful.then(() => 'done' as const), deadline])) === 'late') {
+    const finished = new AbortController();
+    const deadline = clock.sleep(deadlineMs, finished.signal).then(
+      () => 'late' as const,
+      () => 'done' as const,
+    );
+    let first: 'done' | 'late';
+    try {
+      first = await Promise.race([graceful.then(() => 'done' as const), deadline]);
+    } finally {
+      finished.abort();
+    }
+    if (first === 'late') {
       logger.warn({ deadlineMs }, 'active jobs did not finish in time; aborting them');
       worker.cancelAllJobs('shutdown');
       await worker.close(true);
     }
-    clearTimeout(timer);
     for (const step of [() => queue.close(), () => redis.quit(), async () => sdk?.destroy()]) {
       try {
         await step();

@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createTestPipeline, fail } from '../../test/helpers/fake-model-client.js';
+import { ManualClock } from '../clock.js';
 import type { ModelRequest } from '../models/request.js';
 import { BreakerRegistry } from './breaker.js';
-import { ManualClock } from './clock.js';
 import { createResilienceEvents } from './events.js';
 import type { PolicyResult } from './policy.js';
 

@@ -10,9 +10,9 @@ import {
   type IBackoffFactory,
   type IHalfOpenAfterBackoffContext,
 } from 'cockatiel';
+import type { Clock } from '../clock.js';
 import type { PolicyConfig } from '../config.js';
 import { isModelError, type ModelErrorKind } from '../models/errors.js';
-import type { Clock } from './clock.js';
 import { createResilienceEvents, type ResilienceEmitter } from './events.js';
 
 /**

@@ -1,8 +1,8 @@
 import { CallAborted, type ModelApi, type ModelClient } from '../bedrock/types.js';
+import type { Clock } from '../clock.js';
 import type { ResolvedModel } from '../models/catalog.js';
 import { classifyError, ModelError } from '../models/errors.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
-import type { Clock } from './clock.js';
 
 export interface CallOptions {
   api: ModelApi;

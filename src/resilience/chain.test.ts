@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createTestPipeline, fail } from '../../test/helpers/fake-model-client.js';
+import { drain } from '../clock.js';
 import type { ModelRequest } from '../models/request.js';
 import { type ChainInput, type ChainResult, runChain } from './chain.js';
-import { drain } from './clock.js';
 import { AllModelsBusyError, ChainAbortedError, ChainExhaustedError, InvalidJobError } from './errors.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';

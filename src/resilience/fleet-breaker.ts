@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
 import { type Keys, keysFor } from '../redis/keys.js';
 import { defineScript, type ScriptRunner } from '../redis/script.js';
-import type { Clock } from './clock.js';
 
 /**
  * What the fleet says about a model before a call: `closed` (call as usual, through the local

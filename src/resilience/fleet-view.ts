@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
+import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { ModelCatalog } from '../models/catalog.js';
-import { systemClock } from './clock.js';
 import { FleetBreakers, type FleetBreakerView } from './fleet-breaker.js';
 import { configuredLimits, type EffectiveRate, RedisRateLimiter } from './ratelimit.js';
 

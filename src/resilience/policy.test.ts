@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createTestPipeline, fail } from '../../test/helpers/fake-model-client.js';
 import { CallAborted } from '../bedrock/types.js';
+import { drain } from '../clock.js';
 import type { ModelRequest } from '../models/request.js';
-import { drain } from './clock.js';
 import { PolicyFailure } from './errors.js';
 import type { PolicyResult } from './policy.js';
 import type { EffectiveRate, RateLimiter, Reservation } from './ratelimit.js';

@@ -7,6 +7,7 @@ import {
 } from 'cockatiel';
 import { z } from 'zod';
 import type { ModelApi, ModelClient } from '../bedrock/types.js';
+import type { Clock } from '../clock.js';
 import { type Config, type PolicyConfig, policyFor, SECOND } from '../config.js';
 import type { ResolvedModel } from '../models/catalog.js';
 import { classifyError, isRetryableKind, type ModelErrorKind } from '../models/errors.js';
@@ -17,7 +18,6 @@ import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 import { nextDelayMs } from './backoff.js';
 import { type BreakerRegistry, countsAgainstHealth, type ModelBreaker } from './breaker.js';
 import { callWithTimeout } from './call.js';
-import type { Clock } from './clock.js';
 import { PolicyFailure } from './errors.js';
 import type { ResilienceEmitter } from './events.js';
 import type { FleetBreakers } from './fleet-breaker.js';

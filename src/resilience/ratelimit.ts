@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import type { ModelRequest } from '../models/request.js';
 import { estimateTokens } from '../models/tokens.js';
 import { type Keys, keysFor } from '../redis/keys.js';
 import { defineScript, type ScriptRunner } from '../redis/script.js';
-import type { Clock } from './clock.js';
 
 /** A model's fleet-wide quota and how the limiter may treat it. */
 export interface RateLimits {

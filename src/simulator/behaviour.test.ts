@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { createControl } from './behaviour.js';
 import type { CallContext } from './control.js';
@@ -19,10 +20,10 @@ function call(over: Partial<CallContext> = {}): CallContext {
 }
 
 function setup(profile: ProfileInput = {}, timeScale = 1) {
-  const clock = { now: 1_000 };
+  const clock = new ManualClock(1_000);
   const sim = createControl({
     profile: ProfileSchema.parse(profile),
-    clock: () => clock.now,
+    clock,
     timeScale,
     seed: 1,
   });
@@ -79,9 +80,9 @@ describe('createControl', () => {
     );
 
     const before = sim.fault(call()).type;
-    clock.now += 1_000;
+    clock.advance(1_000);
     const during = sim.fault(call()).type;
-    clock.now += 3_000;
+    clock.advance(3_000);
     const after = sim.fault(call()).type;
 
     expect([before, during, after]).toEqual(['none', 'error', 'none']);
@@ -141,7 +142,7 @@ describe('createControl', () => {
     const run = () => {
       const sim = createControl({
         profile: ProfileSchema.parse({ faults: [{ model: '*', errorRate: { internal: 0.5 } }] }),
-        clock: () => 0,
+        clock: new ManualClock(0),
         seed: 42,
         catalog: new ModelCatalog(),
       });

@@ -1,3 +1,4 @@
+import { type Clock, monotonicClock } from '../clock.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { inferFamily, parseModelId } from '../models/model-id.js';
 import { createRandom, deriveSeed, type Random } from '../random.js';
@@ -33,8 +34,11 @@ export interface ControlOptions {
   seed?: number;
   /** Wins over the profile's time scale; default 1. */
   timeScale?: number;
-  /** Real milliseconds, monotonic; default `performance.now`. */
-  clock?: () => number;
+  /**
+   * Where quota refills, fault windows, stats and uptime take their time; real monotonic time
+   * by default. Give the simulator's wire side the same clock.
+   */
+  clock?: Clock;
   catalog?: ModelCatalog;
 }
 
@@ -86,7 +90,8 @@ function normalizeModels(profile: Profile, catalog: ModelCatalog): Map<string, M
 export function createControl(options: ControlOptions = {}): Behaviour {
   const profile = options.profile ?? ProfileSchema.parse({});
   const catalog = options.catalog ?? new ModelCatalog();
-  const clock = options.clock ?? (() => performance.now());
+  const source = options.clock ?? monotonicClock;
+  const clock = (): number => source.now();
   const seed = options.seed ?? profile.seed ?? 1;
   const timeScale = options.timeScale ?? profile.timeScale ?? 1;
   if (!(timeScale > 0 && Number.isFinite(timeScale)))

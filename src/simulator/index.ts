@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { AdminApi } from './admin.js';
 import { createControl } from './behaviour.js';
@@ -38,6 +39,11 @@ export interface ProfileRunOptions {
   profile?: string | Profile;
   seed?: number;
   timeScale?: number;
+  /**
+   * One clock for quotas, fault windows, stats and latency waits; real monotonic time by
+   * default. Tests pass a `ManualClock` to freeze or step the simulator's time.
+   */
+  clock?: Clock;
   logger?: Logger;
 }
 
@@ -58,6 +64,7 @@ export async function startSimulatorWithProfile(options: ProfileRunOptions = {})
     ...(profile ? { profile } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const sim = await startSimulator({
     control: behaviour.control,
@@ -65,6 +72,7 @@ export async function startSimulatorWithProfile(options: ProfileRunOptions = {})
     seed: behaviour.seed,
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
   return { url: sim.url, port: sim.port, close: () => sim.close(), admin: behaviour.admin };

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../clock.js';
 import type { CallOutcome, FaultDecision, SimError, SimulatorControl } from './control.js';
 import { converseEvents, converseResponse } from './converse.js';
 import { inStreamError, sendError } from './errors-wire.js';
@@ -11,10 +11,10 @@ import { endStream, type Reply, sendJson, startStream, writeFrame } from './wire
 
 const NO_USAGE = Object.freeze({ inputTokens: 0, outputTokens: 0 });
 
-/** Waits real time; an abort (client gone, server closing) ends the wait early without throwing. */
-async function wait(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits on the clock; an abort (client gone, server closing) ends the wait early without throwing. */
+async function wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return;
-  await sleep(ms, undefined, { signal }).catch(() => undefined);
+  await clock.sleep(ms, signal).catch(() => undefined);
 }
 
 /** Resolves when the signal aborts: a hung call holds nothing but this listener. */
@@ -30,6 +30,8 @@ export interface RespondDeps {
   control: SimulatorControl;
   /** Generation seed: the same seed, model and prompt give the same text. */
   seed: number;
+  /** Where latency waits and reported latencies take their time. */
+  clock: Clock;
 }
 
 /** What one call needs besides its checks: where it answers and since when it runs. */
@@ -37,11 +39,11 @@ export interface Exchange {
   reply: Reply;
   /** Aborts when the client goes away or the server closes. */
   signal: AbortSignal;
-  /** `performance.now()` when the request arrived. */
+  /** The clock's time when the request arrived. */
   startedMs: number;
 }
 
-const elapsedMs = (x: Exchange): number => Math.round(performance.now() - x.startedMs);
+const elapsedMs = (clock: Clock, x: Exchange): number => Math.round(clock.now() - x.startedMs);
 
 /**
  * Answers a checked call through the control seam: admission (429 when refused), the fault
@@ -50,7 +52,7 @@ const elapsedMs = (x: Exchange): number => Math.round(performance.now() - x.star
  * granted admission) and one `record`.
  */
 export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promise<void> {
-  const { control } = deps;
+  const { control, clock } = deps;
   const { ctx } = call;
   const admission = control.admit(ctx);
   if (!admission.ok) {
@@ -80,7 +82,7 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
         outcome = 'fault';
         return await untilAborted(x.signal);
       }
-      await wait(fault.afterMs, x.signal);
+      await wait(clock, fault.afterMs, x.signal);
       if (x.signal.aborted) return;
     }
     const filtered = fault.type === 'content_filter';
@@ -99,9 +101,9 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
     const answer: AnswerContext = { requestId: x.reply.requestId, baseId: ctx.baseId, prompt: call.prompt };
 
     if (ctx.operation === 'invoke' || ctx.operation === 'converse') {
-      await wait(latency.firstTokenMs + latency.perTokenMs * g.outputTokens, x.signal);
+      await wait(clock, latency.firstTokenMs + latency.perTokenMs * g.outputTokens, x.signal);
       if (x.signal.aborted) return;
-      const latencyMs = elapsedMs(x);
+      const latencyMs = elapsedMs(clock, x);
       if (ctx.operation === 'converse') sendJson(x.reply, 200, converseResponse(g, latencyMs));
       else
         sendJson(x.reply, 200, SIM_FAMILIES[call.family].respond(g, answer), {
@@ -113,7 +115,7 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
     }
     const slow = fault.type === 'slow_stream' ? fault.factor : 1;
     if (fault.type === 'break_stream') outcome = 'fault';
-    await stream(call, g, answer, x, {
+    await stream(call, g, answer, x, clock, {
       firstTokenMs: latency.firstTokenMs,
       perTokenMs: latency.perTokenMs * slow,
       ...(fault.type === 'break_stream'
@@ -149,6 +151,7 @@ async function stream(
   g: Generation,
   a: AnswerContext,
   x: Exchange,
+  clock: Clock,
   plan: StreamPlan,
 ): Promise<void> {
   const parts = pieces(g.text);
@@ -174,7 +177,7 @@ async function stream(
   }
   const sent = plan.breakAfter === undefined ? count : Math.min(count, plan.breakAfter);
   const stamp = (): void => {
-    metrics.invocationLatency = elapsedMs(x);
+    metrics.invocationLatency = elapsedMs(clock, x);
     converseMetrics.latencyMs = metrics.invocationLatency;
   };
   // The first frame goes out at the first-token time, the others spread over the output time.
@@ -189,12 +192,12 @@ async function stream(
     endStream(x.reply, Buffer.concat(frames));
     return;
   }
-  await wait(plan.firstTokenMs, x.signal);
-  metrics.firstByteLatency = elapsedMs(x);
+  await wait(clock, plan.firstTokenMs, x.signal);
+  metrics.firstByteLatency = elapsedMs(clock, x);
   // Each frame waits for its own due time, so timer rounding never adds up over a long stream.
-  const firstFrameAt = performance.now();
+  const firstFrameAt = clock.now();
   for (let i = 0; i < sent; i++) {
-    if (i > 0) await wait(firstFrameAt + i * perFrameMs - performance.now(), x.signal);
+    if (i > 0) await wait(clock, firstFrameAt + i * perFrameMs - clock.now(), x.signal);
     if (x.signal.aborted) return;
     stamp();
     writeFrame(x.reply, encode(i));

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { type Clock, monotonicClock } from '../clock.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { type SimulatorControl, simError } from './control.js';
@@ -26,6 +27,11 @@ export type SimulatorOptions = z.input<typeof SimulatorOptionsSchema> & {
   adminHandler?: AdminHandler;
   /** Which models need a profile and which family an id belongs to; the built-in catalog by default. */
   catalog?: ModelCatalog;
+  /**
+   * Where latency and hang waits sleep and reported latencies are measured: the same clock
+   * as the control's, so a test can step both. Real monotonic time by default.
+   */
+  clock?: Clock;
   logger?: Logger;
 };
 
@@ -60,6 +66,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   });
   const { control, adminHandler } = options;
   const catalog = options.catalog ?? new ModelCatalog();
+  const clock = options.clock ?? monotonicClock;
   const logger = (options.logger ?? silentLogger).child({ component: 'simulator' });
   const inFlight = new Set<AbortController>();
 
@@ -78,7 +85,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     inFlight.add(gone);
     res.once('close', left);
     try {
-      await respond(call, { reply, signal: gone.signal, startedMs }, { control, seed });
+      await respond(call, { reply, signal: gone.signal, startedMs }, { control, seed, clock });
     } finally {
       res.off('close', left);
       inFlight.delete(gone);
@@ -93,7 +100,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       } else sendJson(newReply(res), 404, { message: 'No admin API on this simulator' });
       return;
     }
-    const startedMs = performance.now();
+    const startedMs = clock.now();
     const reply = newReply(res);
     const r = req.method === 'POST' ? route(url) : undefined;
     if (!req.headers.authorization) sendMissingAuth(reply);

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MINUTE } from '../../src/config.js';
 import { BIN, jsonLines, ROOT, runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bj-cli-'));
@@ -13,7 +14,9 @@ const file = (name: string, text: string) => {
   return path;
 };
 
-describe('CLI configuration', () => {
+// Each test starts the CLI (Node and tsx) one or more times: generous bounds, so a slow
+// machine is never a failure.
+describe('CLI configuration', { timeout: 2 * MINUTE }, () => {
   it('refuses a bad config file at start, naming the file and each field', async () => {
     const bad = file('bad.yaml', 'worker:\n  concurrency: 0\nretries: 3\n');
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MINUTE } from '../../src/config.js';
 import { jsonLines, runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bj-door-'));
@@ -21,7 +22,9 @@ afterAll(async () => {
   await redis.quit();
 });
 
-describe('the CLI front door', () => {
+// Each test starts the CLI (Node and tsx) one or more times: generous bounds, so a slow
+// machine is never a failure.
+describe('the CLI front door', { timeout: 2 * MINUTE }, () => {
   it('refuses a JSONL line that is not UTF-8, naming file and line, and enqueues nothing', async () => {
     const file = join(dir, 'bad-bytes.jsonl');
     const broken = Buffer.concat([

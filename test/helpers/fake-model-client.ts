@@ -1,11 +1,11 @@
 import type { InvokeOptions, ModelClient } from '../../src/bedrock/types.js';
+import { ManualClock } from '../../src/clock.js';
 import { type Config, type ConfigInput, ConfigSchema } from '../../src/config.js';
 import { ModelCatalog, type ResolvedModel } from '../../src/models/catalog.js';
 import { ModelError, type ModelErrorKind } from '../../src/models/errors.js';
 import type { ModelReply, ModelRequest } from '../../src/models/request.js';
 import type { Random } from '../../src/random.js';
 import { BreakerRegistry } from '../../src/resilience/breaker.js';
-import { ManualClock } from '../../src/resilience/clock.js';
 import { createResilienceEvents, type ResilienceEmitter } from '../../src/resilience/events.js';
 import { modelPolicyConfig, PolicyRegistry, type PolicyRuntime } from '../../src/resilience/policy.js';
 

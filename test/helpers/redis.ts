@@ -86,6 +86,15 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<number> 
   return deleted;
 }
 
+/**
+ * Redis's own clock in ms: expiries are set on it, so a test compares them with this rather
+ * than with how long the test itself took.
+ */
+export async function redisTimeMs(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+}
+
 /** Open TCP sockets of this process (each Redis connection is one). */
 export function openSockets(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;

@@ -101,11 +101,13 @@ describe('HTTP API', () => {
     const again = await app.inject({ method: 'POST', url: '/v1/jobs', headers: auth, payload: job('j1') });
     const queued = await app.inject({ method: 'GET', url: '/v1/jobs/j2', headers: auth });
     running.worker = await startWorker({ config: c });
-    const finished = new Promise<void>((resolve) => {
-      let n = 0;
-      running.worker?.worker.on('completed', () => ++n === 3 && resolve());
-    });
-    await finished;
+    // The worker may finish all three before a listener could be attached: ask the API instead,
+    // until BullMQ has moved the last job out of active too.
+    await expect
+      .poll(async () => (await app.inject({ method: 'GET', url: '/v1/batches/b1', headers: auth })).json(), {
+        timeout: 20_000,
+      })
+      .toMatchObject({ completed: 3, waiting: 0, active: 0 });
     const batch = await app.inject({ method: 'GET', url: '/v1/batches/b1', headers: auth });
     const result = await app.inject({ method: 'GET', url: '/v1/jobs/j2', headers: auth });
     const lines = await app.inject({ method: 'GET', url: '/v1/batches/b1/results', headers: auth });

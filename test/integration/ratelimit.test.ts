@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { ConfigSchema } from '../../src/config.js';
-import { ManualClock } from '../../src/resilience/clock.js';
 import { type RateLimits, RedisRateLimiter } from '../../src/resilience/ratelimit.js';
 import { useRedis } from '../helpers/redis.js';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CSV_COLUMNS, streamResults } from '../../src/results/export.js';
 import type { ResultRecordInput } from '../../src/results/record.js';
 import { ResultStore } from '../../src/results/store.js';
-import { useRedis } from '../helpers/redis.js';
+import { redisTimeMs, useRedis } from '../helpers/redis.js';
 
 const ctx = useRedis();
 
@@ -103,11 +103,15 @@ describe('ResultStore', () => {
   it('stores results with the configured TTL', async () => {
     const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 120 });
 
+    const before = await redisTimeMs(ctx.redis);
     await store.save(result('job-ttl', 'b1'));
+    const after = await redisTimeMs(ctx.redis);
 
-    const ttl = await ctx.redis.ttl(store.keys.result('job-ttl'));
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(120);
+    // On Redis's own clock the key expires 120 s after it was written, however long the test
+    // took to ask.
+    const expiresAt = await ctx.redis.pexpiretime(store.keys.result('job-ttl'));
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 120_000);
+    expect(expiresAt).toBeLessThanOrEqual(after + 120_000);
   });
 
   it('refuses a completed result without text, naming the field', async () => {

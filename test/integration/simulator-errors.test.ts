@@ -14,6 +14,7 @@ import {
   ValidationException,
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import {
   type FaultDecision,
   type RunningSimulator,
@@ -49,9 +50,10 @@ afterEach(async () => {
 
 async function start(
   options: TestControlOptions = {},
+  clock?: ManualClock,
 ): Promise<{ control: TestControl; c: BedrockRuntimeClient }> {
   const control = testControl(options);
-  sim = await startSimulator({ control });
+  sim = await startSimulator({ control, ...(clock ? { clock } : {}) });
   client = sdkClient(sim.url);
   return { control, c: client };
 }
@@ -360,16 +362,20 @@ describe('the control seam', () => {
   });
 
   it('slows a stream by the fault factor', async () => {
-    const { c } = await start({
-      latency: () => ({ firstTokenMs: 0, perTokenMs: 0.2 }),
-      fault: () => ({ type: 'slow_stream', factor: 10 }),
-    });
+    const clock = new ManualClock(0);
+    const { c } = await start(
+      {
+        latency: () => ({ firstTokenMs: 0, perTokenMs: 0.2 }),
+        fault: () => ({ type: 'slow_stream', factor: 10 }),
+      },
+      clock,
+    );
 
-    const chunks = await drain(c, HAIKU, CLAUDE_BODY);
+    const chunks = await clock.drive(drain(c, HAIKU, CLAUDE_BODY));
 
     const last = chunks.at(-1) as Record<string, { outputTokenCount: number; invocationLatency: number }>;
     const metrics = last['amazon-bedrock-invocationMetrics']!;
-    expect(metrics.invocationLatency).toBeGreaterThanOrEqual(0.2 * 10 * metrics.outputTokenCount - 2);
+    expect(metrics.invocationLatency).toBe(Math.round(0.2 * 10 * metrics.outputTokenCount));
   });
 
   it("answers content filtered in each family's own way", async () => {
@@ -426,29 +432,34 @@ describe('the control seam', () => {
   });
 
   it('answers normally after a hang with afterMs', async () => {
-    const { c, control } = await start({ fault: () => ({ type: 'hang', afterMs: 5 }) });
+    const clock = new ManualClock(0);
+    const { c, control } = await start({ fault: () => ({ type: 'hang', afterMs: 5 }) }, clock);
 
-    const out = await invoke(c, HAIKU, CLAUDE_BODY);
+    const out = await clock.drive(invoke(c, HAIKU, CLAUDE_BODY));
 
     expect(out.$metadata.httpStatusCode).toBe(200);
     expect(control.records.at(-1)?.outcome).toBe('ok');
+    expect(clock.now()).toBe(5);
   });
 
   it('waits the first-token time plus per-token pacing before answering', async () => {
-    const { c } = await start({ latency: () => ({ firstTokenMs: 40, perTokenMs: 0.5 }) });
+    // The simulator sleeps on a clock that moves only as far as its waits ask: the latencies it
+    // reports are then exact, however slowly the calls run on this machine.
+    const clock = new ManualClock(0);
+    const { c } = await start({ latency: () => ({ firstTokenMs: 40, perTokenMs: 0.5 }) }, clock);
 
-    const startedMs = performance.now();
-    const out = await invoke(c, HAIKU, CLAUDE_BODY);
-    const elapsedMs = performance.now() - startedMs;
+    const out = await clock.drive(invoke(c, HAIKU, CLAUDE_BODY));
+    const answeredAt = clock.now();
     const body = JSON.parse(utf8.decode(out.body)) as { usage: { output_tokens: number } };
-    const chunks = await drain(c, HAIKU, CLAUDE_BODY);
+    const streamStartedAt = clock.now();
+    const chunks = await clock.drive(drain(c, HAIKU, CLAUDE_BODY));
 
     const metrics = (
       chunks.at(-1) as Record<string, { firstByteLatency: number; invocationLatency: number }>
     )['amazon-bedrock-invocationMetrics'];
-    // Lower bounds only: waits run late, never early (but for the timers' 1 ms granularity).
-    expect(elapsedMs).toBeGreaterThanOrEqual(40 + 0.5 * body.usage.output_tokens - 2);
-    expect(metrics?.firstByteLatency).toBeGreaterThanOrEqual(39);
-    expect(metrics?.invocationLatency).toBeGreaterThanOrEqual(40 + 0.5 * body.usage.output_tokens - 2);
+    expect(answeredAt).toBe(40 + 0.5 * body.usage.output_tokens);
+    expect(metrics?.firstByteLatency).toBe(40);
+    expect(metrics?.invocationLatency).toBe(Math.round(40 + 0.5 * body.usage.output_tokens));
+    expect(clock.now() - streamStartedAt).toBeCloseTo(40 + 0.5 * body.usage.output_tokens, 6);
   });
 });

@@ -1,8 +1,10 @@
 import { Job, Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
+import type { WorkerOptions } from '../../src/queue/worker-options.js';
 import type { ResultRecord } from '../../src/results/record.js';
 import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
@@ -32,9 +34,12 @@ function testConfig(overrides: ConfigInput = {}): Config {
   });
 }
 
-async function start(config: Config): Promise<{ producer: Producer; worker: RunningWorker }> {
+async function start(
+  config: Config,
+  options: Omit<WorkerOptions, 'config'> = {},
+): Promise<{ producer: Producer; worker: RunningWorker }> {
   const producer = pipe.track(createProducer({ redis: ctx.url, prefix: config.prefix, config }));
-  const worker = await startWorker({ config });
+  const worker = await startWorker({ config, ...options });
   pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
   return { producer, worker };
 }
@@ -87,27 +92,40 @@ describe('fallback chain against the simulator', () => {
     }
   });
 
-  it('stops calling a dead model once its breaker opens, and returns to it after the outage', async () => {
-    const config = testConfig();
+  it('stops calling a dead model once its breaker opens, and probes it again after the half-open delay', async () => {
+    // One call per model per job, so the worker never sleeps: its clock stands still unless
+    // the test moves it, and the breaker cannot half-open however slowly the batch runs.
+    const config = testConfig({
+      policy: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 3, halfOpenAfterMs: 30_000 } },
+    });
+    const { halfOpenAfterMs, consecutiveFailures } = config.policy.breaker;
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
     pipe.sim.admin.addFault({ model: CLAUDE, outage: true });
-    const { producer, worker } = await start(config);
+    const { producer, worker } = await start(config, { clock });
+    const claudeCalls = (): number => pipe.sim.admin.stats().models[CLAUDE]?.calls ?? 0;
 
-    await runBatch(producer, 40, 'breaker-1');
-
-    const deadCalls = pipe.sim.admin.stats().models[CLAUDE]?.calls ?? 0;
-    expect(deadCalls).toBeLessThanOrEqual(
-      config.policy.breaker.consecutiveFailures + config.worker.concurrency,
-    );
-    expect(worker.breakers.get(CLAUDE).view().state).toBe('open');
-
+    const during = await runBatch(producer, 40, 'breaker-1');
+    const deadCalls = claudeCalls();
+    const stateAfterOutage = worker.breakers.get(CLAUDE).view().state;
     pipe.sim.admin.clearFaults();
-    let back: ResultRecord | undefined;
-    for (let round = 0; round < 200 && !back; round++) {
-      back = (await runBatch(producer, 1, `probe-${round}`)).find((r) => r.modelId === CLAUDE);
-    }
-    expect(back).toBeDefined();
+    clock.advance(halfOpenAfterMs - 1);
+    const [early] = await runBatch(producer, 1, 'early');
+    const callsBeforeDelay = claudeCalls();
+    clock.advance(1);
+    const [probe] = await runBatch(producer, 1, 'probe');
     const after = await runBatch(producer, 10, 'breaker-2');
+
+    expect(during.every((r) => r.modelId === LLAMA)).toBe(true);
+    // The calls already in flight when it opened (at most one per other job slot) still land.
+    expect(deadCalls).toBeGreaterThanOrEqual(consecutiveFailures);
+    expect(deadCalls).toBeLessThanOrEqual(consecutiveFailures + config.worker.concurrency - 1);
+    expect(stateAfterOutage).toBe('open');
+    expect(early?.modelId).toBe(LLAMA);
+    expect(early?.attempts[0]).toMatchObject({ modelId: CLAUDE, outcome: 'circuit_open' });
+    expect(callsBeforeDelay).toBe(deadCalls);
+    expect(probe?.modelId).toBe(CLAUDE);
     expect(after.every((r) => r.modelId === CLAUDE)).toBe(true);
+    expect(worker.breakers.get(CLAUDE).view().state).toBe('closed');
   });
 
   it('fails an invalid job at once, without retries, naming the problem', async () => {

@@ -1,6 +1,6 @@
-import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drain, ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createProducer } from '../../src/queue/producer.js';
@@ -49,10 +49,21 @@ describe('graceful shutdown', () => {
       })),
       { batchId: 'shutdown' },
     );
-    const first = await startWorker({ config, logger });
-    while ((await queue.getActiveCount()) < 4) await once(first.worker, 'active');
+    // The first worker's deadline runs on a clock that moves only when the test says.
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const first = await startWorker({ config, logger, clock });
+    // Each call in flight arms its timeout on the worker's clock: four sleeps, four hung calls.
+    await clock.sleeping(4);
 
-    await Promise.all([first.close(), first.close()]);
+    let closed = false;
+    const closing = Promise.all([first.close(), first.close()]).then(() => {
+      closed = true;
+    });
+    clock.advance(config.worker.shutdownTimeoutMs - 1);
+    await drain();
+    const closedBeforeDeadline = closed;
+    clock.advance(1);
+    await closing;
     const counts = await queue.getJobCounts('waiting', 'active', 'failed', 'completed');
     const results = await Promise.all([0, 1, 2, 3].map((i) => producer.getResult(`s${i}`)));
     sim.admin.clearFaults();
@@ -62,6 +73,7 @@ describe('graceful shutdown', () => {
     await queue.close();
     await producer.close();
 
+    expect(closedBeforeDeadline).toBe(false);
     expect(counts).toMatchObject({ waiting: 4, active: 0, failed: 0 });
     expect(results.every((r) => r === undefined)).toBe(true);
     expect(done).toMatchObject({ total: 4, completed: 4, failed: 0 });

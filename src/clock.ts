@@ -1,12 +1,12 @@
-import type { Random } from '../random.js';
+import type { Random } from './random.js';
 
 /**
- * Time and randomness for the resilience pipeline, injected so tests run in virtual time.
- * This file is the one place in `resilience/` that reads the real clock or `Math.random`;
- * seeded generators for tests are in `random.ts`.
+ * Time and randomness, injected into the resilience pipeline, the worker and the simulator so
+ * tests run in virtual time. This file is the one place that reads the real clock or
+ * `Math.random` for them; seeded generators for tests are in `random.ts`.
  */
 
-/** Where the pipeline reads the time and sleeps. */
+/** Where the pipeline, the worker and the simulator read the time and sleep. */
 export interface Clock {
   /** Milliseconds since the epoch (or any fixed origin: only differences matter). */
   now(): number;
@@ -41,6 +41,15 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * The real clock on `performance.now()`: never steps back when the wall clock is set, so
+ * measured durations and refill windows stay true. Its zero is the process start, not the epoch.
+ */
+export const monotonicClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms, signal) => systemClock.sleep(ms, signal),
+};
+
 /** `Math.random`, for production wiring. */
 export const systemRandom: Random = () => Math.random();
 
@@ -50,15 +59,25 @@ interface Timer {
   fire: () => void;
 }
 
+interface PendingWaiter {
+  count: number;
+  withinMs: number;
+  resolve: () => void;
+}
+
 /**
  * A clock that moves only when told: `advance(ms)` fires due sleeps in order, and
  * `run(promise)` moves virtual time from one pending sleep to the next until the promise
  * settles. Backoff, timeouts and half-open delays are then exact and instant in tests.
+ * Code that also does real I/O (a socket, Redis) is driven with `drive(promise)` instead,
+ * or one sleep at a time with `step()` once `sleeping(n)` says that code has reached its
+ * sleeps.
  */
 export class ManualClock implements Clock {
   private current: number;
   private seq = 0;
   private readonly timers: Timer[] = [];
+  private waiters: PendingWaiter[] = [];
 
   constructor(start = 0) {
     this.current = start;
@@ -91,7 +110,41 @@ export class ManualClock implements Clock {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.timers.push(timer);
+      this.wakeWaiters();
     });
+  }
+
+  /** Sleeps not yet fired that fall due within `ms` from now. */
+  pendingWithin(ms: number): number {
+    let n = 0;
+    for (const t of this.timers) if (t.due <= this.current + ms) n++;
+    return n;
+  }
+
+  /**
+   * Resolves once at least `count` sleeps are pending, e.g. when every job has reached its
+   * backoff, or a server its latency wait; resolves at once when they already are. With
+   * `withinMs`, only sleeps due that soon count: a backoff, not the far timeout of a call
+   * still in flight.
+   */
+  sleeping(count = 1, options: { withinMs?: number } = {}): Promise<void> {
+    const withinMs = options.withinMs ?? Number.POSITIVE_INFINITY;
+    if (this.pendingWithin(withinMs) >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, withinMs, resolve }));
+  }
+
+  /**
+   * Moves time to the earliest pending sleep and fires that one alone, even when others fall
+   * due at the same time, so code woken by it runs before anything else moves.
+   * @returns false when no sleep is pending
+   */
+  step(): boolean {
+    const next = this.earliest();
+    if (!next) return false;
+    this.current = Math.max(this.current, next.due);
+    this.remove(next);
+    next.fire();
+    return true;
   }
 
   /** Moves time forward by `ms`, firing every sleep that falls due on the way, in order. */
@@ -130,6 +183,39 @@ export class ManualClock implements Clock {
       this.advance(next.due - this.current);
     }
     throw new Error(`ManualClock.run: not settled after ${maxSteps} timer steps`);
+  }
+
+  /**
+   * Drives virtual time until `promise` settles, for code that mixes this clock's sleeps with
+   * real I/O: whenever a sleep is pending, time jumps to it and fires it; otherwise it waits
+   * for the next sleep (or for the promise). Time moves only as far as the sleeps ask, so
+   * what the code measures on this clock is exact however slow the I/O in between is.
+   */
+  async drive<T>(promise: Promise<T>): Promise<T> {
+    let settled = false;
+    const done = promise.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    for (;;) {
+      await drain();
+      if (settled) return promise;
+      const next = this.earliest();
+      if (next) this.advance(next.due - this.current);
+      else await Promise.race([done, this.sleeping(1)]);
+    }
+  }
+
+  private wakeWaiters(): void {
+    const isReady = (w: PendingWaiter): boolean => this.pendingWithin(w.withinMs) >= w.count;
+    const ready = this.waiters.filter(isReady);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => !isReady(w));
+    for (const w of ready) w.resolve();
   }
 
   private earliest(): Timer | undefined {
