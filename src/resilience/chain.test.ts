@@ -141,18 +141,28 @@ describe('runChain', () => {
       HAIKU,
       fail('throttled', { retryAfterMs: 9_000 }),
       fail('throttled', { retryAfterMs: 9_000 }),
+      fail('throttled', { retryAfterMs: 9_000 }),
     );
     p.client.script(
       LLAMA,
       fail('throttled', { retryAfterMs: 4_000 }),
       fail('throttled', { retryAfterMs: 4_000 }),
+      fail('throttled', { retryAfterMs: 4_000 }),
     );
 
-    const e = await rejectionOf(chain(p));
+    const spilled = await rejectionOf(chain(p));
+    const waited = await rejectionOf(chain(p, { spill: false }));
 
-    expect(e).toBeInstanceOf(AllModelsBusyError);
-    expect((e as AllModelsBusyError).waitMs).toBe(4_000);
-    expect((e as AllModelsBusyError).attempts.map((a) => a.outcome)).toEqual([
+    // A throttle sends the job on at once; Titan, last in the chain, is open.
+    expect(spilled).toBeInstanceOf(AllModelsBusyError);
+    expect((spilled as AllModelsBusyError).waitMs).toBe(4_000);
+    expect((spilled as AllModelsBusyError).attempts.map((a) => a.outcome)).toEqual([
+      'throttled',
+      'throttled',
+      'circuit_open',
+    ]);
+    // Without spill each model is retried after its backoff before the chain moves on.
+    expect((waited as AllModelsBusyError).attempts.map((a) => a.outcome)).toEqual([
       'throttled',
       'throttled',
       'throttled',

@@ -28,7 +28,10 @@ export interface ChainInput {
   signal?: AbortSignal;
   policies: PolicySource;
   limiter?: RateLimiter;
-  /** Whether a busy model is left for the next one (default) or waited for; see {@link ExecuteOptions.spill}. */
+  /**
+   * Whether a busy model is left for the next one (default) or waited for; the last model of
+   * the chain is always waited for. See {@link ExecuteOptions.spill}.
+   */
   spill?: boolean;
   /**
    * Re-shapes the request for one model (e.g. a smaller context window), or `'skip'` when
@@ -88,7 +91,8 @@ export async function runChain(input: ChainInput): Promise<ChainResult> {
           api: input.api,
           ...(input.signal ? { signal: input.signal } : {}),
           ...(input.limiter ? { limiter: input.limiter } : {}),
-          ...(input.spill !== undefined ? { spill: input.spill } : {}),
+          // The last model has nothing to spill to: it waits for its slot and retries throttles.
+          spill: (input.spill ?? true) && i < input.models.length - 1,
         });
         attempts.push(...result.attempts);
         return { reply: result.reply, modelId: model.requestId, attempts, fellBack: model !== first };

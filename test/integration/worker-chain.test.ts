@@ -101,7 +101,7 @@ describe('fallback chain against the simulator', () => {
     const { halfOpenAfterMs, consecutiveFailures } = config.policy.breaker;
     const clock = new ManualClock(Date.UTC(2025, 0, 1));
     pipe.sim.admin.addFault({ model: CLAUDE, outage: true });
-    const { producer, worker } = await start(config, { clock });
+    const { producer, worker } = await start(config, { clock, fleetRateLimits: false });
     const claudeCalls = (): number => pipe.sim.admin.stats().models[CLAUDE]?.calls ?? 0;
 
     const during = await runBatch(producer, 40, 'breaker-1');
