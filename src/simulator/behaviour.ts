@@ -11,7 +11,7 @@ import {
   type ModelView,
 } from './admin.js';
 import type { CallContext, ModelState, SimulatorControl } from './control.js';
-import { type CompiledFault, compileFault, decideFault, FaultRuleSchema } from './faults.js';
+import { type CompiledFault, compileFault, decideFault, FaultRuleSchema, unseenShare } from './faults.js';
 import { callLatency } from './latency.js';
 import {
   formatIssues,
@@ -134,7 +134,12 @@ export function createControl(options: ControlOptions = {}): Behaviour {
         firstTokenMs: o.firstTokenMs ?? info.firstTokenMs,
         tokensPerSecond: o.tokensPerSecond ?? info.tokensPerSecond,
       },
-      limits: { rpm: o.rpm ?? info.rpm, tpm: o.tpm ?? info.tpm },
+      limits: {
+        rpm: o.rpm ?? info.rpm,
+        tpm: o.tpm ?? info.tpm,
+        ...(o.quotaWindowSeconds !== undefined ? { windowSeconds: o.quotaWindowSeconds } : {}),
+        ...(o.quotaBurst !== undefined ? { burst: o.quotaBurst } : {}),
+      },
     };
     cache.set(baseId, resolved);
     return resolved;
@@ -142,7 +147,15 @@ export function createControl(options: ControlOptions = {}): Behaviour {
 
   // The wire side checks the model before admitting; the fallback only guards misuse.
   const limits = (baseId: string): QuotaLimits => resolve(baseId)?.limits ?? { rpm: 1, tpm: 1 };
-  const quotas = new Quotas({ clock, timeScale, profileMultiplier: profile.profileMultiplier, limits });
+  const share = (ctx: Pick<CallContext, 'baseId' | 'geo' | 'modelId'>): number =>
+    1 - unseenShare(faults, ctx, (clock() - startedAt) * timeScale);
+  const quotas = new Quotas({
+    clock,
+    timeScale,
+    profileMultiplier: profile.profileMultiplier,
+    limits,
+    share,
+  });
   const stats = new SimStats({ clock, timeScale, startedAt });
 
   const control: SimulatorControl = {

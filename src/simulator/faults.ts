@@ -57,6 +57,17 @@ export const FaultRuleSchema = z
     fromMs: z.number().nonnegative().optional().describe('active from this simulated time'),
     toMs: z.number().positive().optional().describe('active until this simulated time (exclusive)'),
     outage: z.boolean().optional().describe('every call: 503 ServiceUnavailableException'),
+    sharedAccount: z
+      .object({
+        unseenShare: z
+          .number()
+          .gt(0)
+          .max(1)
+          .describe('share of the quota other software of the account uses while the rule is active'),
+      })
+      .strict()
+      .optional()
+      .describe('the account is shared with unseen traffic: the quota left to us shrinks'),
     errorRate: ErrorRateSchema.optional().describe('probability of each error kind per call'),
     hang: z
       .object({
@@ -99,12 +110,16 @@ export const FaultRuleSchema = z
   .refine(
     (r) =>
       r.outage === true ||
+      r.sharedAccount !== undefined ||
       r.errorRate !== undefined ||
       r.hang !== undefined ||
       r.contentFilter !== undefined ||
       r.slowStream !== undefined ||
       r.breakStream !== undefined,
-    { message: 'a fault rule needs one of outage, errorRate, hang, contentFilter, slowStream, breakStream' },
+    {
+      message:
+        'a fault rule needs one of outage, sharedAccount, errorRate, hang, contentFilter, slowStream, breakStream',
+    },
   )
   .refine((r) => r.fromMs === undefined || r.toMs === undefined || r.fromMs < r.toMs, {
     message: 'toMs must be after fromMs',
@@ -187,7 +202,25 @@ function streamException(kind: (typeof STREAM_EXCEPTIONS)[number], modelId: stri
     : errorFor(kind, modelId);
 }
 
-function targets(fault: CompiledFault, ctx: CallContext): boolean {
+/**
+ * The share of a model's quota that unseen traffic of the account uses at `scaledNowMs`: the
+ * largest `sharedAccount.unseenShare` of the rules in force for it, else 0.
+ */
+export function unseenShare(
+  faults: readonly CompiledFault[],
+  ctx: Pick<CallContext, 'baseId' | 'geo' | 'modelId'>,
+  scaledNowMs: number,
+): number {
+  let share = 0;
+  for (const fault of faults) {
+    const taken = fault.rule.sharedAccount?.unseenShare;
+    if (taken !== undefined && targets(fault, ctx) && inWindow(fault.rule, scaledNowMs))
+      share = Math.max(share, taken);
+  }
+  return Math.min(share, 0.999);
+}
+
+function targets(fault: CompiledFault, ctx: Pick<CallContext, 'baseId' | 'geo' | 'modelId'>): boolean {
   if (fault.baseId === '*') return true;
   if (fault.baseId !== ctx.baseId) return fault.rule.model === ctx.modelId;
   return fault.geo === undefined || fault.geo === ctx.geo;

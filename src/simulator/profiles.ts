@@ -9,6 +9,13 @@ export const ModelOverrideSchema = z
   .object({
     rpm: z.number().positive().describe('on-demand requests per minute'),
     tpm: z.number().positive().describe('on-demand tokens per minute'),
+    quotaWindowSeconds: z
+      .number()
+      .positive()
+      .describe(
+        'simulated seconds over which rpm/tpm are enforced (default 60): 1 refuses what exceeds the per-second share',
+      ),
+    quotaBurst: z.number().min(1).describe('the bucket holds this many windows of quota (default 1)'),
     contextWindow: z.number().int().positive(),
     maxOutputTokens: z.number().int().positive(),
     firstTokenMs: z.number().nonnegative().describe('typical time to first token'),

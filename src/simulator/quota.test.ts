@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CallContext } from './control.js';
-import { Quotas, TokenBucket } from './quota.js';
+import { type QuotaLimits, Quotas, TokenBucket } from './quota.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 
@@ -16,9 +16,20 @@ function call(over: Partial<CallContext> = {}): CallContext {
   };
 }
 
-function setup(limits = { rpm: 60, tpm: 100_000 }, timeScale = 1, profileMultiplier = 2) {
+function setup(
+  limits: QuotaLimits = { rpm: 60, tpm: 100_000 },
+  timeScale = 1,
+  profileMultiplier = 2,
+  share?: () => number,
+) {
   const clock = { now: 0 };
-  const quotas = new Quotas({ clock: () => clock.now, timeScale, profileMultiplier, limits: () => limits });
+  const quotas = new Quotas({
+    clock: () => clock.now,
+    timeScale,
+    profileMultiplier,
+    limits: () => limits,
+    ...(share ? { share } : {}),
+  });
   return { clock, quotas };
 }
 
@@ -154,5 +165,47 @@ describe('Quotas', () => {
     quotas.reset();
 
     expect(admitMany(quotas, 10)).toBe(5);
+  });
+});
+
+describe('quota windows', () => {
+  it('enforces a per-second window: one second of quota at once, then its rate', () => {
+    const { clock, quotas } = setup({ rpm: 600, tpm: 1e9, windowSeconds: 1 });
+
+    const burst = admitMany(quotas, 15);
+    clock.now = 100;
+    const afterTenthOfASecond = admitMany(quotas, 5);
+    clock.now = 1_100;
+    const afterASecond = admitMany(quotas, 15);
+
+    expect([burst, afterTenthOfASecond, afterASecond]).toEqual([10, 1, 10]);
+  });
+
+  it('lets the same quota over a minute absorb the burst a second refuses', () => {
+    const { quotas } = setup({ rpm: 600, tpm: 1e9 });
+
+    expect(admitMany(quotas, 700)).toBe(600);
+  });
+
+  it('holds `burst` windows of quota', () => {
+    const { quotas } = setup({ rpm: 600, tpm: 1e9, windowSeconds: 10, burst: 2 });
+
+    expect(admitMany(quotas, 500)).toBe(200);
+  });
+
+  it('shrinks to the share left by unseen traffic of the account, and grows back', () => {
+    let share = 0.4;
+    const { clock, quotas } = setup({ rpm: 600, tpm: 1e9, windowSeconds: 1 }, 1, 2, () => share);
+
+    const shared = admitMany(quotas, 15);
+    clock.now = 1_000;
+    const sharedSecond = admitMany(quotas, 15);
+    share = 1;
+    clock.now = 2_000;
+    const firstFree = admitMany(quotas, 15); // what refilled while shared
+    clock.now = 3_000;
+    const whole = admitMany(quotas, 15);
+
+    expect([shared, sharedSecond, firstFree, whole]).toEqual([4, 4, 4, 10]);
   });
 });

@@ -7,21 +7,33 @@ const MINUTE_MS = 60_000;
 export interface QuotaLimits {
   rpm: number;
   tpm: number;
+  /**
+   * Over how many simulated seconds the quota is enforced (default 60): the bucket holds one
+   * window's share of the quota (`rpm × window / 60`) and refills at the quota's rate, so a
+   * 1-second window refuses a burst that a 60-second window absorbs.
+   */
+  windowSeconds?: number;
+  /** The bucket holds this many windows' worth (default 1): room for a burst. */
+  burst?: number;
 }
 
 /**
- * A bucket that holds at most `capacity` and refills continuously, `capacity` per window.
- * Times are real milliseconds from the injected clock; the window is already scaled.
+ * A bucket that holds at most `capacity` and refills continuously, `capacity` per `windowMs`
+ * unless a refill rate is given. Times are real milliseconds from the injected clock; the
+ * window is already scaled.
  */
 export class TokenBucket {
   private level: number;
   private updatedAt: number;
+  private perMs: number;
 
   constructor(
     private capacityValue: number,
-    private readonly windowMs: number,
+    windowMs: number,
     now: number,
+    refillPerMs?: number,
   ) {
+    this.perMs = refillPerMs ?? capacityValue / windowMs;
     this.level = capacityValue;
     this.updatedAt = now;
   }
@@ -33,7 +45,7 @@ export class TokenBucket {
   /** What the bucket holds at `now` (may be negative after a call used more than it reserved). */
   available(now: number): number {
     if (now > this.updatedAt) {
-      const refill = ((now - this.updatedAt) * this.capacityValue) / this.windowMs;
+      const refill = (now - this.updatedAt) * this.perMs;
       this.level = Math.min(this.capacityValue, this.level + refill);
       this.updatedAt = now;
     }
@@ -51,9 +63,10 @@ export class TokenBucket {
   }
 
   /** A new quota from now on; what the bucket holds is kept, but never above the new capacity. */
-  resize(capacity: number, now: number): void {
+  resize(capacity: number, now: number, refillPerMs?: number): void {
     this.available(now);
     this.capacityValue = capacity;
+    if (refillPerMs !== undefined) this.perMs = refillPerMs;
     this.level = Math.min(capacity, this.level);
   }
 }
@@ -68,6 +81,11 @@ export interface QuotaOptions {
   profileMultiplier: number;
   /** Current on-demand limits of a base model id (may change at run time). */
   limits: (baseId: string) => QuotaLimits;
+  /**
+   * The share of a key's quota left to us now (default 1): less while unseen traffic of the
+   * same account uses the rest (a `sharedAccount` fault).
+   */
+  share?: (ctx: Pick<CallContext, 'baseId' | 'geo' | 'modelId'>) => number;
 }
 
 /** The bucket key: the base id for on-demand calls, `<geo>.<base id>` for a cross-region profile. */
@@ -92,29 +110,41 @@ interface Pair {
  */
 export class Quotas {
   private readonly buckets = new Map<string, Pair>();
-  private readonly windowMs: number;
+  private readonly minuteMs: number;
 
   constructor(private readonly options: QuotaOptions) {
-    this.windowMs = MINUTE_MS / options.timeScale;
+    this.minuteMs = MINUTE_MS / options.timeScale;
   }
 
   /** The limits in force for a key: on-demand, or multiplied for a profile. */
   limitsFor(ctx: Pick<CallContext, 'baseId' | 'geo'>): QuotaLimits {
     const base = this.options.limits(ctx.baseId);
     const k = ctx.geo ? this.options.profileMultiplier : 1;
-    return { rpm: base.rpm * k, tpm: base.tpm * k };
+    return { ...base, rpm: base.rpm * k, tpm: base.tpm * k };
   }
 
-  private pair(ctx: Pick<CallContext, 'baseId' | 'geo'>, now: number): Pair {
+  private pair(ctx: Pick<CallContext, 'baseId' | 'geo' | 'modelId'>, now: number): Pair {
     const key = quotaKey(ctx);
-    const { rpm, tpm } = this.limitsFor(ctx);
+    const limits = this.limitsFor(ctx);
+    const share = this.options.share?.(ctx) ?? 1;
+    // A window's share of the quota, times the burst, refilled at the quota's own rate.
+    const windows = ((limits.windowSeconds ?? 60) / 60) * (limits.burst ?? 1);
+    // At least one request fits, or a small quota over a short window could never admit any.
+    const rpm = {
+      capacity: Math.max(1, limits.rpm * share * windows),
+      perMs: (limits.rpm * share) / this.minuteMs,
+    };
+    const tpm = { capacity: limits.tpm * share * windows, perMs: (limits.tpm * share) / this.minuteMs };
     let pair = this.buckets.get(key);
     if (!pair) {
-      pair = { rpm: new TokenBucket(rpm, this.windowMs, now), tpm: new TokenBucket(tpm, this.windowMs, now) };
+      pair = {
+        rpm: new TokenBucket(rpm.capacity, this.minuteMs, now, rpm.perMs),
+        tpm: new TokenBucket(tpm.capacity, this.minuteMs, now, tpm.perMs),
+      };
       this.buckets.set(key, pair);
     } else {
-      if (pair.rpm.capacity !== rpm) pair.rpm.resize(rpm, now);
-      if (pair.tpm.capacity !== tpm) pair.tpm.resize(tpm, now);
+      if (pair.rpm.capacity !== rpm.capacity) pair.rpm.resize(rpm.capacity, now, rpm.perMs);
+      if (pair.tpm.capacity !== tpm.capacity) pair.tpm.resize(tpm.capacity, now, tpm.perMs);
     }
     return pair;
   }
