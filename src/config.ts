@@ -176,7 +176,7 @@ export const ConfigSchema = z
           .number()
           .int()
           .nonnegative()
-          .default(2 * SECOND)
+          .default(250)
           .describe(
             'a model whose next slot is further away than this is passed over for the next one in the chain',
           ),

@@ -41,7 +41,7 @@ const PolicyRuntimeSchema = z
       .number()
       .int()
       .nonnegative()
-      .default(2 * SECOND)
+      .default(250)
       .describe('longest wait for the fleet rate limiter when the job may move on to the next model'),
     queueSize: z
       .number()
