@@ -195,8 +195,8 @@ export const ConfigSchema = z
         increasePerSecond: z
           .number()
           .positive()
-          .default(0.05)
-          .describe('while calls wait for the rate, it grows by this share of its last level per second'),
+          .default(0.2)
+          .describe('while calls wait for the rate, it grows back by this share of its last good level per second'),
         discoverUpTo: z
           .number()
           .min(1)

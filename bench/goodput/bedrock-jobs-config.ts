@@ -1,4 +1,5 @@
 import type { ConfigInput } from '../../src/config.js';
+import { SECOND } from '../../src/config.js';
 import { CHAIN, type Plan, type ScenarioId } from './plan.js';
 
 /** The chain's name in the config; jobs name it. */
@@ -17,8 +18,8 @@ export interface RunTargets {
  * bedrock-jobs' side of a scenario, in one place: the config every worker process of the run
  * loads. Quotas are the simulator's, in real requests per minute, except in S1u where none
  * are configured (the limiter then uses the catalog's defaults, as an unconfigured install
- * does). Everything else stays at its default. When the limiter gains pacing, bursts or
- * adaptive rates, their settings go here.
+ * does). Everything else stays at its default, but for the time constants the simulator's time
+ * scale compresses.
  */
 export function bedrockJobsConfig(scenario: ScenarioId, plan: Plan, targets: RunTargets): ConfigInput {
   const [primary, fallback] = CHAIN;
@@ -26,8 +27,10 @@ export function bedrockJobsConfig(scenario: ScenarioId, plan: Plan, targets: Run
     scenario === 'S1u'
       ? {}
       : {
-          [primary]: { rpm: plan.primaryPerSecond * 60, tpm: 1e12 },
-          [fallback]: { rpm: plan.fallbackPerSecond * 60, tpm: 1e12 },
+          // A configured quota comes with its window: Bedrock quotas are per minute, and one
+          // simulated minute is what the simulator's bucket holds.
+          [primary]: { rpm: plan.primaryPerSecond * 60, tpm: 1e12, burstSeconds: 60 / plan.timeScale },
+          [fallback]: { rpm: plan.fallbackPerSecond * 60, tpm: 1e12, burstSeconds: 60 / plan.timeScale },
         };
   return {
     redisUrl: targets.redisUrl,
@@ -36,6 +39,9 @@ export function bedrockJobsConfig(scenario: ScenarioId, plan: Plan, targets: Run
     logLevel: 'silent',
     chains: { [CHAIN_NAME]: [...CHAIN] },
     models: quotas,
-    worker: { concurrency: plan.concurrency },
+    // The simulator compresses time by `timeScale` (an outage of a simulated minute lasts a real
+    // second), so the breaker's probe delay is compressed alike: 30 s of simulated time.
+    policy: { breaker: { halfOpenAfterMs: Math.round((30 * SECOND) / plan.timeScale) } },
+    worker: { concurrency: plan.concurrency, busyBackoffMs: Math.round(SECOND / plan.timeScale) },
   };
 }

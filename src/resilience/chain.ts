@@ -75,48 +75,80 @@ interface ModelFailure {
  */
 export async function runChain(input: ChainInput): Promise<ChainResult> {
   const attempts: AttemptRecord[] = [];
-  const failures: ModelFailure[] = [];
+  const failures: (ModelFailure & { model: ResolvedModel })[] = [];
   const first = input.models[0];
-  for (const [i, model] of input.models.entries()) {
+  const spill = input.spill ?? true;
+
+  /** One model through its policy: its answer, or the failure that moves the chain on. */
+  const attempt = async (model: ResolvedModel, spills: boolean): Promise<ChainResult | ModelFailure> => {
     if (input.signal?.aborted) throw new ChainAbortedError(attempts);
     const request = input.prepare ? input.prepare(model) : input.request;
-    let failure: ModelFailure;
     if (request === 'skip') {
       const message = `request does not fit ${model.requestId}; skipped without a call`;
       attempts.push({ modelId: model.requestId, outcome: 'context_overflow', message, latencyMs: 0 });
-      failure = { outcome: 'context_overflow', retryAfterMs: undefined, error: new Error(message) };
-    } else {
-      try {
-        const result = await input.policies.for(model).execute(model, request, {
-          api: input.api,
-          ...(input.signal ? { signal: input.signal } : {}),
-          ...(input.limiter ? { limiter: input.limiter } : {}),
-          // The last model has nothing to spill to: it waits for its slot and retries throttles.
-          spill: (input.spill ?? true) && i < input.models.length - 1,
-        });
-        attempts.push(...result.attempts);
-        return { reply: result.reply, modelId: model.requestId, attempts, fellBack: model !== first };
-      } catch (e) {
-        if (!(e instanceof PolicyFailure)) throw e; // infrastructure (e.g. Redis down): the job's attempts decide
-        attempts.push(...e.attempts);
-        if (e.details.aborted || input.signal?.aborted) throw new ChainAbortedError(attempts);
-        if (e.outcome === 'invalid_request') {
-          throw new InvalidJobError(`${model.requestId} refused the request: ${e.message}`, attempts, {
-            cause: e,
-          });
-        }
-        failure = { outcome: e.outcome, retryAfterMs: e.details.retryAfterMs, error: e };
-      }
+      return { outcome: 'context_overflow', retryAfterMs: undefined, error: new Error(message) };
     }
-    failures.push(failure);
+    try {
+      const result = await input.policies.for(model).execute(model, request, {
+        api: input.api,
+        ...(input.signal ? { signal: input.signal } : {}),
+        ...(input.limiter ? { limiter: input.limiter } : {}),
+        spill: spills,
+      });
+      attempts.push(...result.attempts);
+      return { reply: result.reply, modelId: model.requestId, attempts, fellBack: model !== first };
+    } catch (e) {
+      if (!(e instanceof PolicyFailure)) throw e; // infrastructure (e.g. Redis down): the job's attempts decide
+      attempts.push(...e.attempts);
+      if (e.details.aborted || input.signal?.aborted) throw new ChainAbortedError(attempts);
+      if (e.outcome === 'invalid_request') {
+        throw new InvalidJobError(`${model.requestId} refused the request: ${e.message}`, attempts, {
+          cause: e,
+        });
+      }
+      return { outcome: e.outcome, retryAfterMs: e.details.retryAfterMs, error: e };
+    }
+  };
+
+  for (const [i, model] of input.models.entries()) {
+    // Without a limiter to say when a slot comes, the last model waits out its throttles.
+    const spills = spill && (i < input.models.length - 1 || input.limiter !== undefined);
+    const outcome = await attempt(model, spills);
+    if ('reply' in outcome) return outcome;
+    failures.push({ ...outcome, model });
     const next = input.models[i + 1];
     if (next)
-      input.events?.emit('fallback', { from: model.requestId, to: next.requestId, outcome: failure.outcome });
+      input.events?.emit('fallback', { from: model.requestId, to: next.requestId, outcome: outcome.outcome });
+  }
+  // Every model busy, some only because their next slot is a little way off: the job waits for
+  // the earliest slot of the chain rather than going back to the queue, which keeps every
+  // model's lane fed (waiting on the slowest lane would starve the others).
+  const earliest = spill && failures.every((f) => BUSY.has(f.outcome)) ? earliestSlot(failures) : undefined;
+  if (earliest) {
+    const outcome = await attempt(earliest.model, false);
+    if ('reply' in outcome) return outcome;
+    failures.push({ ...outcome, model: earliest.model });
   }
   if (failures.length > 0 && failures.every((f) => BUSY.has(f.outcome))) {
     throw new AllModelsBusyError(busyWait(failures, input.busyWaitMs ?? SECOND), attempts);
   }
   throw new ChainExhaustedError(attempts, failures.at(-1)?.error);
+}
+
+/** The model whose fleet slot comes first among those refused only for the pace. */
+function earliestSlot<F extends ModelFailure & { model: ResolvedModel }>(
+  failures: readonly F[],
+): F | undefined {
+  let best: F | undefined;
+  for (const f of failures) {
+    if (f.outcome !== 'rate_limited') continue;
+    if (
+      !best ||
+      (f.retryAfterMs ?? Number.POSITIVE_INFINITY) < (best.retryAfterMs ?? Number.POSITIVE_INFINITY)
+    )
+      best = f;
+  }
+  return best;
 }
 
 /** The shortest wait any busy model named, else the default; at least 1 ms. */

@@ -86,12 +86,15 @@ export interface RateLimiter {
  *
  * The rate is the quota times `m`. A throttle from Bedrock multiplies `m` by `decreaseFactor`,
  * once per `decreaseWindowMs` for the whole fleet (`ld`: the last decrease), and remembers the
- * level it fell from (`w`). While callers have to wait (demand meets the rate), `m` grows by
- * `increasePerSecond × w` per second (`li`: the last growth), up to 1 for a configured quota
- * and `discoverUpTo` for a catalog default: AIMD, as TCP finds a link's capacity.
+ * level it fell from (`w`). While callers have to wait (demand meets the rate) `m` grows, in
+ * three gears as TCP's CUBIC does (`li`: the last growth): quickly back towards `w`
+ * (`increasePerSecond × w` per second below 0.9 w), gently around it (a tenth of that within
+ * ±10 % of w, where Bedrock said no last time), and quickly again well above it (`increasePerSecond × m`,
+ * compounding). A configured quota starts with `w` = 1 and caps `m` at 1; a catalog default
+ * starts with no `w` (anything above 0 is "well above") and caps `m` at `discoverUpTo`.
  *
  * ARGV[1] now (ms, or -1 for Redis TIME), ARGV[2] mode, then per mode:
- *   take:      ceilR, ceilT, maxM, burstMs, tokens, maxWaitMs, increasePerSecond, holdMs
+ *   take:      ceilR, ceilT, maxM, burstMs, tokens, maxWaitMs, increasePerSecond, holdMs, initial w
  *   refund:    ceilR, ceilT, requests, tokens
  *   throttled: factor, windowMs, minM
  *   peek:      —
@@ -109,7 +112,7 @@ local s = redis.call('HMGET', KEYS[1], 'tr', 'tt', 'm', 'w', 'li', 'ld')
 local tr = tonumber(s[1]) or now
 local tt = tonumber(s[2]) or now
 local m = tonumber(s[3]) or 1
-local w = tonumber(s[4]) or 1
+local w = tonumber(s[4])
 local li = tonumber(s[5]) or now
 local ld = tonumber(s[6]) or -1e15
 local reply
@@ -117,10 +120,15 @@ if mode == 'take' then
   local ceilR, ceilT, maxM = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
   local burst, tokens, maxWait = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
   local grow, hold = tonumber(ARGV[9]), tonumber(ARGV[10])
+  w = w or tonumber(ARGV[11])
   if m > maxM then m = maxM end
   local at = math.max(now, tr - burst, tt - burst)
   if at > now and now - ld >= hold then
-    m = math.min(maxM, m + grow * w * math.min(math.max(now - li, 0), 1000) / 1000)
+    local perSecond
+    if m < w * 0.9 then perSecond = grow * w
+    elseif m < w * 1.1 then perSecond = grow * 0.1 * w
+    else perSecond = grow * m end
+    m = math.min(maxM, m + perSecond * math.min(math.max(now - li, 0), 1000) / 1000)
   end
   li = now
   if at - now > maxWait then
@@ -136,6 +144,7 @@ elseif mode == 'refund' then
   tt = tt - tonumber(ARGV[6]) * 60000 / (ceilT * m)
   reply = {1, 0, tostring(m)}
 elseif mode == 'throttled' then
+  w = w or m
   if now - ld >= tonumber(ARGV[4]) then
     w = m
     m = math.max(tonumber(ARGV[5]), m * tonumber(ARGV[3]))
@@ -145,6 +154,7 @@ elseif mode == 'throttled' then
 else
   return {1, 0, tostring(m)}
 end
+w = w or 1
 redis.call('HSET', KEYS[1], 'tr', tostring(tr), 'tt', tostring(tt), 'm', tostring(m), 'w', tostring(w),
   'li', tostring(li), 'ld', tostring(ld))
 redis.call('PEXPIRE', KEYS[1], math.max(0, math.ceil(math.max(tr, tt) - now)) + 3600000)
@@ -186,6 +196,7 @@ export class RedisRateLimiter implements RateLimiter {
       Math.max(0, Math.round(maxWaitMs)),
       a.increasePerSecond,
       a.decreaseWindowMs,
+      limits.configured ? 1 : 0,
     ]);
     return ok === 1 ? { ok: true, delayMs: ms } : { ok: false, retryAfterMs: ms };
   }
