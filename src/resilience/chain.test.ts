@@ -54,36 +54,51 @@ describe('runChain', () => {
     });
   });
 
-  it('moves on after retries are exhausted', async () => {
+  it('moves on at once when a model fails, and only after its retries with spill off', async () => {
     const p = pipeline();
-    p.client.script(HAIKU, fail('unavailable'), fail('unavailable'), fail('unavailable'));
+    p.client.script(
+      HAIKU,
+      fail('unavailable'),
+      fail('unavailable'),
+      fail('unavailable'),
+      fail('unavailable'),
+    );
     const fallbacks: unknown[] = [];
     p.events.on('fallback', (e) => fallbacks.push(e));
 
-    const result = await chain(p);
+    const spilled = await chain(p);
+    const waited = await chain(p, { spill: false });
 
-    expect(result.modelId).toBe(LLAMA);
-    expect(result.fellBack).toBe(true);
-    expect(result.attempts.map((a) => `${a.modelId}:${a.outcome}`)).toEqual([
+    expect(spilled.modelId).toBe(LLAMA);
+    expect(spilled.fellBack).toBe(true);
+    expect(spilled.attempts.map((a) => `${a.modelId}:${a.outcome}`)).toEqual([
+      `${HAIKU}:unavailable`,
+      `${LLAMA}:ok`,
+    ]);
+    expect(waited.attempts.map((a) => `${a.modelId}:${a.outcome}`)).toEqual([
       `${HAIKU}:unavailable`,
       `${HAIKU}:unavailable`,
       `${HAIKU}:unavailable`,
       `${LLAMA}:ok`,
     ]);
-    expect(fallbacks).toEqual([{ from: HAIKU, to: LLAMA, outcome: 'unavailable' }]);
+    expect(fallbacks).toEqual([
+      { from: HAIKU, to: LLAMA, outcome: 'unavailable' },
+      { from: HAIKU, to: LLAMA, outcome: 'unavailable' },
+    ]);
   });
 
   it('skips a model whose breaker is open without calling it', async () => {
     const p = pipeline({ maxAttempts: 2 }, { consecutiveFailures: 2, halfOpenAfterMs: 30_000 });
     p.client.script(HAIKU, fail('timeout'), fail('timeout'));
     await chain(p);
+    await chain(p); // the second timeout in a row opens the breaker
 
-    const second = await chain(p);
+    const third = await chain(p);
 
     expect(p.client.callsTo(HAIKU)).toBe(2);
-    expect(second.modelId).toBe(LLAMA);
-    expect(second.attempts.map((a) => a.outcome)).toEqual(['circuit_open', 'ok']);
-    expect(second.attempts[0]?.latencyMs).toBe(0);
+    expect(third.modelId).toBe(LLAMA);
+    expect(third.attempts.map((a) => a.outcome)).toEqual(['circuit_open', 'ok']);
+    expect(third.attempts[0]?.latencyMs).toBe(0);
   });
 
   it('sends other jobs down the chain while a half-open probe is in flight', async () => {

@@ -73,9 +73,10 @@ export interface ExecuteOptions {
   /** The fleet-wide rate limiter, when the worker uses one. */
   limiter?: RateLimiter;
   /**
-   * True: a model with no slot within `spillWaitMs`, or one Bedrock throttles, is left for the
-   * next model of the chain (the chain passes true unless the job's chain says otherwise).
-   * False or absent: the job waits for this model (`maxWaitMs`) and retries throttles.
+   * True: a model with no slot within `spillWaitMs`, or one that fails a call (throttled,
+   * unavailable, timed out), is left at once for the next model of the chain (the chain passes
+   * true unless the job's chain says otherwise, or the model is its last).
+   * False or absent: the job waits for this model (`maxWaitMs`) and retries with backoff.
    */
   spill?: boolean;
 }
@@ -249,9 +250,9 @@ export class ModelPolicy {
         aborted,
         cause: err,
       });
-      // With spill, a throttle is not retried here: the chain's next model may have room now.
-      const retryable =
-        !aborted && isRetryableKind(err.kind) && !(err.kind === 'throttled' && spill === true);
+      // With spill nothing is retried here: the chain's next model may answer now, while a
+      // retry would wait out a backoff on a model that just said no (throttled, or unwell).
+      const retryable = !aborted && isRetryableKind(err.kind) && spill !== true;
       return { ok: false, failure, retryable };
     }
   }

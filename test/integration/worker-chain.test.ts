@@ -24,6 +24,8 @@ function testConfig(overrides: ConfigInput = {}): Config {
       prefix: ctx.prefix,
       endpoint: pipe.sim.url,
       chains: { default: ['claude-3-haiku', 'llama3-70b', 'titan-express'] },
+      // Quotas far above what the tests send: the fleet limiter never moves a job on here.
+      models: Object.fromEntries([CLAUDE, LLAMA, TITAN].map((id) => [id, { rpm: 1e6, tpm: 1e9 }])),
       policy: {
         retry: { maxAttempts: 2, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 5 },
         breaker: { consecutiveFailures: 3, halfOpenAfterMs: 200 },
