@@ -120,14 +120,14 @@ export async function runChain(input: ChainInput): Promise<ChainResult> {
     if (next)
       input.events?.emit('fallback', { from: model.requestId, to: next.requestId, outcome: outcome.outcome });
   }
-  // Every model busy, some only because their next slot is a little way off: the job waits for
-  // the earliest slot of the chain rather than going back to the queue, which keeps every
-  // model's lane fed (waiting on the slowest lane would starve the others).
-  const earliest = spill && failures.every((f) => BUSY.has(f.outcome)) ? earliestSlot(failures) : undefined;
-  if (earliest) {
-    const outcome = await attempt(earliest.model, false);
+  // Nobody answered on the quick pass. Before giving the job back, one patient try: the
+  // model whose fleet slot comes first (waiting on one lane would starve the others), else the
+  // first model that failed for being unwell, with its retries and backoff.
+  const patient = spill ? patientRetry(failures) : undefined;
+  if (patient) {
+    const outcome = await attempt(patient.model, false);
     if ('reply' in outcome) return outcome;
-    failures.push({ ...outcome, model: earliest.model });
+    failures.push({ ...outcome, model: patient.model });
   }
   if (failures.length > 0 && failures.every((f) => BUSY.has(f.outcome))) {
     throw new AllModelsBusyError(busyWait(failures, input.busyWaitMs ?? SECOND), attempts);
@@ -135,20 +135,23 @@ export async function runChain(input: ChainInput): Promise<ChainResult> {
   throw new ChainExhaustedError(attempts, failures.at(-1)?.error);
 }
 
-/** The model whose fleet slot comes first among those refused only for the pace. */
-function earliestSlot<F extends ModelFailure & { model: ResolvedModel }>(
+const UNWELL: ReadonlySet<AttemptOutcome> = new Set(['unavailable', 'timeout', 'internal']);
+
+/**
+ * The model a chain that swept past every model gives one patient try: the one refused only for
+ * the fleet's pace whose slot comes first, else the first that failed for being unwell (a
+ * throttle is not retried: the job goes back to the queue until a slot comes).
+ */
+function patientRetry<F extends ModelFailure & { model: ResolvedModel }>(
   failures: readonly F[],
 ): F | undefined {
-  let best: F | undefined;
+  let earliest: F | undefined;
   for (const f of failures) {
     if (f.outcome !== 'rate_limited') continue;
-    if (
-      !best ||
-      (f.retryAfterMs ?? Number.POSITIVE_INFINITY) < (best.retryAfterMs ?? Number.POSITIVE_INFINITY)
-    )
-      best = f;
+    const wait = f.retryAfterMs ?? Number.POSITIVE_INFINITY;
+    if (!earliest || wait < (earliest.retryAfterMs ?? Number.POSITIVE_INFINITY)) earliest = f;
   }
-  return best;
+  return earliest ?? failures.find((f) => UNWELL.has(f.outcome));
 }
 
 /** The shortest wait any busy model named, else the default; at least 1 ms. */
