@@ -1,0 +1,79 @@
+import { SECOND } from '../../src/config.js';
+
+/** The two-model chain every system runs: primary A, then fallback B. */
+export const CHAIN = ['anthropic.claude-3-haiku-20240307-v1:0', 'meta.llama3-1-70b-instruct-v1:0'] as const;
+
+/** The systems in the table, bedrock-jobs first. */
+export const SYSTEMS = ['bedrock-jobs', 'sdk-standard', 'sdk-adaptive', 'langchain', 'vercel-ai'] as const;
+/** One of {@link SYSTEMS}. */
+export type SystemName = (typeof SYSTEMS)[number];
+
+/** The scenarios, in the order the table prints them. */
+export const SCENARIOS = ['S1', 'S1u', 'S2', 'S3', 'S4'] as const;
+/** One of {@link SCENARIOS}. */
+export type ScenarioId = (typeof SCENARIOS)[number];
+
+/** What each scenario is, in a line of the printed table's legend. */
+export const SCENARIO_TITLES: Readonly<Record<ScenarioId, string>> = {
+  S1: 'demand 3x the chain quota, quotas configured in bedrock-jobs',
+  S1u: 'as S1, no quotas configured in bedrock-jobs',
+  S2: 'as S1, primary down for the middle third of the bound',
+  S3: 'as S1, primary flapping (down half of every quarter of the bound)',
+  S4: 'as S1, four worker processes per system',
+};
+
+/** Worker processes per system in a scenario. */
+export const processesIn = (scenario: ScenarioId): number => (scenario === 'S4' ? 4 : 1);
+
+/**
+ * The size of every run. The numbers are chosen so that 25 runs (5 systems × 5 scenarios)
+ * finish in well under five minutes on two cores: the bound is a few seconds per run.
+ */
+export interface Plan {
+  jobs: number;
+  /** Requests per real second the simulator admits for each chain model. */
+  primaryPerSecond: number;
+  fallbackPerSecond: number;
+  /** Jobs arrive at this multiple of the chain's summed quota. */
+  demandFactor: number;
+  /**
+   * Simulated time runs this many times faster. The simulator's quota bucket holds one
+   * simulated minute of requests, so 60 makes it hold one real second: bursts stay small and
+   * the admitted rate is what the run measures. Latency shrinks by the same factor.
+   */
+  timeScale: number;
+  /** Jobs in flight per worker process, the same for every system. */
+  concurrency: number;
+  /** Output token budget of every call. */
+  maxTokens: number;
+  /** A run that has not finished after this many bounds is cut; unfinished jobs count as failed. */
+  deadlineBounds: number;
+}
+
+/** The plan the table is printed for; `--jobs` changes the job count only. */
+export const DEFAULT_PLAN: Plan = {
+  jobs: 100,
+  primaryPerSecond: 20,
+  fallbackPerSecond: 10,
+  demandFactor: 3,
+  timeScale: 60,
+  concurrency: 16,
+  maxTokens: 64,
+  deadlineBounds: 4,
+};
+
+/** Requests per real second the whole chain admits. */
+export const chainRate = (plan: Plan): number => plan.primaryPerSecond + plan.fallbackPerSecond;
+
+/** The quota bound in ms: no system can finish the jobs faster than the chain admits them. */
+export const boundMs = (plan: Plan): number => (plan.jobs / chainRate(plan)) * SECOND;
+
+/**
+ * The best time any system could reach, in ms: the simulator's buckets start full (one
+ * simulated minute of quota, `60 / timeScale` real seconds of it), so that many jobs pass at
+ * once and the rest at the chain's rate. The table prints it as a fraction of the bound.
+ */
+export const idealMs = (plan: Plan): number => {
+  const burst = chainRate(plan) * (60 / plan.timeScale);
+  return (Math.max(0, plan.jobs - burst) / chainRate(plan)) * SECOND;
+};
