@@ -196,7 +196,9 @@ export const ConfigSchema = z
           .number()
           .positive()
           .default(0.2)
-          .describe('while calls wait for the rate, it grows back by this share of its last good level per second'),
+          .describe(
+            'while calls wait for the rate, it grows back by this share of its last good level per second',
+          ),
         discoverUpTo: z
           .number()
           .min(1)

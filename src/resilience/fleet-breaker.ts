@@ -29,7 +29,8 @@ export type FleetBreakerView = { state: 'closed' } | { state: 'open'; probeInMs:
  *   open:   half-open after ms (an open breaker is only moved further out)
  *   close:  probe token
  *   reopen: half-open after ms, probe token
- * Returns {code, ms}: check → {0, closedAt} closed, {1, retryAfterMs} open, {2, 0} probe.
+ * Returns {code, ms}: check → {0, closedAt} closed, {1, retryAfterMs} open, {2, 0} probe,
+ * {3, probe ttl} open while another worker's probe is in flight.
  */
 const SCRIPT = `
 local now = tonumber(ARGV[1])
@@ -44,7 +45,7 @@ if mode == 'check' then
   if not openUntil then return {0, closedAt} end
   if now < openUntil then return {1, openUntil - now} end
   if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then return {2, 0} end
-  return {1, math.max(1, redis.call('PTTL', KEYS[2]))}
+  return {3, math.max(1, redis.call('PTTL', KEYS[2]))}
 elseif mode == 'peek' then
   if not openUntil then return {0, closedAt} end
   return {1, math.max(0, openUntil - now)}
@@ -108,10 +109,11 @@ export class FleetBreakers {
     const verdict: FleetVerdict =
       code === 0
         ? { state: 'closed', closedAt: ms, readAt: local }
-        : code === 1
-          ? { state: 'open', retryAfterMs: ms }
-          : { state: 'probe' };
-    if (verdict.state !== 'probe') this.cache.set(modelId, { verdict, at: local });
+        : code === 2
+          ? { state: 'probe' }
+          : { state: 'open', retryAfterMs: ms };
+    // While another worker probes, its answer may come any moment: ask again next time.
+    if (code === 0 || code === 1) this.cache.set(modelId, { verdict, at: local });
     else this.cache.delete(modelId);
     return verdict;
   }
