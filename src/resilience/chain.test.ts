@@ -197,7 +197,7 @@ describe('runChain', () => {
 
   it('gives up with every attempt and the last error when a model failed for another reason', async () => {
     const p = pipeline({ maxAttempts: 1 });
-    p.client.script(HAIKU, fail('throttled'));
+    p.client.script(HAIKU, fail('access_denied'));
     p.client.script(LLAMA, fail('unavailable'), fail('unavailable'));
     p.client.script(TITAN, fail('content_filtered'));
 
@@ -206,12 +206,22 @@ describe('runChain', () => {
     expect(e).toBeInstanceOf(ChainExhaustedError);
     // After the quick pass, the unwell model gets one patient try before the job gives up.
     expect((e as ChainExhaustedError).attempts.map((a) => `${a.modelId}:${a.outcome}`)).toEqual([
-      `${HAIKU}:throttled`,
+      `${HAIKU}:access_denied`,
       `${LLAMA}:unavailable`,
       `${TITAN}:content_filtered`,
       `${LLAMA}:unavailable`,
     ]);
     expect((e as ChainExhaustedError).message).toContain(`${LLAMA} unavailable`);
+  });
+
+  it('waits for a busy model rather than failing when the others cannot take the job', async () => {
+    const p = pipeline({ maxAttempts: 1 });
+    p.client.script(HAIKU, fail('throttled', { retryAfterMs: 2_000 }));
+
+    const e = await rejectionOf(chain(p, { prepare: (m) => (m.requestId === HAIKU ? REQUEST : 'skip') }));
+
+    expect(e).toBeInstanceOf(AllModelsBusyError);
+    expect((e as AllModelsBusyError).waitMs).toBe(2_000);
   });
 
   it('re-shapes the request per model and records a skipped model as context_overflow', async () => {

@@ -69,7 +69,8 @@ interface ModelFailure {
  * exhausted retries, an open circuit, `access_denied`, `context_overflow`,
  * `content_filtered` and `quota_exceeded`, and stops at once on `invalid_request`.
  * @throws InvalidJobError when a model says the request itself is invalid.
- * @throws AllModelsBusyError when every model failed only by being throttled or open.
+ * @throws AllModelsBusyError when some model is only busy (throttled, rate-limited or open) and
+ *   none answered; without spill, only when every model was busy.
  * @throws ChainExhaustedError when every model failed and some for another reason.
  * @throws ChainAbortedError when the job's signal aborted.
  */
@@ -129,8 +130,11 @@ export async function runChain(input: ChainInput): Promise<ChainResult> {
     if ('reply' in outcome) return outcome;
     failures.push({ ...outcome, model: patient.model });
   }
-  if (failures.length > 0 && failures.every((f) => BUSY.has(f.outcome))) {
-    throw new AllModelsBusyError(busyWait(failures, input.busyWaitMs ?? SECOND), attempts);
+  // A model that is only busy will take the job later, whatever the others said: the job waits
+  // for it rather than failing (with spill; without, only when every model was busy).
+  const busy = failures.filter((f) => BUSY.has(f.outcome));
+  if (busy.length > 0 && (spill ? true : busy.length === failures.length)) {
+    throw new AllModelsBusyError(busyWait(busy, input.busyWaitMs ?? SECOND), attempts);
   }
   throw new ChainExhaustedError(attempts, failures.at(-1)?.error);
 }
