@@ -122,7 +122,10 @@ if mode == 'take' then
   local grow, hold = tonumber(ARGV[9]), tonumber(ARGV[10])
   w = w or tonumber(ARGV[11])
   if m > maxM then m = maxM end
-  local at = math.max(now, tr - burst, tt - burst)
+  -- GCRA lets tolerance / interval + 1 requests through at once: one interval less makes a
+  -- burst of burstSeconds exactly that many seconds of quota, never one call more.
+  local tauR = math.max(0, burst - 60000 / (ceilR * m))
+  local at = math.max(now, tr - tauR, tt - burst)
   if at > now and now - ld >= hold then
     local perSecond
     if m < w * 0.9 then perSecond = grow * w

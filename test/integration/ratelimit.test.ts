@@ -75,10 +75,10 @@ describe('fleet pacing', () => {
     expect(next).toEqual({ ok: true, delayMs: 300 });
   });
 
-  it('lets a burst of burstSeconds go at once, then paces', async () => {
+  it('lets exactly burstSeconds of quota go at once, then paces', async () => {
     const limiter = worker(quota({ burstSeconds: 0.5 }), new ManualClock(T0));
 
-    expect(await reserveMany(limiter, 8)).toEqual([0, 0, 0, 0, 0, 0, 100, 200]);
+    expect(await reserveMany(limiter, 8)).toEqual([0, 0, 0, 0, 0, 100, 200, 300]);
   });
 
   it('paces tokens, and admits a request larger than the burst once, leaving a debt', async () => {
