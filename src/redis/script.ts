@@ -19,3 +19,14 @@ export function defineScript(redis: Redis, name: string, lua: string): ScriptRun
     return command.call(redis, keys.length, ...keys, ...args);
   };
 }
+
+/**
+ * The opening of a script whose ARGV[1] is the time in ms (or -1 for Redis's own `TIME`, one
+ * clock for the whole fleet) and ARGV[2] the operation: sets the locals `now` and `mode`.
+ */
+export const NOW_AND_MODE_LUA = `local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local mode = ARGV[2]`;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { type Keys, keysFor } from '../redis/keys.js';
-import { defineScript, type ScriptRunner } from '../redis/script.js';
+import { defineScript, NOW_AND_MODE_LUA, type ScriptRunner } from '../redis/script.js';
 
 /**
  * What the fleet says about a model before a call: `closed` (call as usual, through the local
@@ -33,12 +33,7 @@ export type FleetBreakerView = { state: 'closed' } | { state: 'open'; probeInMs:
  * {3, probe ttl} open while another worker's probe is in flight.
  */
 const SCRIPT = `
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local mode = ARGV[2]
+${NOW_AND_MODE_LUA}
 local openUntil = tonumber(redis.call('HGET', KEYS[1], 'until'))
 local closedAt = tonumber(redis.call('HGET', KEYS[1], 'closedAt')) or 0
 if mode == 'check' then

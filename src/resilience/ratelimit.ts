@@ -5,7 +5,7 @@ import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import type { ModelRequest } from '../models/request.js';
 import { estimateTokens } from '../models/tokens.js';
 import { type Keys, keysFor } from '../redis/keys.js';
-import { defineScript, type ScriptRunner } from '../redis/script.js';
+import { defineScript, NOW_AND_MODE_LUA, type ScriptRunner } from '../redis/script.js';
 
 /** A model's fleet-wide quota and how the limiter may treat it. */
 export interface RateLimits {
@@ -102,12 +102,7 @@ export interface RateLimiter {
  * become integers on the way out).
  */
 const SCRIPT = `
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local mode = ARGV[2]
+${NOW_AND_MODE_LUA}
 local s = redis.call('HMGET', KEYS[1], 'tr', 'tt', 'm', 'w', 'li', 'ld')
 local tr = tonumber(s[1]) or now
 local tt = tonumber(s[2]) or now
