@@ -21,7 +21,7 @@ export interface Keys {
   claim(jobId: string): string;
   /** Hash of one model's fleet-wide token buckets (`r`, `t`, `ts`); absent means both full. */
   rateLimit(modelId: string): string;
-  /** Hash of one model's fleet-wide breaker (`until`, `closedAt`); absent means never opened. */
+  /** Hash of one model's fleet-wide breaker (`until`); absent means closed. */
   breaker(modelId: string): string;
   /** Held by the one worker of the fleet making a model's half-open probe. */
   breakerProbe(modelId: string): string;

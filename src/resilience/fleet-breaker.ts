@@ -10,7 +10,7 @@ import { defineScript, NOW_AND_MODE_LUA, type ScriptRunner } from '../redis/scri
  * (on its own clock): a local breaker that opened after that is newer than the verdict.
  */
 export type FleetVerdict =
-  | { state: 'closed'; closedAt: number; readAt: number }
+  | { state: 'closed'; readAt: number }
   | { state: 'open'; retryAfterMs: number }
   | { state: 'probe' };
 
@@ -19,7 +19,7 @@ export type FleetBreakerView = { state: 'closed' } | { state: 'open'; probeInMs:
 
 /**
  * One hash per model ({@link Keys.breaker}): `until`, when the open breaker lets a probe
- * through, and `closedAt`, when a probe last closed it. The probe is a key taken with SET NX,
+ * through; no hash means closed. The probe is a key taken with SET NX,
  * so one worker of the fleet probes and the others keep refusing until it answers (or its
  * probe key lapses, should it die mid-probe).
  *
@@ -29,27 +29,25 @@ export type FleetBreakerView = { state: 'closed' } | { state: 'open'; probeInMs:
  *   open:   half-open after ms (an open breaker is only moved further out)
  *   close:  probe token
  *   reopen: half-open after ms, probe token
- * Returns {code, ms}: check → {0, closedAt} closed, {1, retryAfterMs} open, {2, 0} probe,
+ * Returns {code, ms}: check → {0, 0} closed, {1, retryAfterMs} open, {2, 0} probe,
  * {3, probe ttl} open while another worker's probe is in flight.
  */
 const SCRIPT = `
 ${NOW_AND_MODE_LUA}
 local openUntil = tonumber(redis.call('HGET', KEYS[1], 'until'))
-local closedAt = tonumber(redis.call('HGET', KEYS[1], 'closedAt')) or 0
 if mode == 'check' then
-  if not openUntil then return {0, closedAt} end
+  if not openUntil then return {0, 0} end
   if now < openUntil then return {1, openUntil - now} end
   if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then return {2, 0} end
   return {3, math.max(1, redis.call('PTTL', KEYS[2]))}
 elseif mode == 'peek' then
-  if not openUntil then return {0, closedAt} end
+  if not openUntil then return {0, 0} end
   return {1, math.max(0, openUntil - now)}
 elseif mode == 'open' then
   local at = now + tonumber(ARGV[3])
   if not openUntil or openUntil < at then redis.call('HSET', KEYS[1], 'until', at) end
 elseif mode == 'close' then
-  redis.call('HDEL', KEYS[1], 'until')
-  redis.call('HSET', KEYS[1], 'closedAt', now)
+  redis.call('DEL', KEYS[1])
   if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 elseif mode == 'reopen' then
   redis.call('HSET', KEYS[1], 'until', now + tonumber(ARGV[3]))
@@ -103,7 +101,7 @@ export class FleetBreakers {
     const [code, ms] = await this.run(modelId, 'check', [this.o.owner, this.o.probeTimeoutMs]);
     const verdict: FleetVerdict =
       code === 0
-        ? { state: 'closed', closedAt: ms, readAt: local }
+        ? { state: 'closed', readAt: local }
         : code === 2
           ? { state: 'probe' }
           : { state: 'open', retryAfterMs: ms };
