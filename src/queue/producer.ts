@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { type Config, ConfigSchema, DAY, HOUR, MINUTE, SECOND } from '../config.js';
+import { type Config, ConfigSchema, MINUTE, SECOND } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { keysFor } from '../redis/keys.js';
@@ -12,6 +12,7 @@ import { BatchWaiter, type WaitOptions } from './batch-wait.js';
 import { type ClaimCode, Claims } from './claim.js';
 import { BatchIdSchema } from './ids.js';
 import { type JobInput, parseJob, type QueuedJob } from './jobs.js';
+import { RetentionFields } from './retention.js';
 import { JobValidationError, toJobIssues } from './validation.js';
 
 export const ProducerOptionsSchema = z
@@ -34,18 +35,7 @@ export const ProducerOptionsSchema = z
       .positive()
       .default(SECOND)
       .describe('first BullMQ retry delay; doubles per attempt'),
-    keepCompletedSeconds: z
-      .number()
-      .int()
-      .positive()
-      .default(HOUR / SECOND)
-      .describe('BullMQ keeps completed jobs this long; the result record outlives them'),
-    keepFailedSeconds: z
-      .number()
-      .int()
-      .positive()
-      .default(DAY / SECOND)
-      .describe('BullMQ keeps failed jobs this long, for inspection'),
+    ...RetentionFields,
     claimTtlSeconds: z
       .number()
       .int()

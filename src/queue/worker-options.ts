@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { ModelClient } from '../bedrock/types.js';
 import { type Clock, systemClock, systemRandom } from '../clock.js';
-import { type Config, DAY, HOUR, SECOND } from '../config.js';
+import { type Config, SECOND } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { Random } from '../random.js';
+import { RetentionFields } from './retention.js';
 
 /** How a worker process is started; settings of the fleet are in `config`. */
 export const WorkerOptionsSchema = z
@@ -35,19 +36,8 @@ export const WorkerOptionsSchema = z
       .custom<Random>()
       .default(() => systemRandom)
       .describe('backoff jitter'),
-    keepCompletedSeconds: z
-      .number()
-      .int()
-      .positive()
-      .default(HOUR / SECOND)
-      .describe('BullMQ keeps completed jobs this long, for the dashboard; results live in our store'),
+    ...RetentionFields,
     keepCompletedCount: z.number().int().positive().default(10_000).describe('and at most this many'),
-    keepFailedSeconds: z
-      .number()
-      .int()
-      .positive()
-      .default(DAY / SECOND)
-      .describe('BullMQ keeps failed jobs this long, for inspection'),
     keepFailedCount: z.number().int().positive().default(10_000).describe('and at most this many'),
     maxRateLimitDelayMs: z
       .number()

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { DAY, HOUR, SECOND } from '../config.js';
+
+/**
+ * How long BullMQ keeps finished jobs, shared by the producer (per job, on add) and the worker
+ * (for jobs it adds itself, such as the parts of a long document). Results live in our own
+ * store and outlive these; BullMQ's copies are for the dashboard and for inspection.
+ */
+export const RetentionFields = {
+  keepCompletedSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(HOUR / SECOND)
+    .describe('BullMQ keeps completed jobs this long; the result record outlives them'),
+  keepFailedSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(DAY / SECOND)
+    .describe('BullMQ keeps failed jobs this long, for inspection'),
+};
