@@ -23,6 +23,7 @@ export const MAX_ID_LENGTH = 200;
  */
 const VISIBLE = String.raw`\p{L}\p{M}\p{N}\p{P}\p{S}`;
 const SHAPE = new RegExp(`^[${VISIBLE}](?:[${VISIBLE} ]*[${VISIBLE}])?$`, 'u');
+const ONE_VISIBLE = new RegExp(`^[${VISIBLE}]$`, 'u');
 
 /**
  * Characters with a meaning in our keys: `:` separates key parts (an id holding it could reach
@@ -33,11 +34,11 @@ const RESERVED_CHARS = [':', '{', '}'] as const;
 /** Describes the first thing wrong with `id` as a job or batch id, or undefined when it is fine. */
 export function idProblem(id: string, what: 'job' | 'batch'): string | undefined {
   if (id.length === 0) return 'must not be empty';
+  const chars = [...id];
   if (!id.isWellFormed()) {
-    const at = [...id].findIndex((c) => /\p{Cs}/u.test(c));
+    const at = chars.findIndex((c) => /\p{Cs}/u.test(c));
     return `must be well-formed Unicode: it holds a lone surrogate at character ${at + 1}`;
   }
-  const chars = [...id];
   if (chars.length > MAX_ID_LENGTH) {
     return `must be at most ${MAX_ID_LENGTH} characters long (is ${chars.length})`;
   }
@@ -48,7 +49,7 @@ export function idProblem(id: string, what: 'job' | 'batch'): string | undefined
   if (!SHAPE.test(id)) {
     const bad = chars.findIndex((c, i) => {
       if (c === ' ') return i === 0 || i === chars.length - 1;
-      return !new RegExp(`^[${VISIBLE}]$`, 'u').test(c);
+      return !ONE_VISIBLE.test(c);
     });
     const c = chars[bad] ?? '';
     const code = `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;

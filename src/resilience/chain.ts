@@ -133,7 +133,7 @@ export async function runChain(input: ChainInput): Promise<ChainResult> {
   // A model that is only busy will take the job later, whatever the others said: the job waits
   // for it rather than failing (with spill; without, only when every model was busy).
   const busy = failures.filter((f) => BUSY.has(f.outcome));
-  if (busy.length > 0 && (spill ? true : busy.length === failures.length)) {
+  if (busy.length > 0 && (spill || busy.length === failures.length)) {
     throw new AllModelsBusyError(busyWait(busy, input.busyWaitMs ?? SECOND), attempts);
   }
   throw new ChainExhaustedError(attempts, failures.at(-1)?.error);
