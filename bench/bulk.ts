@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { startWorker } from '../src/queue/worker.js';
+import { deleteKeys } from '../src/redis/purge.js';
 import { ProfileSchema, startSimulatorWithProfile } from '../src/simulator/index.js';
 
 const { values } = parseArgs({
@@ -146,12 +147,7 @@ try {
   await worker.close();
   await sim.close();
   const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, prefix);
   await redis.quit();
   rmSync(work, { recursive: true, force: true });
 }

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { createProducer } from '../src/queue/producer.js';
 import { startWorker } from '../src/queue/worker.js';
+import { deleteKeys } from '../src/redis/purge.js';
 import { ProfileSchema, startSimulatorWithProfile } from '../src/simulator/index.js';
 
 const { values } = parseArgs({
@@ -36,12 +37,7 @@ const sim = await startSimulatorWithProfile({
 const admin = new Redis(REDIS_URL);
 
 async function cleanup(prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await admin.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(admin, prefix);
 }
 
 const question = (i: number) => `Question ${i}: summarize what a job queue does in one sentence.`;

@@ -7,6 +7,7 @@ import { ModelCatalog } from '../../src/models/catalog.js';
 import { costUsd } from '../../src/models/info.js';
 import type { JobInput } from '../../src/queue/jobs.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
+import { deleteKeys } from '../../src/redis/purge.js';
 import { type AdminStats, ProfileSchema, startSimulatorWithProfile } from '../../src/simulator/index.js';
 import type { BenchJob } from '../baselines/types.js';
 import { bedrockJobsConfig, CHAIN_NAME } from './bedrock-jobs-config.js';
@@ -102,16 +103,6 @@ function baselineFeeder(redisUrl: string, prefix: string): Feeder {
     },
     close: () => queue.close(),
   };
-}
-
-/** Deletes every key of a run: queue, results, limiter buckets, batch counters. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 function tally(

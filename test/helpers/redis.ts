@@ -21,6 +21,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { deleteKeys } from '../../src/redis/purge.js';
+
+export { deleteKeys };
 
 const LOCAL_URL = 'redis://127.0.0.1:6379';
 
@@ -71,19 +74,6 @@ export function redisUrl(): Promise<string> {
 /** A key prefix no other test uses; the braces keep its keys in one cluster slot. */
 export function testPrefix(): string {
   return `{t-${randomUUID()}}`;
-}
-
-/** Deletes every key under `prefix`; returns how many. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
 }
 
 /**
