@@ -18,8 +18,7 @@ export interface RunTargets {
  * bedrock-jobs' side of a scenario, in one place: the config every worker process of the run
  * loads. Quotas are the simulator's, in real requests per minute, except in S1u where none
  * are configured (the limiter then uses the catalog's defaults, as an unconfigured install
- * does). Everything else stays at its default, but for the time constants the simulator's time
- * scale compresses.
+ * does). Everything else stays at its default, but for the breaker's probe delay.
  */
 export function bedrockJobsConfig(scenario: ScenarioId, plan: Plan, targets: RunTargets): ConfigInput {
   const [primary, fallback] = CHAIN;
@@ -27,10 +26,10 @@ export function bedrockJobsConfig(scenario: ScenarioId, plan: Plan, targets: Run
     scenario === 'S1u'
       ? {}
       : {
-          // A configured quota comes with its window: Bedrock quotas are per minute, and one
-          // simulated minute is what the simulator's bucket holds.
-          [primary]: { rpm: plan.primaryPerSecond * 60, tpm: 1e12, burstSeconds: 60 / plan.timeScale },
-          [fallback]: { rpm: plan.fallbackPerSecond * 60, tpm: 1e12, burstSeconds: 60 / plan.timeScale },
+          // The per-minute quota, as Bedrock's quota page states it; nothing about how the
+          // simulator enforces it.
+          [primary]: { rpm: plan.primaryPerSecond * 60, tpm: 1e12 },
+          [fallback]: { rpm: plan.fallbackPerSecond * 60, tpm: 1e12 },
         };
   return {
     redisUrl: targets.redisUrl,
@@ -39,9 +38,10 @@ export function bedrockJobsConfig(scenario: ScenarioId, plan: Plan, targets: Run
     logLevel: 'silent',
     chains: { [CHAIN_NAME]: [...CHAIN] },
     models: quotas,
-    // The simulator compresses time by `timeScale` (an outage of a simulated minute lasts a real
-    // second), so the breaker's probe delay is compressed alike: 30 s of simulated time.
-    policy: { breaker: { halfOpenAfterMs: Math.round((30 * SECOND) / plan.timeScale) } },
-    worker: { concurrency: plan.concurrency, busyBackoffMs: Math.round(SECOND / plan.timeScale) },
+    // Runs last seconds, not hours, and outages a fraction of a second: the breaker probes a
+    // dead model after 200 ms rather than the default 30 s, as an operator sets it to the
+    // outages they see.
+    policy: { breaker: { halfOpenAfterMs: SECOND / 5 } },
+    worker: { concurrency: plan.concurrency },
   };
 }

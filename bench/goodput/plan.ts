@@ -37,11 +37,14 @@ export interface Plan {
   /** Jobs arrive at this multiple of the chain's summed quota. */
   demandFactor: number;
   /**
-   * Simulated time runs this many times faster. The simulator's quota bucket holds one
-   * simulated minute of requests, so 60 makes it hold one real second: bursts stay small and
-   * the admitted rate is what the run measures. Latency shrinks by the same factor.
+   * The simulator enforces each quota over windows this many seconds long (Bedrock documents
+   * per-minute quotas but not how it enforces them; 1 is the strictest: what exceeds a
+   * second's share is refused). bedrock-jobs is told the per-minute quota only.
    */
-  timeScale: number;
+  quotaWindowSeconds: number;
+  /** Time to the first token and output speed of every simulated call. */
+  firstTokenMs: number;
+  tokensPerSecond: number;
   /** Jobs in flight per worker process, the same for every system. */
   concurrency: number;
   /** Output token budget of every call. */
@@ -56,7 +59,9 @@ export const DEFAULT_PLAN: Plan = {
   primaryPerSecond: 20,
   fallbackPerSecond: 10,
   demandFactor: 3,
-  timeScale: 60,
+  quotaWindowSeconds: 1,
+  firstTokenMs: 20,
+  tokensPerSecond: 2000,
   concurrency: 16,
   maxTokens: 64,
   deadlineBounds: 4,
@@ -70,10 +75,10 @@ export const boundMs = (plan: Plan): number => (plan.jobs / chainRate(plan)) * S
 
 /**
  * The best time any system could reach, in ms: the simulator's buckets start full (one
- * simulated minute of quota, `60 / timeScale` real seconds of it), so that many jobs pass at
- * once and the rest at the chain's rate. The table prints it as a fraction of the bound.
+ * window of quota), so that many jobs pass at once and the rest at the chain's rate. The
+ * table prints it as a fraction of the bound.
  */
 export const idealMs = (plan: Plan): number => {
-  const burst = chainRate(plan) * (60 / plan.timeScale);
+  const burst = chainRate(plan) * plan.quotaWindowSeconds;
   return (Math.max(0, plan.jobs - burst) / chainRate(plan)) * SECOND;
 };

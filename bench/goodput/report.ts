@@ -29,7 +29,7 @@ export function header(plan: Plan, now = new Date()): string[] {
     `plan: ${plan.jobs} jobs per run; chain ${short(a)} -> ${short(b)}; simulator quotas ` +
       `${plan.primaryPerSecond} + ${plan.fallbackPerSecond} req/s (bound ${(boundMs(plan) / 1000).toFixed(1)} s); ` +
       `jobs arrive at ${plan.demandFactor}x that; ${plan.concurrency} jobs in flight per worker process; ` +
-      `simulator time scale ${plan.timeScale}; runs cut at ${plan.deadlineBounds}x the bound`,
+      `quotas enforced per ${plan.quotaWindowSeconds} s window; runs cut at ${plan.deadlineBounds}x the bound`,
     `a system that used every admitted slot would score time/bound ${(idealMs(plan) / boundMs(plan)).toFixed(2)} ` +
       '(the quota buckets start full)',
   ];

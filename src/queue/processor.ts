@@ -7,6 +7,7 @@ import {
   Worker,
 } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
@@ -42,6 +43,8 @@ export interface ProcessorDeps {
   calibration?: TokenCalibration;
   logger: Logger;
   events?: ResilienceEmitter;
+  /** Times the chain's wake-ups; the worker's clock. */
+  clock?: Clock;
   now?: () => Date;
   /** Settings of split documents; every field has a default. */
   split?: SplitOptions;
@@ -110,6 +113,8 @@ export function createProcessor(deps: ProcessorDeps) {
     ...(deps.limiter ? { limiter: deps.limiter } : {}),
     ...(deps.events ? { events: deps.events } : {}),
     busyWaitMs: deps.config.worker.busyBackoffMs,
+    recheckMs: deps.config.worker.breakerRefreshMs,
+    ...(deps.clock ? { clock: deps.clock } : {}),
   };
   const split: SplitDeps = {
     config: deps.config,

@@ -117,6 +117,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     queue,
     breakers,
     calibration: new TokenCalibration(),
+    clock,
     ...(limiter ? { limiter } : {}),
   });
   const worker = new Worker<unknown, JobOutcome>(keys.queueName, processor, {

@@ -4,6 +4,7 @@ import { drain } from '../clock.js';
 import type { ModelRequest } from '../models/request.js';
 import { type ChainInput, type ChainResult, runChain } from './chain.js';
 import { AllModelsBusyError, ChainAbortedError, ChainExhaustedError, InvalidJobError } from './errors.js';
+import type { RateLimiter, Reservation } from './ratelimit.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
@@ -30,6 +31,25 @@ function chain(p: Pipeline, extra: Partial<ChainInput> = {}): Promise<ChainResul
       ...extra,
     }),
   );
+}
+
+/** A limiter whose every model but one has a slot now; `slow` has its next one `slowMs` away. */
+function limiterWithSlowModel(slow: string, slowMs: number) {
+  const refunds: string[] = [];
+  const limiter: RateLimiter = {
+    async reserve(modelId, _tokens, maxWaitMs): Promise<Reservation> {
+      if (modelId !== slow) return { ok: true, delayMs: 0 };
+      return slowMs <= maxWaitMs ? { ok: true, delayMs: slowMs } : { ok: false, retryAfterMs: slowMs };
+    },
+    async refund(modelId, _tokens, requests) {
+      if (requests) refunds.push(modelId);
+    },
+    async throttled() {},
+    async rates() {
+      return [];
+    },
+  };
+  return { limiter, refunds };
 }
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
@@ -135,6 +155,27 @@ describe('runChain', () => {
       expect(result.attempts.map((a) => a.outcome)).toEqual([kind, 'ok']);
     },
   );
+
+  it('gives a far slot on the fallback back and returns to the first model once its breaker may probe', async () => {
+    const p = pipeline({ maxAttempts: 1 }, { consecutiveFailures: 1, halfOpenAfterMs: 300 });
+    p.client.script(HAIKU, fail('unavailable'));
+    const { limiter, refunds } = limiterWithSlowModel(LLAMA, 2_000);
+    const models = [HAIKU, LLAMA].map((id) => p.model(id));
+    await chain(p, { models }); // HAIKU's failure opens its breaker; LLAMA serves
+    const start = p.clock.now();
+
+    const result = await chain(p, { models, limiter, clock: p.clock, recheckMs: 1_000 });
+
+    expect(result.modelId).toBe(HAIKU);
+    expect(p.clock.now() - start).toBe(300);
+    expect(refunds).toEqual([LLAMA]);
+    expect(result.attempts.map((a) => `${a.modelId === HAIKU ? 'A' : 'B'} ${a.outcome}`)).toEqual([
+      'A circuit_open',
+      'B rate_limited',
+      'B rate_limited',
+      'A ok',
+    ]);
+  });
 
   it('fails the job at once on invalid_request with one call and no retries', async () => {
     const p = pipeline();

@@ -1,4 +1,5 @@
 import type { ModelApi } from '../bedrock/types.js';
+import { type Clock, systemClock } from '../clock.js';
 import { SECOND } from '../config.js';
 import type { ResolvedModel } from '../models/catalog.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
@@ -13,6 +14,7 @@ import {
 import type { ResilienceEmitter } from './events.js';
 import type { ModelPolicy } from './policy.js';
 import type { RateLimiter } from './ratelimit.js';
+import { wakeWhenAvailable } from './wake.js';
 
 /** Where the chain finds the policy of each model (a {@link PolicyRegistry} in production). */
 export interface PolicySource {
@@ -42,6 +44,13 @@ export interface ChainInput {
   busyWaitMs?: number;
   /** Defaults to none; pass the breakers' bus to see `fallback` events. */
   events?: ResilienceEmitter;
+  /** Times the wake-ups of a job waiting on a later model (default: the real clock). */
+  clock?: Clock;
+  /**
+   * A job waiting for a far slot on a later model while an earlier one's breaker is open looks
+   * at the earlier one again at least this often (the fleet breaker's refresh). Default 500 ms.
+   */
+  recheckMs?: number;
 }
 
 export interface ChainResult {
@@ -60,7 +69,12 @@ interface ModelFailure {
   outcome: Exclude<AttemptOutcome, 'ok'>;
   retryAfterMs: number | undefined;
   error: unknown;
+  /** It gave its slot back to try an earlier model again. */
+  woken?: boolean;
 }
+
+/** How many times one job may go back to the head of its chain from a patient wait. */
+const MAX_WAKES = 16;
 
 /**
  * Runs a request down a fallback chain (`docs/architecture.md#failure-kinds`). Each model is called
@@ -76,12 +90,15 @@ interface ModelFailure {
  */
 export async function runChain(input: ChainInput): Promise<ChainResult> {
   const attempts: AttemptRecord[] = [];
-  const failures: (ModelFailure & { model: ResolvedModel })[] = [];
   const first = input.models[0];
   const spill = input.spill ?? true;
 
   /** One model through its policy: its answer, or the failure that moves the chain on. */
-  const attempt = async (model: ResolvedModel, spills: boolean): Promise<ChainResult | ModelFailure> => {
+  const attempt = async (
+    model: ResolvedModel,
+    spills: boolean,
+    wake?: AbortSignal,
+  ): Promise<ChainResult | ModelFailure> => {
     if (input.signal?.aborted) throw new ChainAbortedError(attempts);
     const request = input.prepare ? input.prepare(model) : input.request;
     if (request === 'skip') {
@@ -94,6 +111,7 @@ export async function runChain(input: ChainInput): Promise<ChainResult> {
         api: input.api,
         ...(input.signal ? { signal: input.signal } : {}),
         ...(input.limiter ? { limiter: input.limiter } : {}),
+        ...(wake ? { wake } : {}),
         spill: spills,
       });
       attempts.push(...result.attempts);
@@ -107,28 +125,55 @@ export async function runChain(input: ChainInput): Promise<ChainResult> {
           cause: e,
         });
       }
-      return { outcome: e.outcome, retryAfterMs: e.details.retryAfterMs, error: e };
+      return {
+        outcome: e.outcome,
+        retryAfterMs: e.details.retryAfterMs,
+        error: e,
+        woken: e.details.woken === true,
+      };
     }
   };
 
-  for (const [i, model] of input.models.entries()) {
-    // Without a limiter to say when a slot comes, the last model waits out its throttles.
-    const spills = spill && (i < input.models.length - 1 || input.limiter !== undefined);
-    const outcome = await attempt(model, spills);
+  let failures: (ModelFailure & { model: ResolvedModel })[] = [];
+  for (let round = 0; ; round++) {
+    failures = [];
+    for (const [i, model] of input.models.entries()) {
+      // Without a limiter to say when a slot comes, the last model waits out its throttles.
+      const spills = spill && (i < input.models.length - 1 || input.limiter !== undefined);
+      const outcome = await attempt(model, spills);
+      if ('reply' in outcome) return outcome;
+      failures.push({ ...outcome, model });
+      const next = input.models[i + 1];
+      // A job back at the head of its chain after a wake-up is not a new fallback.
+      if (next && round === 0)
+        input.events?.emit('fallback', {
+          from: model.requestId,
+          to: next.requestId,
+          outcome: outcome.outcome,
+        });
+    }
+    // Nobody answered on the quick pass. Before giving the job back, one patient try: the
+    // model whose fleet slot comes first (waiting on one lane would starve the others), else the
+    // first model that failed for being unwell, with its retries and backoff.
+    const patient = spill ? patientRetry(failures) : undefined;
+    if (!patient) break;
+    // While it waits for a later model's slot, an earlier model whose breaker was open may
+    // come back: the job then gives the slot back and starts again from the head of its chain.
+    const before = failures.slice(0, failures.indexOf(patient)).filter((f) => f.outcome === 'circuit_open');
+    const wake =
+      patient.outcome === 'rate_limited' && before.length > 0 && round < MAX_WAKES
+        ? wakeWhenAvailable({
+            clock: input.clock ?? systemClock,
+            models: before.map((f) => ({ modelId: f.model.requestId, retryAfterMs: f.retryAfterMs })),
+            recheckMs: input.recheckMs ?? SECOND / 2,
+            ...(input.events ? { events: input.events } : {}),
+          })
+        : undefined;
+    const outcome = await attempt(patient.model, false, wake?.signal).finally(() => wake?.dispose());
     if ('reply' in outcome) return outcome;
-    failures.push({ ...outcome, model });
-    const next = input.models[i + 1];
-    if (next)
-      input.events?.emit('fallback', { from: model.requestId, to: next.requestId, outcome: outcome.outcome });
-  }
-  // Nobody answered on the quick pass. Before giving the job back, one patient try: the
-  // model whose fleet slot comes first (waiting on one lane would starve the others), else the
-  // first model that failed for being unwell, with its retries and backoff.
-  const patient = spill ? patientRetry(failures) : undefined;
-  if (patient) {
-    const outcome = await attempt(patient.model, false);
-    if ('reply' in outcome) return outcome;
+    if (outcome.woken) continue;
     failures.push({ ...outcome, model: patient.model });
+    break;
   }
   // A model that is only busy will take the job later, whatever the others said: the job waits
   // for it rather than failing (with spill; without, only when every model was busy).

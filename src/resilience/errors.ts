@@ -78,6 +78,8 @@ export class PolicyFailure extends Error {
       retryAfterMs?: number | undefined;
       /** The job's own signal aborted (shutdown): nothing to conclude about the model. */
       aborted?: boolean;
+      /** The job gave its slot back because an earlier model of its chain may take it now. */
+      woken?: boolean;
       cause?: unknown;
     } = {},
   ) {

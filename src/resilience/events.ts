@@ -28,5 +28,9 @@ export type ResilienceEmitter = EventEmitter<ResilienceEvents>;
 
 /** A new, empty event bus. */
 export function createResilienceEvents(): ResilienceEmitter {
-  return new EventEmitter<ResilienceEvents>();
+  const events = new EventEmitter<ResilienceEvents>();
+  // Every job waiting on a later model of its chain listens for an earlier breaker closing:
+  // as many listeners as jobs in flight is the design, not a leak.
+  events.setMaxListeners(0);
+  return events;
 }

@@ -8,7 +8,7 @@ import {
 import { z } from 'zod';
 import type { ModelApi, ModelClient } from '../bedrock/types.js';
 import type { Clock } from '../clock.js';
-import { type Config, type PolicyConfig, policyFor, SECOND } from '../config.js';
+import { type Config, LimiterSettingsSchema, type PolicyConfig, policyFor, SECOND } from '../config.js';
 import type { ResolvedModel } from '../models/catalog.js';
 import { classifyError, isRetryableKind, type ModelErrorKind } from '../models/errors.js';
 import { parseModelId } from '../models/model-id.js';
@@ -37,12 +37,7 @@ const PolicyRuntimeSchema = z
       .nonnegative()
       .default(5 * SECOND)
       .describe('longest wait for the fleet rate limiter when the job may not spill to the next model'),
-    spillWaitMs: z
-      .number()
-      .int()
-      .nonnegative()
-      .default(250)
-      .describe('longest wait for the fleet rate limiter when the job may move on to the next model'),
+    spillWaitMs: LimiterSettingsSchema.shape.spillWaitMs,
     queueSize: z
       .number()
       .int()
@@ -79,6 +74,11 @@ export interface ExecuteOptions {
    * False or absent: the job waits for this model (`maxWaitMs`) and retries with backoff.
    */
   spill?: boolean;
+  /**
+   * Ends the wait for a limiter slot (the slot goes back to the fleet) when the chain has a
+   * better model to try: the failure then says `woken`. A call once started is not stopped.
+   */
+  wake?: AbortSignal;
 }
 
 type Try = { ok: true; reply: ModelReply } | { ok: false; failure: PolicyFailure; retryable: boolean };
@@ -139,7 +139,7 @@ export class ModelPolicy {
   private async tryOnce(
     model: ResolvedModel,
     request: ModelRequest,
-    { api, signal, limiter, spill }: ExecuteOptions,
+    { api, signal, limiter, spill, wake }: ExecuteOptions,
     attempts: AttemptRecord[],
   ): Promise<Try> {
     if (signal?.aborted) {
@@ -174,9 +174,16 @@ export class ModelPolicy {
       if (slot.delayMs > 0) {
         this.o.events?.emit('rateLimited', { modelId: this.modelId, waitMs: slot.delayMs });
         try {
-          await this.o.clock.sleep(slot.delayMs, signal);
+          await this.o.clock.sleep(
+            slot.delayMs,
+            signal && wake ? AbortSignal.any([signal, wake]) : (signal ?? wake),
+          );
         } catch {
           await limiter.refund(this.modelId, reserved, 1);
+          if (!signal?.aborted) {
+            const message = `gave its slot for ${this.modelId} back: an earlier model of the chain may take the call`;
+            return this.refuse('rate_limited', message, attempts, { retryAfterMs: 0, woken: true });
+          }
           return this.refuse('timeout', 'job aborted while waiting for its slot', attempts, {
             aborted: true,
           });
@@ -280,7 +287,7 @@ export class ModelPolicy {
     outcome: Exclude<AttemptOutcome, 'ok'>,
     message: string,
     attempts: AttemptRecord[],
-    details: { retryAfterMs?: number; aborted?: boolean } = {},
+    details: { retryAfterMs?: number; aborted?: boolean; woken?: boolean } = {},
   ): Try {
     this.record(attempts, { modelId: this.modelId, outcome, message, latencyMs: 0 });
     return {
