@@ -83,7 +83,7 @@ const lines = [
   ...ratios(results, plan),
   ...(skipped.length > 0 ? [`skipped to stay within ${budgetMs / 1000} s: ${skipped.join(', ')}`] : []),
   '',
-  ...legend(),
+  ...legend(plan),
   `bench wall time ${((performance.now() - started) / 1000).toFixed(0)} s`,
 ];
 console.log(lines.join('\n'));

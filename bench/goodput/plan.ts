@@ -82,3 +82,27 @@ export const idealMs = (plan: Plan): number => {
   const burst = chainRate(plan) * plan.quotaWindowSeconds;
   return (Math.max(0, plan.jobs - burst) / chainRate(plan)) * SECOND;
 };
+
+/** A window in which the primary model is down, in ms from the first enqueue. */
+export interface Outage {
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * The best time a system that paces each model evenly from a cold start (no burst) could
+ * reach, in ms: jobs arrive at the plan's demand, each model admits its rate while it is up,
+ * and no slot is lost to detecting an outage or its end. Stepped in 1 ms.
+ */
+export function pacedIdealMs(plan: Plan, outages: readonly Outage[]): number {
+  const arrivalsPerMs = (plan.demandFactor * chainRate(plan)) / SECOND;
+  let arrived = 0;
+  let served = 0;
+  for (let t = 0; ; t++) {
+    arrived = Math.min(plan.jobs, arrived + arrivalsPerMs);
+    const down = outages.some((o) => t >= o.fromMs && t < o.toMs);
+    const rate = (down ? 0 : plan.primaryPerSecond) + plan.fallbackPerSecond;
+    served = Math.min(arrived, served + rate / SECOND);
+    if (served >= plan.jobs - 1e-9) return t + 1;
+  }
+}

@@ -5,11 +5,19 @@ import {
   chainRate,
   idealMs,
   type Plan,
+  pacedIdealMs,
   SCENARIO_TITLES,
   SCENARIOS,
   type ScenarioId,
 } from './plan.js';
 import type { RunResult } from './run.js';
+import { faultsFor } from './simulator-profile.js';
+
+/** time/bound of a system that paces evenly from a cold start and loses no slot to outages. */
+function pacedIdeal(scenario: ScenarioId, plan: Plan): number {
+  const outages = faultsFor(scenario, plan).map((f) => ({ fromMs: f.fromMs ?? 0, toMs: f.toMs ?? 0 }));
+  return pacedIdealMs(plan, outages) / boundMs(plan);
+}
 
 /** Completed jobs per second as a fraction of what the chain's quota admits: 1.0 uses every slot. */
 export function goodput(r: RunResult, plan: Plan): number {
@@ -89,10 +97,14 @@ export function ratios(results: readonly RunResult[], plan: Plan): string[] {
 }
 
 /** What each scenario and column means, printed under the table. */
-export function legend(): string[] {
+export function legend(plan: Plan): string[] {
   return [
-    ...Object.entries(SCENARIO_TITLES).map(([id, title]) => `${(id as ScenarioId).padEnd(4)} ${title}`),
+    ...Object.entries(SCENARIO_TITLES).map(
+      ([id, title]) =>
+        `${id.padEnd(4)} ${title}; evenly paced ideal ${pacedIdeal(id as ScenarioId, plan).toFixed(2)}`,
+    ),
     'time/bound: first enqueue to last job finished, / (jobs / summed chain quota); "+" = cut at the deadline',
+    'evenly paced ideal: time/bound of a system that spaces calls evenly from a cold start and loses no slot to an outage',
     'goodput: completed jobs per second / summed chain quota (1.00 = every admitted slot became a result)',
     '429/job: calls the simulator answered 429 per completed job; down calls: calls to a model during its outage',
     'failed: jobs that failed or were unfinished at the deadline; cost: served tokens at catalog prices',

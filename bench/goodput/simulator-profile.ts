@@ -29,7 +29,8 @@ export function simulatorProfile(scenario: ScenarioId, plan: Plan): ProfileInput
   };
 }
 
-function faultsFor(scenario: ScenarioId, plan: Plan): FaultRuleInput[] {
+/** The scenario's outages of the primary, in ms from the first enqueue. */
+export function faultsFor(scenario: ScenarioId, plan: Plan): FaultRuleInput[] {
   const [primary] = CHAIN;
   const bound = boundMs(plan);
   if (scenario === 'S2') {
