@@ -26,5 +26,8 @@ export function register(program: Command, ctx: CliContext): void {
       logger.info({ signal, deadlineMs: config.worker.shutdownTimeoutMs }, 'stopping: finishing active jobs');
       await worker.close();
       logger.info('worker stopped');
+      // A connection BullMQ still retries (Redis down) would hold the process open for ever:
+      // the work is handed back, so leave once the log is written.
+      logger.flush(() => process.exit(0));
     });
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BedrockModelClient, createBedrockRuntime } from '../bedrock/client.js';
+import { SECOND } from '../config.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { keysFor } from '../redis/keys.js';
 import { BreakerRegistry } from '../resilience/breaker.js';
@@ -153,14 +155,33 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     if (first === 'late') {
       logger.warn({ deadlineMs }, 'active jobs did not finish in time; aborting them');
       worker.cancelAllJobs('shutdown');
-      await worker.close(true);
-    }
-    for (const step of [() => queue.close(), () => redis.quit(), async () => sdk?.destroy()]) {
-      try {
-        await step();
-      } catch (err) {
-        logger.warn({ err }, 'error while closing');
+      // BullMQ's close(true) returns the graceful close already under way, which waits on Redis
+      // for ever while it is down: give it a moment to hand the aborted jobs back, then cut the
+      // connections. Jobs still locked are then picked up by stalled-job recovery.
+      if ((await settlesWithin(graceful, FORCE_GRACE_MS)) === 'late') {
+        logger.warn(
+          { graceMs: FORCE_GRACE_MS },
+          'redis did not answer; leaving active jobs to stalled-job recovery and disconnecting',
+        );
+        await settlesWithin(worker.disconnect(), FORCE_GRACE_MS);
       }
+    }
+    // quit() waits for a reply a Redis that is down never sends: disconnect() instead, and cut
+    // any step that still hangs.
+    const reachable = redis.status === 'ready';
+    const steps: { run: () => Promise<unknown>; cut: () => unknown }[] = [
+      { run: () => (reachable ? queue.close() : queue.disconnect()), cut: () => queue.disconnect() },
+      {
+        run: () => (reachable ? redis.quit() : Promise.resolve(redis.disconnect())),
+        cut: () => redis.disconnect(),
+      },
+      { run: async () => sdk?.destroy(), cut: () => undefined },
+    ];
+    for (const step of steps) {
+      const done = Promise.resolve()
+        .then(step.run)
+        .catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+      if ((await settlesWithin(done, FORCE_GRACE_MS)) === 'late') step.cut();
     }
   };
   return {
@@ -172,4 +193,27 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
       return closing;
     },
   };
+}
+
+/** How long a forced shutdown waits for each step that needs Redis before cutting it off. */
+const FORCE_GRACE_MS = 2 * SECOND;
+
+/**
+ * Whether `work` settles (either way) within `ms` of real time. Shutdown steps wait on sockets,
+ * not on the pipeline's clock, so a test's manual clock must not hold them.
+ */
+async function settlesWithin(work: Promise<unknown> | unknown, ms: number): Promise<'done' | 'late'> {
+  const timer = new AbortController();
+  const late = sleep(ms, 'late' as const, { signal: timer.signal, ref: false }).catch(() => 'done' as const);
+  try {
+    return await Promise.race([
+      Promise.resolve(work).then(
+        () => 'done' as const,
+        () => 'done' as const,
+      ),
+      late,
+    ]);
+  } finally {
+    timer.abort();
+  }
 }
