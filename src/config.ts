@@ -248,6 +248,30 @@ export const ConfigSchema = z
           .positive()
           .default(500)
           .describe('how long a worker trusts the fleet breaker state it read before reading it again'),
+        lockDurationMs: z
+          .number()
+          .int()
+          .min(SECOND)
+          .default(10 * SECOND)
+          .describe(
+            'a job whose worker stops renewing its lock this long is stalled (renewed every half of it)',
+          ),
+        stalledIntervalMs: z
+          .number()
+          .int()
+          .positive()
+          .default(5 * SECOND)
+          .describe(
+            "how often workers look for stalled jobs: a crashed worker's jobs run again within lockDurationMs + this",
+          ),
+        maxStalledCount: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(2)
+          .describe(
+            'stalls a job survives (worker crashes while it ran) before it fails with a result saying so',
+          ),
       })
       .strict()
       .prefault({}),

@@ -13,6 +13,7 @@ import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
 import { TokenCalibration } from '../summarize/calibration.js';
 import { createProcessor, type JobOutcome } from './processor.js';
+import { createQueueFailureSweep } from './queue-failures.js';
 import { type WorkerOptions, WorkerOptionsSchema } from './worker-options.js';
 
 export interface RunningWorker {
@@ -130,6 +131,9 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     removeOnComplete: { age: options.keepCompletedSeconds, count: options.keepCompletedCount },
     removeOnFail: { age: options.keepFailedSeconds, count: options.keepFailedCount },
     maximumRateLimitDelay: options.maxRateLimitDelayMs,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount: config.worker.maxStalledCount,
   });
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   worker.on('failed', (job, err) => {
@@ -137,9 +141,29 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
       logger.debug({ jobId: job.id, reason: err.message }, 'job failed in BullMQ');
   });
   await worker.waitUntilReady();
+  // Jobs BullMQ fails on its own (stalled too often) get their failed result here, so every
+  // batch ends; once at start (a crash loop may have left some) and every stalled interval.
+  const failures = createQueueFailureSweep({ queue, redis, store, logger });
+  let sweeping: Promise<void> | undefined;
+  const sweep = () => {
+    sweeping ??= failures
+      .sweep()
+      .then(
+        () => undefined,
+        (err: unknown) => logger.warn({ err }, 'could not record jobs the queue failed'),
+      )
+      .finally(() => {
+        sweeping = undefined;
+      });
+    return sweeping;
+  };
+  void sweep();
+  const sweeper = setInterval(sweep, config.worker.stalledIntervalMs);
+  sweeper.unref();
 
   let closing: Promise<void> | undefined;
   const shutdown = async (deadlineMs: number): Promise<void> => {
+    clearInterval(sweeper);
     const graceful = worker.close();
     const finished = new AbortController();
     const deadline = clock.sleep(deadlineMs, finished.signal).then(

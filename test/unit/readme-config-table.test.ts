@@ -10,9 +10,7 @@ describe('README', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const inReadme = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme)?.[1];
 
-    expect(inReadme, 'run `npx tsx scripts/config-table.ts` and paste its output into README.md').toBe(
-      configTable(),
-    );
+    expect(inReadme, 'run `npx tsx scripts/config-table.ts --write`').toBe(configTable());
   });
 
   it('documents every environment variable the config reads', () => {
