@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import type { ModelCatalog } from '../models/catalog.js';
+import { type Job, parseJob } from '../queue/jobs.js';
+import type { Producer } from '../queue/producer.js';
+import { isJobValidationError, JobValidationError } from '../queue/validation.js';
+import { BodyError, parseJsonText } from './body.js';
+import { type Line, LineError } from './ndjson.js';
+
+export interface StreamOptions {
+  /** The batch every line joins; default the first line's `batchId`, else a new uuid. */
+  batchId?: string;
+  /** Jobs per enqueue round (`api.ndjsonChunkJobs`). */
+  chunkJobs: number;
+  /** Text per enqueue round, so a chunk of long documents stays bounded too. */
+  chunkBytes: number;
+}
+
+/** What the lines before a refused line added: they stay enqueued. */
+export interface Accepted {
+  lines: number;
+  enqueued: number;
+  duplicates: number;
+}
+
+export type StreamOutcome =
+  | ({ ok: true; batchId: string } & Accepted)
+  | {
+      ok: false;
+      status: number;
+      error: string;
+      /** The refused line, when one was (not for an empty body). */
+      line?: number;
+      /** The field of the refused line that is wrong, e.g. `job.params.temperature`. */
+      field?: string;
+      batchId: string | undefined;
+      accepted: Accepted;
+    };
+
+export interface StreamDeps {
+  producer: Producer;
+  catalog: ModelCatalog;
+  config: Config;
+}
+
+/**
+ * Enqueues an NDJSON batch as its lines arrive: each line is checked as it comes (naming its
+ * number when it is refused), and every `chunkJobs` jobs are enqueued in one round, so memory
+ * holds one chunk however long the body is.
+ *
+ * A refused line stops the stream: the lines before it are enqueued (none is dropped), the
+ * ones from it on are not, and the outcome says how many went in. The batch then stays open,
+ * for the client to send the rest under the same batch id. A body that ends normally closes
+ * the batch.
+ */
+export async function enqueueStream(
+  lines: AsyncIterable<Line>,
+  deps: StreamDeps,
+  options: StreamOptions,
+): Promise<StreamOutcome> {
+  const accepted: Accepted = { lines: 0, enqueued: 0, duplicates: 0 };
+  let batchId = options.batchId;
+  let chunk: Job[] = [];
+  let chunkBytes = 0;
+
+  // Each round joins the batch and leaves it open; the batch is sealed after the last round.
+  // Until the producer can leave a batch open, every round is a plain enqueueBatch under the
+  // batch id (the counters add up the same; the batch counts as done whenever it catches up).
+  const flush = async (id: string): Promise<void> => {
+    if (chunk.length === 0) return;
+    const result = await deps.producer.enqueueBatch(chunk, { batchId: id });
+    accepted.lines += chunk.length;
+    accepted.enqueued += result.enqueued;
+    accepted.duplicates += result.duplicates;
+    chunk = [];
+    chunkBytes = 0;
+  };
+  const seal = async (_id: string): Promise<void> => {};
+
+  let current = 0;
+  let read = 0;
+  try {
+    for await (const line of lines) {
+      current = line.number;
+      const job = parseJob(parseJsonText(line.text, `line ${line.number}`), {
+        catalog: deps.catalog,
+        config: deps.config,
+        path: 'job',
+      });
+      batchId ??= job.batchId ?? randomUUID();
+      if (job.batchId !== undefined && job.batchId !== batchId) {
+        throw new JobValidationError([
+          {
+            path: 'job.batchId',
+            message: `is "${job.batchId}" but this request enqueues batch "${batchId}"`,
+          },
+        ]);
+      }
+      read++;
+      chunk.push(job);
+      chunkBytes += line.bytes;
+      if (chunk.length >= options.chunkJobs || chunkBytes >= options.chunkBytes) await flush(batchId);
+    }
+  } catch (e) {
+    const refused = refusal(e, current);
+    if (!refused) throw e;
+    if (batchId !== undefined) await flush(batchId);
+    return { ok: false, ...refused, batchId, accepted };
+  }
+  // An empty body only closes a batch that exists (after an earlier request was refused part-way).
+  if (batchId === undefined || (read === 0 && !(await deps.producer.getBatch(batchId)))) {
+    return {
+      ok: false,
+      status: 400,
+      error: 'body: holds no job (send one JSON job per line; an empty body only closes a batch that exists)',
+      batchId,
+      accepted,
+    };
+  }
+  await flush(batchId);
+  await seal(batchId);
+  return { ok: true, batchId, ...accepted };
+}
+
+/** A refused line as status, message, line and field; undefined for errors that are not the input's. */
+function refusal(
+  e: unknown,
+  current: number,
+): { status: number; error: string; line: number; field?: string } | undefined {
+  if (e instanceof LineError) return { status: e.statusCode, error: e.message, line: e.line };
+  if (isJobValidationError(e)) {
+    return {
+      status: e.tooLarge ? 413 : 400,
+      error: `line ${current}: ${e.message}`,
+      line: current,
+      field: e.path,
+    };
+  }
+  if (e instanceof BodyError) return { status: e.statusCode, error: e.message, line: current };
+  return undefined;
+}
