@@ -52,11 +52,16 @@ export function crossSite(req: FastifyRequest, strict: boolean): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return strict;
   try {
-    return new URL(origin).host !== req.host;
+    return normalHost(new URL(origin).host) !== normalHost(req.host);
   } catch {
     // `Origin: null` (sandboxed frames, redirects across sites) and garbage.
     return true;
   }
+}
+
+/** A host as `URL` writes it: lower case, no default port (browsers leave it out of `Origin`). */
+function normalHost(host: string): string {
+  return host.toLowerCase().replace(/:(80|443)$/, '');
 }
 
 function credential(req: FastifyRequest, options: AuthOptions): Credential | undefined {

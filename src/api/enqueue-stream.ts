@@ -16,10 +16,11 @@ export interface StreamOptions {
   chunkBytes: number;
 }
 
-/** What the lines before a refused line added: they stay enqueued. */
+/** What the stream added (before a refused line: those jobs stay enqueued). */
 export interface Accepted {
-  lines: number;
+  /** Jobs added to the batch. */
   enqueued: number;
+  /** Jobs whose id was already known, not added again. */
   duplicates: number;
 }
 
@@ -58,7 +59,7 @@ export async function enqueueStream(
   deps: StreamDeps,
   options: StreamOptions,
 ): Promise<StreamOutcome> {
-  const accepted: Accepted = { lines: 0, enqueued: 0, duplicates: 0 };
+  const accepted: Accepted = { enqueued: 0, duplicates: 0 };
   let batchId = options.batchId;
   let chunk: Job[] = [];
   let chunkBytes = 0;
@@ -69,7 +70,6 @@ export async function enqueueStream(
   const flush = async (id: string): Promise<void> => {
     if (chunk.length === 0) return;
     const result = await deps.producer.enqueueBatch(chunk, { batchId: id });
-    accepted.lines += chunk.length;
     accepted.enqueued += result.enqueued;
     accepted.duplicates += result.duplicates;
     chunk = [];

@@ -42,7 +42,6 @@ export const BatchEnqueuedSchema = z.object({
   batchId: z.string(),
   enqueued: z.number().int().describe('jobs this request added to the batch'),
   duplicates: z.number().int().describe('jobs whose id was already known; not added again'),
-  lines: z.number().int().optional().describe('NDJSON only: job lines read'),
 });
 
 /** `POST /v1/batches` with an NDJSON body that holds a refused line. */
@@ -51,8 +50,8 @@ export const NdjsonRefusedSchema = ErrorSchema.extend({
   field: z.string().optional().describe('the wrong field of that line, e.g. `job.params.temperature`'),
   batchId: z.string().optional().describe('the batch the lines before it joined; it stays open'),
   accepted: z
-    .object({ lines: z.number().int(), enqueued: z.number().int(), duplicates: z.number().int() })
-    .describe('the lines before the refused one: all of them enqueued'),
+    .object({ enqueued: z.number().int(), duplicates: z.number().int() })
+    .describe('the jobs of the lines before the refused one, every one of them in the batch'),
 }).describe('A line was refused; every line before it is enqueued, none from it on');
 
 /** `GET /v1/batches/:id`. */

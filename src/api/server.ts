@@ -87,9 +87,14 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   requireScopes(app, { tokens, sessions, ...(options.logger ? { logger: options.logger } : {}) });
   await registerDocs(app, { publicDocs: config.api.publicDocs });
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (isJobValidationError(error))
       return reply.code(error.tooLarge ? 413 : 400).send({ error: error.message });
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({
+        error: `body: ${req.headers['content-type'] ?? 'a body without a Content-Type'} is not accepted here; send application/json (NDJSON batches go to POST /v1/batches)`,
+      });
+    }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({
         error: `body: larger than ${config.api.bodyLimitBytes} bytes (api.bodyLimitBytes); send the batch in several requests`,

@@ -96,8 +96,8 @@ async function enqueueNdjsonBody(req: FastifyRequest, reply: FastifyReply, ctx: 
     },
   );
   if (outcome.ok) {
-    const { batchId, enqueued, duplicates, lines: read } = outcome;
-    return reply.code(202).send({ batchId, enqueued, duplicates, lines: read });
+    const { batchId, enqueued, duplicates } = outcome;
+    return reply.code(202).send({ batchId, enqueued, duplicates });
   }
   // Whatever the client still sends is read and dropped, so it gets to read this answer.
   body.resume();
