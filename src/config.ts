@@ -316,7 +316,7 @@ export const ConfigSchema = z
           .int()
           .positive()
           .default(16 * MIB)
-          .describe('largest HTTP request body; split bigger batches into several requests'),
+          .describe('largest JSON request body; stream bigger batches as NDJSON (no limit) or split them'),
         publicMetrics: z
           .boolean()
           .default(false)

@@ -97,7 +97,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({
-        error: `body: larger than ${config.api.bodyLimitBytes} bytes (api.bodyLimitBytes); send the batch in several requests`,
+        error: `body: larger than ${config.api.bodyLimitBytes} bytes (api.bodyLimitBytes); stream the batch as application/x-ndjson, or send it in several requests`,
       });
     }
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
