@@ -41,6 +41,28 @@ export function neededScope(req: FastifyRequest): RouteScope {
 }
 
 /**
+ * Gives every route registered from now on under `prefix` (itself included) that declares no
+ * scope the one `scopeOf` picks by method: for routes a plugin registers, whose options we do
+ * not write (the docs pages, bull-board under `/ui/queues`).
+ */
+export function scopeRoutesUnder(
+  app: FastifyInstance,
+  prefix: string,
+  scopeOf: (method: string) => RouteScope,
+): void {
+  app.addHook('onRoute', (route) => {
+    if (route.url !== prefix && !route.url.startsWith(`${prefix}/`)) return;
+    if (route.config?.scope !== undefined) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    // One scope per route: a route answering several methods takes the widest they need.
+    const scopes = methods.map((m) => scopeOf(m));
+    const scope =
+      (['admin', 'enqueue', 'read', 'public'] as const).find((s) => scopes.includes(s)) ?? 'admin';
+    route.config = { ...route.config, scope };
+  });
+}
+
+/**
  * Whether the browser says the request comes from another site. Browsers send
  * `Sec-Fetch-Site` (current ones) or `Origin` (on every POST) on the requests a page makes;
  * a request with neither did not come from a page, so it counts as cross-site only when

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { JobSchema } from '../queue/jobs.js';
 import { ResultRecordSchema } from '../results/record.js';
-import type { RouteScope } from './auth.js';
+import { type RouteScope, scopeRoutesUnder } from './auth.js';
 import { ErrorSchema } from './schemas.js';
 
 /** Where the browsable page is; the document is at `${DOCS_PREFIX}/json` (and `/yaml`). */
@@ -104,12 +104,8 @@ function toJsonSchemas(value: unknown, io: 'input' | 'output'): unknown {
  * Register before the routes, which it collects as they are added.
  */
 export async function registerDocs(app: FastifyInstance, options: { publicDocs: boolean }): Promise<void> {
-  // The docs' own routes are registered by the plugins below; they take the docs' scope here.
-  app.addHook('onRoute', (route) => {
-    if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) {
-      route.config = { ...route.config, scope: options.publicDocs ? 'public' : 'read' };
-    }
-  });
+  // The docs' own routes are registered by the plugins below, which declare no scope.
+  scopeRoutesUnder(app, DOCS_PREFIX, () => (options.publicDocs ? 'public' : 'read'));
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -13,7 +13,7 @@ import { isJobValidationError } from '../queue/validation.js';
 import { keysFor } from '../redis/keys.js';
 import { readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
-import { requireScopes } from './auth.js';
+import { requireScopes, scopeRoutesUnder } from './auth.js';
 import { formBodies, strictJsonBodies } from './body.js';
 import { registerDocs } from './docs.js';
 import { createMetrics } from './metrics.js';
@@ -31,6 +31,9 @@ export interface ApiOptions {
   /** Where session expiry reads the time; the real clock by default (tests pass a ManualClock). */
   clock?: Clock;
 }
+
+/** Where the dashboard mounts bull-board. */
+export const BULL_BOARD_PREFIX = '/ui/queues';
 
 const HealthDoc = {
   summary: 'Health: 200 when Redis answers, else 503',
@@ -85,6 +88,10 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   // Cookies are parsed in an onRequest hook that must run before the one that checks them.
   await app.register(cookie);
   requireScopes(app, { tokens, sessions, ...(options.logger ? { logger: options.logger } : {}) });
+  // bull-board, mounted here by the dashboard: looking is reading, any action is admin's.
+  scopeRoutesUnder(app, BULL_BOARD_PREFIX, (method) =>
+    method === 'GET' || method === 'HEAD' ? 'read' : 'admin',
+  );
   await registerDocs(app, { publicDocs: config.api.publicDocs });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {

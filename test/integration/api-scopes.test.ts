@@ -195,6 +195,42 @@ describe('scopes', () => {
     expect(apiToken.json()).toEqual({ ok: true });
   });
 
+  it('gives bull-board under /ui/queues to read tokens to look at and to admin tokens to act on', async () => {
+    running = await buildApi({ config: config() });
+    running.app.get('/ui/queues/api/queues', async () => ({ queues: [] }));
+    running.app.put('/ui/queues/api/queues/jobs/retry', async () => ({ retried: true }));
+    const { app } = running;
+
+    const look = await app.inject({ method: 'GET', url: '/ui/queues/api/queues', headers: headers('read') });
+    const lookAnon = await app.inject({ method: 'GET', url: '/ui/queues/api/queues' });
+    const act = await app.inject({
+      method: 'PUT',
+      url: '/ui/queues/api/queues/jobs/retry',
+      headers: headers('enqueue'),
+    });
+    const actAdmin = await app.inject({
+      method: 'PUT',
+      url: '/ui/queues/api/queues/jobs/retry',
+      headers: headers('admin'),
+    });
+
+    expect(look.statusCode).toBe(200);
+    expect(lookAnon.statusCode).toBe(401);
+    expect(act.statusCode).toBe(403);
+    expect(act.json().error).toMatch(/"admin" scope/);
+    expect(actAdmin.json()).toEqual({ retried: true });
+  });
+
+  it('checks HEAD requests as the GET route they answer for', async () => {
+    running = await buildApi({ config: config() });
+
+    const anon = await running.app.inject({ method: 'HEAD', url: '/v1/models' });
+    const read = await running.app.inject({ method: 'HEAD', url: '/v1/models', headers: headers('read') });
+
+    expect(anon.statusCode).toBe(401);
+    expect(read.statusCode).toBe(200);
+  });
+
   it('answers 404 to any valid token on a path that matches no route, 401 without one', async () => {
     running = await buildApi({ config: config() });
 
