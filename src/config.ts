@@ -121,6 +121,7 @@ const TemplateSchema = z
  * `POST /v1/jobs` and `POST /v1/batches`, `admin` everything (README.md, "HTTP API").
  */
 export const TOKEN_SCOPES = ['read', 'enqueue', 'admin'] as const;
+/** One of {@link TOKEN_SCOPES}. */
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 /** The name API_TOKEN (`apiToken`) goes by in logs and sessions. */
@@ -145,6 +146,7 @@ const ApiTokenSchema = z
       .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' }),
   })
   .strict();
+/** One configured API token: `{ name, scope, token }`. */
 export type ApiTokenConfig = z.infer<typeof ApiTokenSchema>;
 
 const ApiTokensSchema = z.array(ApiTokenSchema).superRefine((tokens, ctx) => {

@@ -17,6 +17,7 @@ declare module 'fastify' {
   }
 }
 
+/** What the authentication hook checks requests against. */
 export interface AuthOptions {
   tokens: TokenTable;
   sessions: Sessions;

@@ -7,6 +7,7 @@ import { isJobValidationError, JobValidationError } from '../queue/validation.js
 import { BodyError, parseJsonText } from './body.js';
 import { type Line, LineError } from './ndjson.js';
 
+/** How a stream is enqueued. */
 export interface StreamOptions {
   /** The batch every line joins; default the first line's `batchId`, else a new uuid. */
   batchId?: string;
@@ -24,6 +25,7 @@ export interface Accepted {
   duplicates: number;
 }
 
+/** How a stream ended: every line in (`ok`), or a refused line and what went in before it. */
 export type StreamOutcome =
   | ({ ok: true; batchId: string } & Accepted)
   | {
@@ -38,6 +40,7 @@ export type StreamOutcome =
       accepted: Accepted;
     };
 
+/** What enqueueing a stream uses: the API's producer, and what checking a job needs. */
 export interface StreamDeps {
   producer: Producer;
   catalog: ModelCatalog;
@@ -52,7 +55,7 @@ export interface StreamDeps {
  * A refused line stops the stream: the lines before it are enqueued (none is dropped), the
  * ones from it on are not, and the outcome says how many went in. The batch then stays open,
  * for the client to send the rest under the same batch id. A body that ends normally closes
- * the batch.
+ * the batch; an empty one closes a batch that exists (`docs/http-api.md`).
  */
 export async function enqueueStream(
   lines: AsyncIterable<Line>,
@@ -79,9 +82,12 @@ export async function enqueueStream(
 
   let current = 0;
   let read = 0;
+  // Whether an error now is the line's fault (and not, say, Redis's while a chunk goes in).
+  let inLine = false;
   try {
     for await (const line of lines) {
       current = line.number;
+      inLine = true;
       const job = parseJob(parseJsonText(line.text, `line ${line.number}`), {
         catalog: deps.catalog,
         config: deps.config,
@@ -96,13 +102,14 @@ export async function enqueueStream(
           },
         ]);
       }
+      inLine = false;
       read++;
       chunk.push(job);
       chunkBytes += line.bytes;
       if (chunk.length >= options.chunkJobs || chunkBytes >= options.chunkBytes) await flush(batchId);
     }
   } catch (e) {
-    const refused = refusal(e, current);
+    const refused = e instanceof LineError || inLine ? refusal(e, current) : undefined;
     if (!refused) throw e;
     if (batchId !== undefined) await flush(batchId);
     return { ok: false, ...refused, batchId, accepted };
