@@ -136,6 +136,8 @@ export async function registerDocs(app: FastifyInstance, options: { publicDocs: 
         out[key] = toJsonSchemas(value, key === 'response' ? 'output' : 'input');
       }
       out.description = [given.description, SCOPE_WORDS[scope]].filter(Boolean).join('\n\n');
+      // Grouped on the page by what they act on: /v1/<group>/…, the rest under "service".
+      out.tags = given.tags ?? [/^\/v1\/([^/]+)/.exec(url)?.[1] ?? 'service'];
       out['x-scope'] = scope;
       out.security = scope === 'public' ? [] : [{ bearer: [] }, { session: [] }];
       return { schema: out as FastifySchema, url };
