@@ -18,6 +18,7 @@ const ENV: Readonly<Record<string, string>> = {
   region: 'AWS_REGION',
   endpoint: 'BEDROCK_ENDPOINT',
   apiToken: 'API_TOKEN',
+  'api.tokens': 'API_TOKENS',
   logLevel: 'LOG_LEVEL',
   logPrompts: 'LOG_PROMPTS',
 };

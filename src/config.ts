@@ -116,6 +116,52 @@ const TemplateSchema = z
   })
   .strict();
 
+/**
+ * What an API token may do, each including the one before: `read` every GET, `enqueue` also
+ * `POST /v1/jobs` and `POST /v1/batches`, `admin` everything (README.md, "HTTP API").
+ */
+export const TOKEN_SCOPES = ['read', 'enqueue', 'admin'] as const;
+/** One of {@link TOKEN_SCOPES}. */
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** The name API_TOKEN (`apiToken`) goes by in logs and sessions. */
+export const API_TOKEN_NAME = 'default';
+
+/** Shortest scoped token: anything shorter is within reach of guessing. */
+export const MIN_SCOPED_TOKEN_LENGTH = 16;
+
+const ApiTokenSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be 1 to 64 letters, digits, "_", "." or "-"' })
+      .refine((name) => name !== API_TOKEN_NAME, {
+        error: `"${API_TOKEN_NAME}" names API_TOKEN; choose another`,
+      })
+      .describe('shown in logs instead of the token'),
+    scope: z.enum(TOKEN_SCOPES),
+    token: z
+      .string()
+      .min(MIN_SCOPED_TOKEN_LENGTH, { error: `must be at least ${MIN_SCOPED_TOKEN_LENGTH} characters long` })
+      .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' }),
+  })
+  .strict();
+/** One configured API token: `{ name, scope, token }`. */
+export type ApiTokenConfig = z.infer<typeof ApiTokenSchema>;
+
+const ApiTokensSchema = z.array(ApiTokenSchema).superRefine((tokens, ctx) => {
+  const seen = new Map<string, number>();
+  tokens.forEach((t, i) => {
+    if (seen.has(t.name))
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${t.name}" is used twice` });
+    seen.set(t.name, i);
+    const first = tokens.findIndex((o) => o.token === t.token);
+    if (first < i) {
+      ctx.addIssue({ code: 'custom', path: [i, 'token'], message: `is the same as tokens[${first}]'s` });
+    }
+  });
+});
+
 const DEFAULT_CHAIN = [
   'anthropic.claude-3-haiku-20240307-v1:0',
   'meta.llama3-1-70b-instruct-v1:0',
@@ -185,7 +231,11 @@ export const ConfigSchema = z
       .url()
       .optional()
       .describe('Bedrock endpoint override, e.g. the simulator at http://127.0.0.1:4010'),
-    apiToken: z.string().min(1).optional().describe('bearer token the HTTP API requires'),
+    apiToken: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('a bearer token of the HTTP API with the admin scope (scoped ones: api.tokens)'),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
@@ -293,11 +343,34 @@ export const ConfigSchema = z
           .int()
           .positive()
           .default(16 * MIB)
-          .describe('largest HTTP request body; split bigger batches into several requests'),
+          .describe('largest JSON request body; stream bigger batches as NDJSON (no limit) or split them'),
         publicMetrics: z
           .boolean()
           .default(false)
           .describe('serve /metrics without the bearer token (for scrapers on a private network)'),
+        tokens: ApiTokensSchema.default([]).describe(
+          'scoped tokens, [{ name, scope: read | enqueue | admin, token }]; API_TOKENS replaces them',
+        ),
+        publicDocs: z
+          .boolean()
+          .default(false)
+          .describe('serve /docs and /docs/json (the OpenAPI document) without a token'),
+        sessionTtlSeconds: z
+          .number()
+          .int()
+          .positive()
+          .default((8 * HOUR) / SECOND)
+          .describe('lifetime of a browser session cookie from POST /v1/session'),
+        secureCookies: z
+          .boolean()
+          .default(false)
+          .describe('mark session cookies Secure even over plain HTTP (behind a TLS-terminating proxy)'),
+        ndjsonChunkJobs: z
+          .number()
+          .int()
+          .positive()
+          .default(1_000)
+          .describe('NDJSON batches: jobs enqueued per round while the body streams in'),
       })
       .strict()
       .prefault({}),
@@ -323,6 +396,33 @@ export class ConfigError extends Error {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads `API_TOKENS`: a JSON list of `{ name, scope, token }`, or `name:scope:token` entries
+ * separated by commas (a token holds no comma; it may hold colons). Entries are checked by
+ * {@link ApiTokensSchema} afterwards, like the file's.
+ * @throws ConfigError naming the entry that is not `name:scope:token`.
+ */
+export function parseApiTokens(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[')) {
+    try {
+      return JSON.parse(trimmed);
+    } catch (e) {
+      throw new ConfigError(`API_TOKENS: is not valid JSON (${(e as Error).message})`);
+    }
+  }
+  return trimmed
+    .split(',')
+    .filter((entry) => entry.trim() !== '')
+    .map((entry, i) => {
+      const [name, scope, ...rest] = entry.trim().split(':');
+      if (!name || !scope || rest.length === 0) {
+        throw new ConfigError(`API_TOKENS: entry ${i + 1} must be name:scope:token`);
+      }
+      return { name, scope, token: rest.join(':') };
+    });
+}
 
 function fromEnv(env: Env): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -376,7 +476,16 @@ export function loadConfig(options: { file?: string; env?: Env; overrides?: Conf
   ) {
     throw new ConfigError(`invalid configuration in ${file}: the top level must be a mapping of settings`);
   }
-  const merged = { ...(fromFile ?? {}), ...fromEnv(env), ...(options.overrides ?? {}) };
+  const merged: Record<string, unknown> = { ...(fromFile ?? {}), ...fromEnv(env) };
+  // API_TOKENS replaces the file's api.tokens and keeps the file's other api settings.
+  if (env.API_TOKENS) {
+    const api = merged.api;
+    merged.api = {
+      ...(api !== null && typeof api === 'object' ? api : {}),
+      tokens: parseApiTokens(env.API_TOKENS),
+    };
+  }
+  Object.assign(merged, options.overrides ?? {});
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, file ?? 'environment'));
   return parsed.data;

@@ -1,6 +1,9 @@
+import cookie from '@fastify/cookie';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
@@ -10,18 +13,42 @@ import { isJobValidationError } from '../queue/validation.js';
 import { keysFor } from '../redis/keys.js';
 import { readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
-import { requireToken } from './auth.js';
-import { strictJsonBodies } from './body.js';
+import { requireScopes, scopeRoutesUnder } from './auth.js';
+import { formBodies, strictJsonBodies } from './body.js';
+import { registerDocs } from './docs.js';
 import { createMetrics } from './metrics.js';
 import { batchRoutes } from './routes/batches.js';
 import type { ApiContext } from './routes/context.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
+import { sessionRoutes } from './routes/session.js';
+import { Sessions } from './session.js';
+import { TokenTable } from './tokens.js';
 
 export interface ApiOptions {
   config: Config;
   logger?: Logger;
+  /** Where session expiry reads the time; the real clock by default (tests pass a ManualClock). */
+  clock?: Clock;
 }
+
+/** Where the dashboard mounts bull-board. */
+export const BULL_BOARD_PREFIX = '/ui/queues';
+
+const HealthDoc = {
+  summary: 'Health: 200 when Redis answers, else 503',
+  response: {
+    200: z.object({ ok: z.literal(true), redis: z.literal('up') }),
+    503: z.object({ ok: z.literal(false), redis: z.literal('down') }),
+  },
+};
+
+const MetricsDoc = {
+  summary: 'Prometheus metrics (text exposition format)',
+  response: {
+    200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } },
+  },
+};
 
 export interface RunningApi {
   app: FastifyInstance;
@@ -29,13 +56,15 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-/** Routes that answer without a token; every other route, matched or not, needs it. */
-const PUBLIC_ROUTES = ['/healthz'];
-
 /**
  * The HTTP API (README.md, "HTTP API"): enqueue jobs and batches, read results and
- * batch progress, the model catalog with quotas, Prometheus metrics and a health check.
- * Every `/v1` route needs `Authorization: Bearer <API_TOKEN>` when a token is configured.
+ * batch progress, the model catalog with quotas, Prometheus metrics, a health check, browser
+ * sessions and the OpenAPI document. Every route declares the scope it needs
+ * (`config: { scope }`, `auth.ts`); one that declares none needs `admin`.
+ *
+ * Route schemas are zod schemas, for the OpenAPI document (`docs.ts`) only: every handler
+ * parses its own input with them (or the producer does), so refusals name the field in our
+ * words, as the CLI's do. Fastify is told not to validate or serialize by them.
  */
 export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   const { config } = options;
@@ -46,33 +75,54 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   const catalog = new ModelCatalog(config.customModels);
   const metrics = createMetrics({ queue, redis, keys, fleet: () => readFleetState(redis, config, catalog) });
-  const app = Fastify({ logger: false, bodyLimit: config.api.bodyLimitBytes });
-  strictJsonBodies(app);
-  requireToken(app, {
-    token: config.apiToken,
-    publicRoutes: config.api.publicMetrics ? [...PUBLIC_ROUTES, '/metrics'] : PUBLIC_ROUTES,
+  const tokens = new TokenTable(config);
+  const sessions = new Sessions(tokens, {
+    ttlSeconds: config.api.sessionTtlSeconds,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
+  const app = Fastify({ logger: false, bodyLimit: config.api.bodyLimitBytes });
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  strictJsonBodies(app);
+  formBodies(app);
+  // Cookies are parsed in an onRequest hook that must run before the one that checks them.
+  await app.register(cookie);
+  requireScopes(app, { tokens, sessions, ...(options.logger ? { logger: options.logger } : {}) });
+  // bull-board, mounted here by the dashboard: looking is reading, any action is admin's.
+  scopeRoutesUnder(app, BULL_BOARD_PREFIX, (method) =>
+    method === 'GET' || method === 'HEAD' ? 'read' : 'admin',
+  );
+  await registerDocs(app, { publicDocs: config.api.publicDocs });
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (isJobValidationError(error))
       return reply.code(error.tooLarge ? 413 : 400).send({ error: error.message });
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({
+        error: `body: ${req.headers['content-type'] ?? 'a body without a Content-Type'} is not accepted here; send application/json (NDJSON batches go to POST /v1/batches)`,
+      });
+    }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({
-        error: `body: larger than ${config.api.bodyLimitBytes} bytes (api.bodyLimitBytes); send the batch in several requests`,
+        error: `body: larger than ${config.api.bodyLimitBytes} bytes (api.bodyLimitBytes); stream the batch as application/x-ndjson, or send it in several requests`,
       });
     }
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) options.logger?.error({ err: error }, 'api request failed');
     return reply.code(status).send({ error: status === 500 ? 'internal error' : error.message });
   });
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { config: { scope: 'public' }, schema: HealthDoc }, async (_req, reply) => {
     const ok = await redis.ping().then(
       (p) => p === 'PONG',
       () => false,
     );
     return reply.code(ok ? 200 : 503).send({ ok, redis: ok ? 'up' : 'down' });
   });
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  app.get(
+    '/metrics',
+    { config: { scope: config.api.publicMetrics ? 'public' : 'read' }, schema: MetricsDoc },
+    async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()),
+  );
 
   const ctx: ApiContext = {
     config,
@@ -87,6 +137,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   jobRoutes(app, ctx);
   batchRoutes(app, ctx);
   modelRoutes(app, ctx);
+  sessionRoutes(app, { ...ctx, tokens, sessions });
 
   let closing: Promise<void> | undefined;
   return {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { buildApi } from '../api/server.js';
+import { hasApiTokens } from '../api/tokens.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
 import { positiveNumber } from './simulator.js';
 
@@ -17,17 +18,18 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { port: number; host: string; insecureNoAuth?: boolean }) => {
       const logger = ctx.logger();
       const config = ctx.config();
-      if (!config.apiToken) {
+      const auth = hasApiTokens(config);
+      if (!auth) {
         if (!isLoopback(o.host) && !o.insecureNoAuth) {
           throw new CliError(
-            `refusing to listen on ${o.host} without API_TOKEN: anyone who reaches it could enqueue jobs and read every result; set API_TOKEN (or apiToken in the config), or pass --insecure-no-auth`,
+            `refusing to listen on ${o.host} without API_TOKEN or API_TOKENS: anyone who reaches it could enqueue jobs and read every result; set API_TOKEN or API_TOKENS (or apiToken / api.tokens in the config), or pass --insecure-no-auth`,
           );
         }
-        logger.warn({ host: o.host }, 'API_TOKEN is not set: every route answers without authentication');
+        logger.warn({ host: o.host }, 'no API token is set: every route answers without authentication');
       }
       const api = await buildApi({ config, logger });
       const address = await api.app.listen({ port: o.port, host: o.host });
-      logger.info({ address, auth: Boolean(config.apiToken) }, 'api listening');
+      logger.info({ address, auth }, 'api listening');
       await untilSignal();
       await api.close();
     });

@@ -11,7 +11,11 @@ export function register(program: Command, ctx: CliContext): void {
       const c = ctx.config();
       ctx.out(
         JSON.stringify(
-          { ...c, ...(c.apiToken ? { apiToken: '[redacted]' } : {}) },
+          {
+            ...c,
+            ...(c.apiToken ? { apiToken: '[redacted]' } : {}),
+            api: { ...c.api, tokens: c.api.tokens.map((t) => ({ ...t, token: '[redacted]' })) },
+          },
           null,
           ctx.json() ? undefined : 2,
         ),

@@ -58,9 +58,13 @@ describe('CLI configuration', { timeout: 2 * MINUTE }, () => {
     expect(run.stderr).toMatch(/not valid YAML/);
   });
 
-  it('prints the effective config with defaults and without the API token', async () => {
+  it('prints the effective config with defaults and without the API tokens', async () => {
     const run = await runCli(['--json', 'config', 'print'], {
-      env: { API_TOKEN: 'super-secret-token', REDIS_URL: 'redis://10.0.0.1:6380' },
+      env: {
+        API_TOKEN: 'super-secret-token',
+        API_TOKENS: 'viewer:read:scoped-secret-token-1',
+        REDIS_URL: 'redis://10.0.0.1:6380',
+      },
     });
     const [config] = jsonLines(run.stdout);
 
@@ -69,8 +73,10 @@ describe('CLI configuration', { timeout: 2 * MINUTE }, () => {
       redisUrl: 'redis://10.0.0.1:6380',
       prefix: '{bj}',
       apiToken: '[redacted]',
+      api: { tokens: [{ name: 'viewer', scope: 'read', token: '[redacted]' }] },
     });
     expect(run.stdout).not.toContain('super-secret-token');
+    expect(run.stdout).not.toContain('scoped-secret-token-1');
   });
 
   it('lists at least 20 models of all six families, and the fleet rate of each chain model', async () => {

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import type { BatchStatus } from '../queue/batch-status.js';
+import type { EnqueueResult, ExistingState } from '../queue/producer.js';
+
+/**
+ * Zod schemas of what the API answers, for the OpenAPI document (`docs.ts`). Each is typed
+ * against the type the code returns (`z.ZodType<EnqueueResult>`), so the document cannot
+ * drift from the answers without a type error. Requests use the producer's own schemas
+ * (`src/queue/jobs.ts`, `src/queue/ids.ts`) and results the record's (`src/results/record.ts`).
+ */
+
+/** Every 4xx and 5xx answer. */
+export const ErrorSchema = z
+  .object({
+    error: z.string().describe('what is wrong, starting with the field: `job.params.temperature: …`'),
+  })
+  .describe('The request was refused; `error` names the field or the problem');
+
+const EXISTING: readonly ExistingState[] = [
+  'queued',
+  'delayed',
+  'active',
+  'completed',
+  'failed',
+  'enqueuing',
+];
+
+/** `POST /v1/jobs`. */
+export const EnqueueResultSchema: z.ZodType<EnqueueResult> = z.discriminatedUnion('status', [
+  z.object({ id: z.string(), status: z.literal('enqueued') }),
+  z.object({
+    id: z.string(),
+    status: z.literal('duplicate'),
+    existing: z
+      .enum(EXISTING as [ExistingState, ...ExistingState[]])
+      .describe('where the id already is; nothing was added'),
+  }),
+]);
+
+/** `POST /v1/batches`, either body form. */
+export const BatchEnqueuedSchema = z.object({
+  batchId: z.string(),
+  enqueued: z.number().int().describe('jobs this request added to the batch'),
+  duplicates: z.number().int().describe('jobs whose id was already known; not added again'),
+});
+
+/** `POST /v1/batches` with an NDJSON body that holds a refused line. */
+export const NdjsonRefusedSchema = ErrorSchema.extend({
+  line: z.number().int().optional().describe('the refused line (1-based, blank lines counted)'),
+  field: z.string().optional().describe('the wrong field of that line, e.g. `job.params.temperature`'),
+  batchId: z.string().optional().describe('the batch the lines before it joined; it stays open'),
+  accepted: z
+    .object({ enqueued: z.number().int(), duplicates: z.number().int() })
+    .describe('the jobs of the lines before the refused one, every one of them in the batch'),
+}).describe('A line was refused; every line before it is enqueued, none from it on');
+
+/** `GET /v1/batches/:id`. */
+export const BatchStatusSchema: z.ZodType<BatchStatus> = z.object({
+  batchId: z.string(),
+  total: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  waiting: z.number().int(),
+  active: z.number().int(),
+  missing: z.number().int().describe('counted but never reached the queue; enqueue the batch again'),
+});
+
+/** `GET /v1/jobs/:id` for a job without a result yet. */
+export const JobStateSchema = z.object({
+  id: z.string(),
+  status: z
+    .enum([
+      'waiting',
+      'active',
+      'delayed',
+      'prioritized',
+      'waiting-children',
+      'completed',
+      'failed',
+      'unknown',
+    ])
+    .describe('its state in BullMQ'),
+});
