@@ -21,7 +21,14 @@ export type ErrorKind = (typeof ERROR_KINDS)[number];
 /** Every way a fault rule can change a call; `/_sim/stats` counts faults by these names. */
 export type FaultKind = 'outage' | ErrorKind | 'hang' | 'contentFilter' | 'slowStream' | 'breakStream';
 
-const STREAM_EXCEPTIONS = ['modelStreamError', 'internal', 'unavailable', 'throttle', 'timeout'] as const;
+const STREAM_EXCEPTIONS = [
+  'modelStreamError',
+  'internal',
+  'unavailable',
+  'throttle',
+  'timeout',
+  'validation',
+] as const;
 
 const ErrorRateSchema = z
   .object(
@@ -194,12 +201,22 @@ export function errorFor(kind: ErrorKind, modelId: string): SimError {
 }
 
 function streamException(kind: (typeof STREAM_EXCEPTIONS)[number], modelId: string): SimError {
-  return kind === 'modelStreamError'
-    ? simError('ModelStreamErrorException', 'The model stream was interrupted. Try your request again.', {
-        originalStatusCode: 500,
-        originalMessage: 'simulated stream failure',
-      })
-    : errorFor(kind, modelId);
+  switch (kind) {
+    case 'modelStreamError':
+      return simError(
+        'ModelStreamErrorException',
+        'The model stream was interrupted. Try your request again.',
+        {
+          originalStatusCode: 500,
+          originalMessage: 'simulated stream failure',
+        },
+      );
+    case 'validation':
+      // What Claude streams when the model refuses a request that Bedrock let through.
+      return simError('ValidationException', 'Input is too long for requested model.');
+    default:
+      return errorFor(kind, modelId);
+  }
 }
 
 /**
