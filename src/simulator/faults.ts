@@ -201,22 +201,14 @@ export function errorFor(kind: ErrorKind, modelId: string): SimError {
 }
 
 function streamException(kind: (typeof STREAM_EXCEPTIONS)[number], modelId: string): SimError {
-  switch (kind) {
-    case 'modelStreamError':
-      return simError(
-        'ModelStreamErrorException',
-        'The model stream was interrupted. Try your request again.',
-        {
-          originalStatusCode: 500,
-          originalMessage: 'simulated stream failure',
-        },
-      );
-    case 'validation':
-      // What Claude streams when the model refuses a request that Bedrock let through.
-      return simError('ValidationException', 'Input is too long for requested model.');
-    default:
-      return errorFor(kind, modelId);
-  }
+  // `validation`: what Claude streams when it refuses a request that Bedrock let through.
+  if (kind === 'validation') return simError('ValidationException', 'Input is too long for requested model.');
+  return kind === 'modelStreamError'
+    ? simError('ModelStreamErrorException', 'The model stream was interrupted. Try your request again.', {
+        originalStatusCode: 500,
+        originalMessage: 'simulated stream failure',
+      })
+    : errorFor(kind, modelId);
 }
 
 /**
