@@ -162,6 +162,13 @@ describe('prepareCall', () => {
       noCounting,
     );
     expect(refusal('anthropic.claude-3-5-haiku-20241022-v1:0', 'count-tokens', input)).toBeUndefined();
+    expect(
+      refusal(
+        'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0',
+        'count-tokens',
+        input,
+      ),
+    ).toBeUndefined();
     expect(refusal('anthropic.claude-3-7-sonnet-20250219-v1:0', 'count-tokens', input)).toBeUndefined();
   });
 

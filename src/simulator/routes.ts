@@ -190,8 +190,8 @@ export function prepareCall(
   if (!state.available) return refuse(simError('ResourceNotFoundException', MESSAGES.notAvailable));
   if (!state.enabled) return refuse(simError('AccessDeniedException', MESSAGES.accessDenied));
   if (r.operation === 'count-tokens') {
-    if (!info.countTokens || r.modelId !== baseId)
-      return refuse(simError('ValidationException', MESSAGES.noCounting));
+    // By the foundation model only: a cross-region profile (or its ARN) does not count.
+    if (!info.countTokens || geo) return refuse(simError('ValidationException', MESSAGES.noCounting));
   } else if (info.profileOnly && !geo)
     return refuse(simError('ValidationException', MESSAGES.profileOnly(baseId)));
 
