@@ -68,6 +68,16 @@ describe('mistral.toNative for a chat-only model (Mistral Large 2)', () => {
   });
 });
 
+describe('mistral.toNative for a Mistral model the catalog does not list', () => {
+  it('sends the chat body, the only one Mistral models added after Large 24.02 take', () => {
+    const pixtral = catalog.resolve('us.mistral.pixtral-large-2502-v1:0')!;
+
+    const body = mistral.toNative({ messages: [{ role: 'user', content: 'Hi' }] }, pixtral.info);
+
+    expect(body).toEqual({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 512 });
+  });
+});
+
 describe('mistral.fromNative', () => {
   it('reads the first output; the body has no token counts', () => {
     expect(mistral.fromNative({ outputs: [{ text: ' Mayonnaise.', stop_reason: 'stop' }] })).toEqual({
