@@ -36,6 +36,21 @@ describe('Converse mapping', () => {
     ).not.toHaveProperty('additionalModelRequestFields');
   });
 
+  it('opens the first user turn with the system text for models that take no system prompt', () => {
+    for (const alias of ['titan-express', 'mistral-7b', 'mixtral-8x7b']) {
+      const model = catalog.get(alias)!;
+
+      const input = toConverseInput(model.id, request, model);
+
+      expect(input).not.toHaveProperty('system');
+      expect(input.messages?.map((m) => m.content?.[0])).toEqual([
+        { text: 'Be brief.\n\n안녕하세요' },
+        { text: 'Hello' },
+        { text: 'Summarize.' },
+      ]);
+    }
+  });
+
   it('passes Cohere native fields for a Cohere model', () => {
     const input = toConverseInput('cohere.command-r-v1:0', request, catalog.get('command-r')!);
 

@@ -23,21 +23,29 @@ const stopReason = (value: string | undefined): StopReason => mapStop(STOP, valu
 /**
  * The unified request as a Converse call. Parameters Converse does not unify (Claude `top_k`,
  * Cohere `k`, ...) travel in `additionalModelRequestFields`, taken from the job's native
- * overrides for this model's family.
+ * overrides for this model's family. Bedrock refuses a system prompt for models without one
+ * (Titan Text, Mistral 7B and Mixtral: catalog `converse.system`): for them the system text
+ * opens the first user turn, as their native formats do.
  */
 export function toConverseInput(
   modelId: string,
   request: ModelRequest,
   model: ModelInfo,
 ): ConverseCommandInput {
-  const messages: Message[] = request.messages.map((m) => ({ role: m.role, content: [{ text: m.content }] }));
   const stopSequences = stops(request);
   const system = systemText(request);
+  const folded = system !== undefined && !model.converse.system;
+  let opened = false;
+  const messages: Message[] = request.messages.map((m) => {
+    const fold = folded && !opened && m.role === 'user';
+    if (fold) opened = true;
+    return { role: m.role, content: [{ text: fold ? `${system}\n\n${m.content}` : m.content }] };
+  });
   const extra = request.native?.[model.family];
   return {
     modelId,
     messages,
-    ...(system ? { system: [{ text: system }] } : {}),
+    ...(system && !folded ? { system: [{ text: system }] } : {}),
     inferenceConfig: {
       maxTokens: maxTokensFor(request, model),
       ...(request.params?.temperature !== undefined ? { temperature: request.params.temperature } : {}),

@@ -122,13 +122,39 @@ describe('classifyError', () => {
       'Anthropic through Converse',
       'The model returned the following errors: prompt is too long: 200049 tokens > 200000 maximum',
     ],
-    ['Titan, Llama, Mistral, Cohere', 'Input is too long for requested model.'],
+    ['Claude, Mistral 7B, Cohere', 'Input is too long for requested model.'],
+    [
+      'Claude through Converse',
+      'The model returned the following errors: Input is too long for requested model.',
+    ],
+    [
+      'Titan',
+      '400 Bad Request: Too many input tokens. Max input tokens: 8192, request input token count: 9279 ',
+    ],
+    ['Llama', "This model's maximum context length is 8192 tokens. Please reduce the length of the prompt"],
+    [
+      'Mistral Large 2',
+      'Prompt contains 235396 tokens and 0 draft tokens, too large for model with 131072 maximum context length',
+    ],
+    [
+      'Claude 4 (input plus max_tokens)',
+      'input length and `max_tokens` exceed context limit: 164035 + 64000 > 204658, decrease input length or `max_tokens` and try again',
+    ],
     ['newer Claude stop reason', 'model_context_window_exceeded'],
     ['OpenAI-style models', "This model's maximum context length is 128000 tokens."],
   ])('maps the %s context-length message to context_overflow', (_family, message) => {
     const e = classifyError(new ValidationException({ message, $metadata: meta(400) }));
 
     expect(e.kind).toBe('context_overflow');
+  });
+
+  it('treats an id Bedrock does not know as a model that is not there: the chain moves on', () => {
+    const e = classifyError(
+      new ValidationException({ message: 'The provided model identifier is invalid.', $metadata: meta(400) }),
+    );
+
+    expect(e.kind).toBe('access_denied');
+    expect(e.retryable).toBe(false);
   });
 
   it('keeps retry-after as milliseconds, in seconds or as an HTTP date', () => {

@@ -66,17 +66,26 @@ export function isRetryableKind(kind: ModelErrorKind): boolean {
 
 /**
  * Context-length refusals. Bedrock signals them only as a ValidationException whose message
- * each family words differently (`docs/bedrock-wire.md#validation-messages`), so this is the one place where a message
- * is read: inside a ValidationException, never to decide anything else.
+ * each family words differently (`docs/bedrock-wire.md#validation-messages`), so this and
+ * {@link UNKNOWN_MODEL_MESSAGE} are the one place where a message is read: inside a
+ * ValidationException, never to decide anything else.
  */
 const CONTEXT_OVERFLOW_MESSAGES: readonly RegExp[] = [
-  /prompt is too long/i, // Anthropic, also wrapped by Converse: "The model returned the following errors: prompt is too long: …"
-  /input is too long/i, // Titan, Llama, Mistral, Cohere: "Input is too long for requested model."
-  /too many input tokens/i,
+  /input is too long/i, // Bedrock's own, Claude included: "Input is too long for requested model."
+  /prompt is too long/i, // Anthropic's, also wrapped by Converse: "The model returned the following errors: prompt is too long: …"
+  /too many input tokens/i, // Titan: "400 Bad Request: Too many input tokens. Max input tokens: 8192, …"
+  /maximum context length/i, // Llama, Mistral Large 2: "… too large for model with 131072 maximum context length"
+  /exceed context limit/i, // Claude 4: "input length and `max_tokens` exceed context limit: …"
   /model_context_window_exceeded/i,
-  /maximum context length/i,
   /exceeds? the (?:model'?s? )?context (?:window|length)/i,
 ];
+
+/**
+ * Bedrock answers an id it does not know (a typo, a retired or unreleased model, a profile that
+ * does not exist) with a ValidationException in these words. For the chain it is a model that
+ * is not there, like ResourceNotFoundException: the next model may answer.
+ */
+const UNKNOWN_MODEL_MESSAGE = /model identifier is invalid/i;
 
 /** Node/undici network error codes: the connection failed, the service may come back. */
 const NETWORK_UNAVAILABLE = new Set([
@@ -152,7 +161,8 @@ function kindOf(
   message: string,
 ): ModelErrorKind {
   if (name === 'ValidationException' || (status === 400 && !name)) {
-    return CONTEXT_OVERFLOW_MESSAGES.some((re) => re.test(message)) ? 'context_overflow' : 'invalid_request';
+    if (CONTEXT_OVERFLOW_MESSAGES.some((re) => re.test(message))) return 'context_overflow';
+    return UNKNOWN_MODEL_MESSAGE.test(message) ? 'access_denied' : 'invalid_request';
   }
   const byName = name ? BY_NAME[name] : undefined;
   if (byName) return byName;

@@ -1,5 +1,37 @@
 import { z } from 'zod';
+import { GEOS } from './model-id.js';
 import { FAMILIES, type Family } from './request.js';
+
+/**
+ * What Converse takes for a model beyond messages and `inferenceConfig`; Bedrock refuses a
+ * request that uses more (`docs/bedrock-wire.md#what-converse-refuses-per-model`).
+ */
+export const ConverseFeaturesSchema = z.object({
+  system: z.boolean().default(true).describe('takes a system prompt'),
+  tools: z
+    .enum(['none', 'unary', 'all'])
+    .default('all')
+    .describe('tool use: none, Converse only (not ConverseStream), or both'),
+  toolChoice: z
+    .array(z.enum(['auto', 'any', 'tool']))
+    .default(['auto', 'any', 'tool'])
+    .describe('the `toolConfig.toolChoice` members it takes'),
+});
+/** Converse features of one model, defaults applied. */
+export type ConverseFeatures = z.infer<typeof ConverseFeaturesSchema>;
+/** A model that takes everything Converse offers (Claude 3 and later, Nova). */
+export const ALL_CONVERSE_FEATURES: ConverseFeatures = ConverseFeaturesSchema.parse({});
+/** Neither system prompt nor tools (Titan Text, Mistral 7B and Mixtral). */
+export const PLAIN_CONVERSE: ConverseFeatures = ConverseFeaturesSchema.parse({
+  system: false,
+  tools: 'none',
+  toolChoice: [],
+});
+/** Tools without streaming and only `toolChoice.auto` (Llama 3.1+, Cohere Command R, Mistral Small). */
+export const UNARY_TOOLS_CONVERSE: ConverseFeatures = ConverseFeaturesSchema.parse({
+  tools: 'unary',
+  toolChoice: ['auto'],
+});
 
 /**
  * What we know of one model: limits, prices, default quotas and a latency profile
@@ -20,6 +52,23 @@ export const ModelInfoSchema = z.object({
     .boolean()
     .default(false)
     .describe('on-demand calls need a us./eu./apac. inference profile id'),
+  profiles: z
+    .array(z.enum(GEOS))
+    .optional()
+    .describe(
+      'geographies of the cross-region profiles that serve the model (us, eu, ...); absent: not known, any',
+    ),
+  nativeBody: z
+    .enum(['prompt', 'chat', 'both'])
+    .optional()
+    .describe(
+      'Mistral: the InvokeModel bodies the model takes, `prompt` (the default) and/or `chat` (`messages`)',
+    ),
+  countTokens: z
+    .boolean()
+    .default(false)
+    .describe('Bedrock counts tokens for it (CountTokens on its base id)'),
+  converse: ConverseFeaturesSchema.prefault({}).describe('what Converse takes for it'),
   firstTokenMs: z.number().nonnegative().default(400).describe('typical time to first token'),
   tokensPerSecond: z.number().positive().default(80).describe('typical output speed'),
 });
@@ -39,6 +88,8 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 200,
     tpm: 400_000,
     profileOnly: false,
+    countTokens: false,
+    converse: ALL_CONVERSE_FEATURES,
     firstTokenMs: 600,
     tokensPerSecond: 70,
   },
@@ -51,18 +102,22 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 100,
     tpm: 100_000,
     profileOnly: false,
+    countTokens: false,
+    converse: PLAIN_CONVERSE,
     firstTokenMs: 400,
     tokensPerSecond: 100,
   },
   nova: {
     family: 'nova',
     contextWindow: 128_000,
-    maxOutputTokens: 5_000,
+    maxOutputTokens: 10_000,
     priceInPer1k: 0.0008,
     priceOutPer1k: 0.0032,
     rpm: 250,
     tpm: 1_000_000,
     profileOnly: false,
+    countTokens: false,
+    converse: ALL_CONVERSE_FEATURES,
     firstTokenMs: 400,
     tokensPerSecond: 100,
   },
@@ -75,6 +130,8 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 400,
     tpm: 300_000,
     profileOnly: false,
+    countTokens: false,
+    converse: UNARY_TOOLS_CONVERSE,
     firstTokenMs: 450,
     tokensPerSecond: 60,
   },
@@ -87,6 +144,10 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 400,
     tpm: 300_000,
     profileOnly: false,
+    // Every Mistral model Bedrock added after Mistral Large (24.02) takes only the chat body.
+    nativeBody: 'chat',
+    countTokens: false,
+    converse: UNARY_TOOLS_CONVERSE,
     firstTokenMs: 400,
     tokensPerSecond: 80,
   },
@@ -99,6 +160,8 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 400,
     tpm: 300_000,
     profileOnly: false,
+    countTokens: false,
+    converse: UNARY_TOOLS_CONVERSE,
     firstTokenMs: 500,
     tokensPerSecond: 60,
   },

@@ -4,7 +4,10 @@ import type { Family } from './request.js';
  * Geography prefixes of system-defined cross-region inference profiles (`us.`, `eu.`, ...).
  * The one copy of this list: the catalog and the simulator both peel profiles with it.
  */
-const GEO_PREFIX = /^(us|eu|apac|global|us-gov|jp|au|ca)\./;
+export const GEOS = ['us', 'eu', 'apac', 'global', 'us-gov', 'jp', 'au', 'ca'] as const;
+/** One of {@link GEOS}. */
+export type Geo = (typeof GEOS)[number];
+const GEO_PREFIX = new RegExp(`^(${GEOS.join('|')})\\.`);
 /** Only these ARN resource types name a model whose family the id itself reveals. */
 const ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:(?:foundation-model|inference-profile)\/(.+)$/;
 

@@ -35,6 +35,7 @@ describe('createControl', () => {
     const { sim } = setup({ models: { 'claude-3-haiku': { contextWindow: 1_000 } } });
 
     expect(sim.model(HAIKU)).toEqual({
+      available: true,
       enabled: true,
       contextWindow: 1_000,
       maxOutputTokens: 4_096,
@@ -117,6 +118,13 @@ describe('createControl', () => {
 
     expect(disabled).toBe(false);
     expect(sim.model(HAIKU)?.enabled).toBe(true);
+  });
+
+  it('marks a model not offered in the region from the profile', () => {
+    const { sim } = setup({ models: { 'titan-lite': { available: false } } });
+
+    expect(sim.model('amazon.titan-text-lite-v1')?.available).toBe(false);
+    expect(sim.model(HAIKU)?.available).toBe(true);
   });
 
   it('refuses run-time changes to a model it cannot know', () => {

@@ -128,6 +128,7 @@ export function createControl(options: ControlOptions = {}): Behaviour {
     const o = { ...profileModels.get('*'), ...profileModels.get(id), ...runtimeModels.get(id) };
     const resolved: Resolved = {
       state: {
+        available: o.available ?? true,
         enabled: o.enabled ?? true,
         contextWindow: o.contextWindow ?? info.contextWindow,
         maxOutputTokens: o.maxOutputTokens ?? info.maxOutputTokens,

@@ -28,10 +28,21 @@ export interface SimError {
   extra?: Record<string, unknown>;
   /** Sent as a `retry-after` header (seconds) when set. */
   retryAfterSeconds?: number;
+  /**
+   * Set when the model provider's own validator refuses the request (Anthropic's), not
+   * Bedrock's: a response stream then answers 200 and carries it as an exception event
+   * (`docs/bedrock-wire.md#errors-inside-a-stream`).
+   */
+  fromProvider?: true;
 }
 
 export function simError(name: SimErrorName, message: string, extra?: Record<string, unknown>): SimError {
   return extra ? { name, message, extra } : { name, message };
+}
+
+/** A ValidationException worded and raised by the model provider behind Bedrock (Anthropic). */
+export function providerRefusal(message: string): SimError {
+  return { name: 'ValidationException', message, fromProvider: true };
 }
 
 export type SimOperation = 'invoke' | 'invoke-stream' | 'converse' | 'converse-stream' | 'count-tokens';
@@ -76,6 +87,8 @@ export type FaultDecision =
 
 /** Per-model facts that a profile may change. */
 export interface ModelState {
+  /** False when the profile marks the model not offered here: ResourceNotFoundException. */
+  available: boolean;
   /** False when the profile marks the model not enabled: AccessDeniedException. */
   enabled: boolean;
   contextWindow: number;
@@ -88,8 +101,8 @@ export type CallOutcome = 'ok' | 'throttled' | 'fault' | 'client_error';
 
 export interface SimulatorControl {
   /**
-   * Per-model facts (catalog defaults with profile overrides), undefined for an unknown model
-   * (ResourceNotFoundException).
+   * Per-model facts (catalog defaults with profile overrides), undefined for a model it does
+   * not know (ValidationException: the identifier is invalid).
    */
   model(baseId: string): ModelState | undefined;
   /** RPM/TPM admission: charges one request and `inputTokens + maxOutputTokens` up front. */

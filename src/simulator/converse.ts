@@ -1,6 +1,10 @@
 import { z } from 'zod';
+import type { ConverseFeatures } from '../models/info.js';
+import type { Family } from '../models/request.js';
 import { type SimError, simError } from './control.js';
+import { SIM_FAMILIES } from './native/index.js';
 import type { Generation, ModelLimits, ParsedPrompt, SimStop, Turn } from './native/types.js';
+import { malformed } from './native/validate.js';
 
 /** Converse's output budget when `inferenceConfig.maxTokens` is absent, capped at the model's. */
 const DEFAULT_MAX_TOKENS = 4_096;
@@ -21,7 +25,19 @@ const ConverseBody = z.looseObject({
       stopSequences: z.array(z.string().min(1)).max(2500).optional(),
     })
     .optional(),
+  toolConfig: z
+    .looseObject({ tools: z.array(z.unknown()).optional(), toolChoice: z.looseObject({}).optional() })
+    .optional(),
+  additionalModelRequestFields: z.record(z.string(), z.unknown()).optional(),
 });
+type ConverseRequest = z.infer<typeof ConverseBody>;
+
+/** What Converse needs to know of the called model besides its limits. */
+export interface ConverseModel extends ModelLimits {
+  family: Family;
+  /** What the model takes beyond messages (catalog `converse`). */
+  features: ConverseFeatures;
+}
 
 /** Converse's unified stop reasons (`docs/bedrock-wire.md#converse-responses`). */
 export const CONVERSE_STOP: Readonly<Record<SimStop, string>> = {
@@ -72,45 +88,78 @@ function shapeError(issues: readonly z.core.$ZodIssue[], body: unknown): SimErro
   return simError('ValidationException', `${count} detected: ${parts.join('; ')}`);
 }
 
-function conversationError(turns: readonly Turn[]): SimError | undefined {
-  if (turns.length === 0)
-    return simError(
-      'ValidationException',
-      'A conversation must start with a user message. Try again with a conversation that starts with a user message.',
-    );
-  if (turns[0]?.role !== 'user')
-    return simError(
-      'ValidationException',
-      'A conversation must start with a user message. Try again with a conversation that starts with a user message.',
-    );
-  for (let i = 1; i < turns.length; i++) {
-    if (turns[i]?.role === turns[i - 1]?.role)
-      return simError(
-        'ValidationException',
+const refuse = (message: string): SimError => simError('ValidationException', message);
+
+/**
+ * The conversation rules Bedrock applies to every model: user first, roles alternating, no
+ * blank text block (empty or only whitespace), checked message by message.
+ */
+function conversationError(messages: NonNullable<ConverseRequest['messages']>): SimError | undefined {
+  const startWithUser =
+    'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
+  if (messages[0]?.role !== 'user') return refuse(startWithUser);
+  for (const [i, message] of messages.entries()) {
+    if (i > 0 && message.role === messages[i - 1]?.role)
+      return refuse(
         'A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.',
       );
+    for (const [j, block] of message.content.entries()) {
+      if (block.text !== undefined && block.text.trim().length === 0)
+        return refuse(
+          `The text field in the ContentBlock object at messages.${i}.content.${j} is blank. Add text to the text field, and try again.`,
+        );
+    }
   }
   return undefined;
 }
 
 /**
- * A ConverseRequest (`docs/bedrock-wire.md#converse-requests`) as a prompt. The shape allows an empty body, but
- * Bedrock refuses an empty or non-alternating conversation and a `maxTokens` above the model's.
+ * What the called model does not take (`docs/bedrock-wire.md#what-converse-refuses-per-model`): a
+ * system prompt, tools (at all, or while streaming), a `toolChoice` member, and
+ * `additionalModelRequestFields` keys its native body does not have (Bedrock merges them into
+ * that body, so its schema validator words the refusal).
  */
-export function parseConverse(raw: unknown, model: ModelLimits): ParsedPrompt | SimError {
+function featureError(body: ConverseRequest, model: ConverseModel, stream: boolean): SimError | undefined {
+  const { features } = model;
+  if (body.system && body.system.length > 0 && !features.system)
+    return refuse(
+      "This model doesn't support system messages. Try again without a system message or use a model that supports system messages.",
+    );
+  if (body.toolConfig) {
+    if (features.tools === 'none') return refuse("This model doesn't support tool use.");
+    if (features.tools === 'unary' && stream)
+      return refuse("This model doesn't support tool use in streaming mode.");
+    const choice = Object.keys(body.toolConfig.toolChoice ?? {})[0];
+    if (choice !== undefined && !(features.toolChoice as readonly string[]).includes(choice))
+      return refuse(
+        `This model doesn't support the toolConfig.toolChoice.${choice} field. Remove toolConfig.toolChoice.${choice} and try again.`,
+      );
+  }
+  const known = SIM_FAMILIES[model.family].keys(model);
+  for (const key of Object.keys(body.additionalModelRequestFields ?? {}))
+    if (!known.has(key)) return malformed(`#: extraneous key [${key}] is not permitted`);
+  return undefined;
+}
+
+/**
+ * A ConverseRequest (`docs/bedrock-wire.md#converse-requests`) as a prompt. The shape allows
+ * an empty body, but Bedrock refuses what the model does not take, an empty, non-alternating
+ * or blank conversation, and a `maxTokens` above the model's.
+ * @param stream true for ConverseStream, which some models take without tools only
+ */
+export function parseConverse(raw: unknown, model: ConverseModel, stream: boolean): ParsedPrompt | SimError {
   const parsed = ConverseBody.safeParse(raw);
   if (!parsed.success) return shapeError(parsed.error.issues, raw);
   const body = parsed.data;
+  const wrong = featureError(body, model, stream) ?? conversationError(body.messages ?? []);
+  if (wrong) return wrong;
   const turns: Turn[] = (body.messages ?? []).map((m) => ({
     role: m.role,
     text: m.content.map((c) => c.text ?? '').join(''),
   }));
-  const wrong = conversationError(turns);
-  if (wrong) return wrong;
   const maxTokens = body.inferenceConfig?.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, model.maxOutputTokens);
   if (maxTokens > model.maxOutputTokens) {
-    return simError(
-      'ValidationException',
+    return refuse(
       `The maximum tokens you requested exceeds the model limit of ${model.maxOutputTokens}. Try again with a maximum tokens value that is lower than ${model.maxOutputTokens}.`,
     );
   }

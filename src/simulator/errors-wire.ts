@@ -1,5 +1,6 @@
-import { SIM_ERRORS, type SimError, simError } from './control.js';
-import { type Headers, type Reply, sendJson } from './wire.js';
+import { providerRefusal, SIM_ERRORS, type SimError, simError } from './control.js';
+import { exceptionEvent } from './eventstream.js';
+import { endStream, type Headers, type Reply, sendJson, startStream } from './wire.js';
 
 /** Bedrock names its error shapes with this namespace suffix in `x-amzn-ErrorType` (`docs/bedrock-wire.md#error-wire-form`). */
 const ERROR_TYPE_SUFFIX = ':http://internal.amazon.com/coral/com.amazon.bedrock/';
@@ -25,23 +26,60 @@ export function sendMissingAuth(reply: Reply): void {
   sendRawError(reply, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
 }
 
+/** What {@link contextLengthError} needs to word the refusal as the called model does. */
+export interface ContextRefusal {
+  family: string;
+  /** Mistral: the body forms the model takes; Mistral Large 2 (chat only) words it its own way. */
+  nativeBody?: 'prompt' | 'chat' | 'both';
+  converse: boolean;
+  inputTokens: number;
+  contextWindow: number;
+}
+
 /**
- * A prompt longer than the context window, in the family's words (`docs/bedrock-wire.md#validation-messages`): Claude's
- * own text (wrapped by Converse), the plain Bedrock text for the others.
+ * A prompt longer than the context window, in the called model's words
+ * (`docs/bedrock-wire.md#validation-messages`): Claude's is Bedrock's plain text (wrapped by
+ * Converse, and raised by Anthropic, so a response stream carries it in-stream); Titan, Llama
+ * and Mistral Large 2 name the limit and the count; the others use Bedrock's plain text.
  */
-export function contextLengthError(
-  family: string,
-  converse: boolean,
-  inputTokens: number,
-  contextWindow: number,
-): SimError {
-  if (family !== 'anthropic')
-    return simError('ValidationException', 'Input is too long for requested model.');
-  const text = `prompt is too long: ${inputTokens} tokens > ${contextWindow} maximum`;
-  return simError(
-    'ValidationException',
-    converse ? `The model returned the following errors: ${text}` : text,
-  );
+export function contextLengthError(c: ContextRefusal): SimError {
+  const plain = 'Input is too long for requested model.';
+  switch (c.family) {
+    case 'anthropic':
+      return c.converse
+        ? simError('ValidationException', `The model returned the following errors: ${plain}`)
+        : providerRefusal(plain);
+    case 'titan':
+      // The trailing space is the service's.
+      return simError(
+        'ValidationException',
+        `400 Bad Request: Too many input tokens. Max input tokens: ${c.contextWindow}, request input token count: ${c.inputTokens} `,
+      );
+    case 'llama':
+      return simError(
+        'ValidationException',
+        `This model's maximum context length is ${c.contextWindow} tokens. Please reduce the length of the prompt`,
+      );
+    case 'mistral':
+      if (c.nativeBody === 'chat')
+        return simError(
+          'ValidationException',
+          `Prompt contains ${c.inputTokens} tokens and 0 draft tokens, too large for model with ${c.contextWindow} maximum context length`,
+        );
+      return simError('ValidationException', plain);
+    default:
+      return simError('ValidationException', plain);
+  }
+}
+
+/**
+ * A refusal from the model provider on InvokeModelWithResponseStream: Bedrock has already
+ * answered 200 and started the stream, so the error is its only event
+ * (`docs/bedrock-wire.md#errors-inside-a-stream`).
+ */
+export function sendStreamRefusal(reply: Reply, error: SimError): void {
+  startStream(reply, { 'X-Amzn-Bedrock-Content-Type': 'application/json' });
+  endStream(reply, exceptionEvent(error));
 }
 
 /** Exceptions each stream's event union models (`docs/bedrock-wire.md#errors-inside-a-stream`); others cannot be sent as such. */

@@ -161,6 +161,18 @@ describe('decideFault', () => {
     expect(whole.decision).toEqual({ type: 'none' });
   });
 
+  it('can break a stream with the validation error Claude sends in-stream', () => {
+    const faults = rules({ model: '*', breakStream: { afterChunks: 0, exception: 'validation' } });
+
+    const broken = decideFault(faults, call({ operation: 'invoke-stream' }), 0, 1, createRandom(1)).decision;
+
+    expect(broken).toEqual({
+      type: 'break_stream',
+      afterChunks: 0,
+      exception: { name: 'ValidationException', message: 'Input is too long for requested model.' },
+    });
+  });
+
   it('lets the first rule that fires decide', () => {
     const faults = rules({ model: HAIKU, errorRate: { timeout: 1 } }, { model: '*', outage: true });
 

@@ -21,7 +21,14 @@ export type ErrorKind = (typeof ERROR_KINDS)[number];
 /** Every way a fault rule can change a call; `/_sim/stats` counts faults by these names. */
 export type FaultKind = 'outage' | ErrorKind | 'hang' | 'contentFilter' | 'slowStream' | 'breakStream';
 
-const STREAM_EXCEPTIONS = ['modelStreamError', 'internal', 'unavailable', 'throttle', 'timeout'] as const;
+const STREAM_EXCEPTIONS = [
+  'modelStreamError',
+  'internal',
+  'unavailable',
+  'throttle',
+  'timeout',
+  'validation',
+] as const;
 
 const ErrorRateSchema = z
   .object(
@@ -194,6 +201,8 @@ export function errorFor(kind: ErrorKind, modelId: string): SimError {
 }
 
 function streamException(kind: (typeof STREAM_EXCEPTIONS)[number], modelId: string): SimError {
+  // `validation`: what Claude streams when it refuses a request that Bedrock let through.
+  if (kind === 'validation') return simError('ValidationException', 'Input is too long for requested model.');
   return kind === 'modelStreamError'
     ? simError('ModelStreamErrorException', 'The model stream was interrupted. Try your request again.', {
         originalStatusCode: 500,

@@ -21,6 +21,9 @@ export const ModelOverrideSchema = z
     firstTokenMs: z.number().nonnegative().describe('typical time to first token'),
     tokensPerSecond: z.number().positive().describe('typical output speed'),
     enabled: z.boolean().describe('false: AccessDeniedException, as for a model not enabled'),
+    available: z
+      .boolean()
+      .describe('false: ResourceNotFoundException, as for a model not offered in the region'),
   })
   .partial()
   .strict();

@@ -11,6 +11,12 @@ import { endStream, type Reply, sendJson, startStream, writeFrame } from './wire
 
 const NO_USAGE = Object.freeze({ inputTokens: 0, outputTokens: 0 });
 
+/** Nova reports its (unused) prompt cache in two more headers (`docs/bedrock-wire.md#response-headers`). */
+const NOVA_CACHE_HEADERS = Object.freeze({
+  'X-Amzn-Bedrock-Cache-Read-Input-Token-Count': 0,
+  'X-Amzn-Bedrock-Cache-Write-Input-Token-Count': 0,
+});
+
 /** Waits on the clock; an abort (client gone, server closing) ends the wait early without throwing. */
 async function wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return;
@@ -110,6 +116,7 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
           'X-Amzn-Bedrock-Input-Token-Count': g.inputTokens,
           'X-Amzn-Bedrock-Output-Token-Count': g.outputTokens,
           'X-Amzn-Bedrock-Invocation-Latency': latencyMs,
+          ...(call.family === 'nova' ? NOVA_CACHE_HEADERS : {}),
         });
       return;
     }
@@ -160,6 +167,8 @@ async function stream(
     outputTokenCount: g.outputTokens,
     invocationLatency: 0,
     firstByteLatency: 0,
+    // Nova's metrics also count the (unused) prompt cache.
+    ...(call.family === 'nova' ? { cacheReadInputTokenCount: 0, cacheWriteInputTokenCount: 0 } : {}),
   };
   const converseMetrics = { latencyMs: 0 };
   let count: number;

@@ -1,5 +1,6 @@
 import type { ModelCatalog } from '../models/catalog.js';
-import { inferFamily, parseModelId } from '../models/model-id.js';
+import type { ModelInfo } from '../models/info.js';
+import { parseModelId } from '../models/model-id.js';
 import type { Family } from '../models/request.js';
 import { estimateTokens } from '../models/tokens.js';
 import {
@@ -10,10 +11,10 @@ import {
   type SimulatorControl,
   simError,
 } from './control.js';
-import { parseConverse } from './converse.js';
+import { type ConverseModel, parseConverse } from './converse.js';
 import { contextLengthError } from './errors-wire.js';
 import { SIM_FAMILIES } from './native/index.js';
-import type { ModelLimits, ParsedPrompt } from './native/types.js';
+import type { ParsedPrompt } from './native/types.js';
 import { isSimError, malformed } from './native/validate.js';
 
 const OPERATIONS: Readonly<Record<string, SimOperation>> = {
@@ -70,6 +71,11 @@ export interface Call {
 export interface Refusal {
   error: SimError;
   ctx: CallContext;
+  /**
+   * True when the refusal is the model provider's on InvokeModelWithResponseStream: Bedrock
+   * answers 200 and sends it as the stream's only event (`docs/bedrock-wire.md#errors-inside-a-stream`).
+   */
+  inStream: boolean;
 }
 
 /** Input tokens of a prompt: its text by the family's estimate plus each turn's role markers. */
@@ -89,7 +95,7 @@ function parseJson(body: Buffer): { json: unknown } | SimError {
 }
 
 /** A CountTokens `input`: a base64 native body or a Converse request (`docs/bedrock-wire.md#operations`). */
-function countTokensPrompt(family: Family, json: unknown, model: ModelLimits): ParsedPrompt | SimError {
+function countTokensPrompt(json: unknown, model: ConverseModel): ParsedPrompt | SimError {
   const input =
     typeof json === 'object' && json !== null && 'input' in json && typeof json.input === 'object'
       ? json.input
@@ -103,47 +109,59 @@ function countTokensPrompt(family: Family, json: unknown, model: ModelLimits): P
         "1 validation error detected: Value at 'input.invokeModel.body' failed to satisfy constraint: Member must not be null",
       );
     const inner = parseJson(Buffer.from(b64, 'base64'));
-    return 'json' in inner ? SIM_FAMILIES[family].parse(inner.json, model) : inner;
+    return 'json' in inner ? SIM_FAMILIES[model.family].parse(inner.json, model) : inner;
   }
-  if (input && 'converse' in input) return parseConverse(input.converse, model);
+  if (input && 'converse' in input) return parseConverse(input.converse, model, false);
   return simError(
     'ValidationException',
     "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must not be null",
   );
 }
 
-function promptOf(
-  family: Family,
-  operation: SimOperation,
-  body: Buffer,
-  model: ModelLimits,
-): ParsedPrompt | SimError {
+function promptOf(operation: SimOperation, body: Buffer, model: ConverseModel): ParsedPrompt | SimError {
   const parsed = parseJson(body);
   if (!('json' in parsed)) return parsed;
   switch (operation) {
     case 'invoke':
     case 'invoke-stream':
-      return SIM_FAMILIES[family].parse(parsed.json, model);
+      return SIM_FAMILIES[model.family].parse(parsed.json, model);
     case 'converse':
     case 'converse-stream':
-      return parseConverse(parsed.json, model);
+      return parseConverse(parsed.json, model, operation === 'converse-stream');
     case 'count-tokens':
-      return countTokensPrompt(family, parsed.json, model);
+      return countTokensPrompt(parsed.json, model);
   }
 }
 
 const MESSAGES = {
-  notFound: 'Could not resolve the foundation model from the provided model identifier.',
+  invalidId: 'The provided model identifier is invalid.',
+  notAvailable: 'Could not resolve the foundation model from the provided model identifier.',
   accessDenied: "You don't have access to the model with the specified model ID.",
   profileOnly: (baseId: string) =>
     `Invocation of model ID ${baseId} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.`,
+  noCounting: "The provided model doesn't support counting tokens.",
 };
 
 /**
- * Checks a Bedrock call as Bedrock does before any work: the model exists (404) and is
- * enabled (403); a profile-only model is called through a profile; the body is valid for the
- * operation and the model's family; the prompt fits the context window. CountTokens is not
- * held to the context window: it is how a caller learns a prompt is too long.
+ * The model an id names on the wire, or undefined when Bedrock would not know the id: our
+ * aliases are not Bedrock ids, and a geography prefix must be one of the model's profiles.
+ * Ids outside the catalog exist only when the control knows them (a profile names them).
+ */
+function modelAt(baseId: string, geo: string | undefined, catalog: ModelCatalog): ModelInfo | undefined {
+  const listed = catalog.get(baseId);
+  if (listed && listed.id !== baseId) return undefined;
+  const info = listed ?? catalog.resolve(baseId)?.info;
+  if (!info || (geo && info.profiles && !(info.profiles as readonly string[]).includes(geo)))
+    return undefined;
+  return info;
+}
+
+/**
+ * Checks a Bedrock call as Bedrock does before any work: the id names a model (400 otherwise)
+ * that is offered (404) and enabled (403); a profile-only model is called through a profile;
+ * CountTokens is asked of a model that counts, by its base id; the body is valid for the
+ * operation and the model; the prompt fits the context window. CountTokens is not held to the
+ * context window: it is how a caller learns a prompt is too long.
  */
 export function prepareCall(
   r: Route,
@@ -161,21 +179,43 @@ export function prepareCall(
     maxOutputTokens: 0,
     promptText: '',
   };
-  const refuse = (error: SimError): Refusal => ({ error, ctx });
-  const info = catalog.get(baseId);
-  const family = info?.family ?? inferFamily(baseId);
-  const state = control.model(baseId);
-  if (!family || !state) return refuse(simError('ResourceNotFoundException', MESSAGES.notFound));
+  const refuse = (error: SimError): Refusal => ({
+    error,
+    ctx,
+    inStream: r.operation === 'invoke-stream' && error.fromProvider === true,
+  });
+  const info = modelAt(baseId, geo, catalog);
+  const state = info && control.model(baseId);
+  if (!info || !state) return refuse(simError('ValidationException', MESSAGES.invalidId));
+  if (!state.available) return refuse(simError('ResourceNotFoundException', MESSAGES.notAvailable));
   if (!state.enabled) return refuse(simError('AccessDeniedException', MESSAGES.accessDenied));
-  if (info?.profileOnly && !geo && r.operation !== 'count-tokens')
+  if (r.operation === 'count-tokens') {
+    // By the foundation model only: a cross-region profile (or its ARN) does not count.
+    if (!info.countTokens || geo) return refuse(simError('ValidationException', MESSAGES.noCounting));
+  } else if (info.profileOnly && !geo)
     return refuse(simError('ValidationException', MESSAGES.profileOnly(baseId)));
 
-  const prompt = promptOf(family, r.operation, body, { baseId, maxOutputTokens: state.maxOutputTokens });
+  const family = info.family;
+  const model: ConverseModel = {
+    baseId,
+    maxOutputTokens: state.maxOutputTokens,
+    ...(info.nativeBody ? { nativeBody: info.nativeBody } : {}),
+    family,
+    features: info.converse,
+  };
+  const prompt = promptOf(r.operation, body, model);
   if (isSimError(prompt)) return refuse(prompt);
   ctx.inputTokens = promptTokens(prompt, family);
   if (r.operation !== 'count-tokens' && ctx.inputTokens > state.contextWindow - CONTEXT_MARGIN_TOKENS) {
-    const converse = r.operation === 'converse' || r.operation === 'converse-stream';
-    return refuse(contextLengthError(family, converse, ctx.inputTokens, state.contextWindow));
+    return refuse(
+      contextLengthError({
+        family,
+        ...(info.nativeBody ? { nativeBody: info.nativeBody } : {}),
+        converse: r.operation === 'converse' || r.operation === 'converse-stream',
+        inputTokens: ctx.inputTokens,
+        contextWindow: state.contextWindow,
+      }),
+    );
   }
   ctx.maxOutputTokens = r.operation === 'count-tokens' ? 0 : prompt.maxTokens;
   ctx.promptText = prompt.system ? `${prompt.system}\n` : '';

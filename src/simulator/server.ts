@@ -4,7 +4,7 @@ import { type Clock, monotonicClock } from '../clock.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { type SimulatorControl, simError } from './control.js';
-import { sendError, sendMissingAuth, sendRawError } from './errors-wire.js';
+import { sendError, sendMissingAuth, sendRawError, sendStreamRefusal } from './errors-wire.js';
 import { type AnyRequest, type AnyResponse, createDualListener } from './listener.js';
 import { respond } from './respond.js';
 import { prepareCall, type Route, route } from './routes.js';
@@ -77,7 +77,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     if ('error' in call) {
       logger.debug({ model: r.modelId, operation: r.operation, error: call.error.name }, 'call refused');
       control.record(call.ctx, 'client_error', { inputTokens: 0, outputTokens: 0 });
-      return sendError(reply, call.error);
+      return call.inStream ? sendStreamRefusal(reply, call.error) : sendError(reply, call.error);
     }
     const gone = new AbortController();
     // Aborting builds a DOMException: only a client that leaves before the answer is worth one.

@@ -125,7 +125,12 @@ describe('BedrockModelClient against the simulator', () => {
     expect(tooLong.kind).toBe('context_overflow');
     expect([denied.kind, denied.httpStatus]).toEqual(['access_denied', 403]);
     expect([invalid.kind, invalid.httpStatus]).toEqual(['invalid_request', 400]);
-    expect([unknown.kind, unknown.httpStatus]).toEqual(['access_denied', 404]);
+    // Bedrock answers an id it does not know with 400 "The provided model identifier is invalid.".
+    expect([unknown.kind, unknown.httpStatus, unknown.originalName]).toEqual([
+      'access_denied',
+      400,
+      'ValidationException',
+    ]);
   });
 
   it('turns a filtered answer into content_filtered so the chain moves on', async () => {

@@ -22,6 +22,14 @@ CLAUDE_BODY = json.dumps(
     }
 )
 MESSAGES = [{"role": "user", "content": [{"text": "Hello from boto3"}]}]
+HAIKU_35 = "anthropic.claude-3-5-haiku-20241022-v1:0"
+TWO_USER_TURNS = json.dumps(
+    {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 200,
+        "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+    }
+)
 
 
 def main(endpoint: str) -> dict:
@@ -59,8 +67,26 @@ def main(endpoint: str) -> dict:
     r = client.converse_stream(modelId="amazon.nova-lite-v1:0", messages=MESSAGES)
     out["converseStream"] = [next(iter(e)) for e in r["stream"]]
 
-    r = client.count_tokens(modelId=HAIKU, input={"invokeModel": {"body": CLAUDE_BODY.encode()}})
-    out["countTokens"] = r["inputTokens"]
+    r = client.invoke_model(modelId=HAIKU_35, body=CLAUDE_BODY, contentType="application/json")
+    counted = json.loads(r["body"].read())["usage"]["input_tokens"]
+    r = client.count_tokens(modelId=HAIKU_35, input={"invokeModel": {"body": CLAUDE_BODY.encode()}})
+    out["countTokens"] = {"counted": r["inputTokens"], "invoked": counted}
+
+    try:
+        client.count_tokens(modelId=HAIKU, input={"invokeModel": {"body": CLAUDE_BODY.encode()}})
+        raise SystemExit("CountTokens answered for Claude 3 Haiku")
+    except client.exceptions.ValidationException as e:
+        out["noCounting"] = e.response["Error"]["Message"]
+
+    # Anthropic's own refusal reaches a response stream as an exception event after HTTP 200.
+    r = client.invoke_model_with_response_stream(modelId=HAIKU, body=TWO_USER_TURNS)
+    status = r["ResponseMetadata"]["HTTPStatusCode"]
+    try:
+        for _ in r["body"]:
+            pass
+        raise SystemExit("the refused stream ended cleanly")
+    except EventStreamError as e:
+        out["inStream"] = {"status": status, "code": e.response["Error"]["Code"], "message": e.response["Error"]["Message"]}
 
     try:
         client.invoke_model(modelId="amazon.titan-text-express-v1", body=CLAUDE_BODY)
@@ -71,8 +97,8 @@ def main(endpoint: str) -> dict:
     try:
         client.invoke_model(modelId="acme.unknown-v1:0", body=CLAUDE_BODY)
         raise SystemExit("an unknown model was accepted")
-    except client.exceptions.ResourceNotFoundException as e:
-        out["notFound"] = e.response["ResponseMetadata"]["HTTPStatusCode"]
+    except client.exceptions.ValidationException as e:
+        out["unknownModel"] = {"message": e.response["Error"]["Message"], "status": e.response["ResponseMetadata"]["HTTPStatusCode"]}
 
     try:
         client.invoke_model(modelId="mistral.mistral-7b-instruct-v0:2", body=json.dumps({"prompt": "[INST] hi [/INST]"}))

@@ -53,10 +53,17 @@ describe('boto3 against the simulator (HTTP/1.1)', () => {
       expect(out.converse.stopReason).toBe('end_turn');
       expect(out.converseStream[0]).toBe('messageStart');
       expect(out.converseStream.at(-1)).toBe('metadata');
-      expect(out.countTokens).toBe(out.invoke.inputTokens);
+      expect(out.countTokens.counted).toBe(out.countTokens.invoked);
+      expect(out.noCounting).toBe("The provided model doesn't support counting tokens.");
+      expect(out.inStream).toEqual({
+        status: 200,
+        code: 'validationException',
+        message:
+          'messages: roles must alternate between "user" and "assistant", but found multiple "user" roles in a row',
+      });
       expect(out.validation.status).toBe(400);
       expect(out.validation.message).toContain('required key [inputText] not found');
-      expect(out.notFound).toBe(404);
+      expect(out.unknownModel).toEqual({ message: 'The provided model identifier is invalid.', status: 400 });
       expect(out.throttled).toBe(429);
       expect(out.broken).toEqual({ code: 'modelStreamErrorException', chunks: 2 });
     } finally {

@@ -193,13 +193,24 @@ describe('native body validation', () => {
 });
 
 describe('models', () => {
-  it('answers ResourceNotFoundException for a model it does not know', async () => {
+  it('answers 400 The provided model identifier is invalid. for a model it does not know', async () => {
     const { c } = await start();
 
     const e = await failure(invoke(c, 'acme.unknown-model-v1:0', CLAUDE_BODY));
 
+    expect(e).toBeInstanceOf(ValidationException);
+    expect(e.$metadata.httpStatusCode).toBe(400);
+    expect(e.message).toBe('The provided model identifier is invalid.');
+  });
+
+  it('answers ResourceNotFoundException for a model the profile marks not offered', async () => {
+    const { c } = await start({ models: { [HAIKU]: { available: false } } });
+
+    const e = await failure(invoke(c, HAIKU, CLAUDE_BODY));
+
     expect(e).toBeInstanceOf(ResourceNotFoundException);
     expect(e.$metadata.httpStatusCode).toBe(404);
+    expect(e.message).toBe('Could not resolve the foundation model from the provided model identifier.');
   });
 
   it('answers AccessDeniedException for a model that is not enabled', async () => {
@@ -237,10 +248,12 @@ describe('models', () => {
       ),
     );
 
-    expect(titan.message).toBe('Input is too long for requested model.');
-    expect(claude.message).toMatch(/^prompt is too long: \d+ tokens > 100 maximum$/);
-    expect(converse.message).toMatch(
-      /^The model returned the following errors: prompt is too long: \d+ tokens > 100 maximum$/,
+    expect(titan.message).toMatch(
+      /^400 Bad Request: Too many input tokens\. Max input tokens: 4096, request input token count: \d+ $/,
+    );
+    expect(claude.message).toBe('Input is too long for requested model.');
+    expect(converse.message).toBe(
+      'The model returned the following errors: Input is too long for requested model.',
     );
   });
 });

@@ -53,6 +53,7 @@ export function testControl(options: TestControlOptions = {}): TestControl {
       const info = catalog.resolve(baseId)?.info;
       if (!info) return undefined;
       return {
+        available: true,
         enabled: true,
         contextWindow: info.contextWindow,
         maxOutputTokens: info.maxOutputTokens,

@@ -159,10 +159,11 @@ describe('HTTP/1.1 clients on the same port', () => {
 
     expect(unsigned).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
     expect(unsigned).toContain('\r\nx-amzn-ErrorType: MissingAuthenticationTokenException\r\n');
-    expect(unknown).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(unknown).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(unknown).toContain(
-      '\r\nx-amzn-ErrorType: ResourceNotFoundException:http://internal.amazon.com/coral/com.amazon.bedrock/\r\n',
+      '\r\nx-amzn-ErrorType: ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/\r\n',
     );
+    expect(unknown).toContain('{"message":"The provided model identifier is invalid."}');
   });
 
   it('serves the SDK over HTTP/2 and fetch over HTTP/1.1 on the same port at once', async () => {

@@ -16,6 +16,8 @@ const QUESTION = 'Tell me how a job queue spreads work over many workers.';
 type Json = Record<string, unknown>;
 
 interface FamilyCase {
+  /** What the case is called in the test names. */
+  name: string;
   family: Family;
   model: string;
   body: Json;
@@ -30,6 +32,7 @@ const at = (v: unknown, ...path: (string | number)[]): unknown =>
 
 const CASES: FamilyCase[] = [
   {
+    name: 'anthropic',
     family: 'anthropic',
     model: 'anthropic.claude-3-haiku-20240307-v1:0',
     body: {
@@ -47,6 +50,7 @@ const CASES: FamilyCase[] = [
     chunkText: (c) => (c.type === 'content_block_delta' ? String(at(c, 'delta', 'text')) : ''),
   },
   {
+    name: 'titan',
     family: 'titan',
     model: 'amazon.titan-text-express-v1',
     body: {
@@ -62,6 +66,7 @@ const CASES: FamilyCase[] = [
     chunkText: (c) => String(c.outputText ?? ''),
   },
   {
+    name: 'nova',
     family: 'nova',
     model: 'amazon.nova-lite-v1:0',
     body: {
@@ -79,6 +84,7 @@ const CASES: FamilyCase[] = [
     chunkText: (c) => String(at(c, 'contentBlockDelta', 'delta', 'text') ?? ''),
   },
   {
+    name: 'llama',
     family: 'llama',
     model: 'meta.llama3-1-8b-instruct-v1:0',
     body: {
@@ -95,6 +101,7 @@ const CASES: FamilyCase[] = [
     chunkText: (c) => String(c.generation ?? ''),
   },
   {
+    name: 'mistral',
     family: 'mistral',
     model: 'mistral.mistral-7b-instruct-v0:2',
     body: { prompt: `<s>[INST] ${QUESTION} [/INST]`, max_tokens: 300, top_k: 50 },
@@ -102,22 +109,36 @@ const CASES: FamilyCase[] = [
     chunkText: (c) => String(at(c, 'outputs', 0, 'text') ?? ''),
   },
   {
+    name: 'mistral chat (Large 2)',
+    family: 'mistral',
+    model: 'mistral.mistral-large-2407-v1:0',
+    body: {
+      messages: [
+        { role: 'system', content: 'Answer briefly.' },
+        { role: 'user', content: QUESTION },
+      ],
+      max_tokens: 300,
+    },
+    read: (r) => ({
+      text: String(at(r, 'choices', 0, 'message', 'content')),
+      stop: at(r, 'choices', 0, 'stop_reason'),
+    }),
+    chunkText: (c) => String(at(c, 'choices', 0, 'message', 'content') ?? ''),
+  },
+  {
+    name: 'cohere',
     family: 'cohere',
     model: 'cohere.command-r-v1:0',
     body: { message: QUESTION, preamble: 'Answer briefly.', max_tokens: 300 },
-    read: (r) => ({
-      text: String(r.text),
-      stop: r.finish_reason,
-      inputTokens: at(r, 'meta', 'billed_units', 'input_tokens') as number,
-      outputTokens: at(r, 'meta', 'billed_units', 'output_tokens') as number,
-    }),
+    // Usage is in the headers only: the non-streaming body has no `meta`.
+    read: (r) => ({ text: String(r.text), stop: r.finish_reason }),
     chunkText: (c) => (c.event_type === 'text-generation' ? String(c.text) : ''),
   },
 ];
 
 const END_STOP: Readonly<Record<Family, string>> = {
   anthropic: 'end_turn',
-  titan: 'FINISHED',
+  titan: 'FINISH',
   nova: 'end_turn',
   llama: 'stop',
   mistral: 'stop',
@@ -169,7 +190,7 @@ async function invokeStream(modelId: string, body: Json): Promise<Json[]> {
   return chunks;
 }
 
-describe.each(CASES)('$family through the AWS SDK (HTTP/2)', (c) => {
+describe.each(CASES)('$name through the AWS SDK (HTTP/2)', (c) => {
   it('answers InvokeModel in the native format with token counts in body and headers', async () => {
     const response = await invoke(c.model, c.body);
 
@@ -237,17 +258,36 @@ describe.each(CASES)('$family through the AWS SDK (HTTP/2)', (c) => {
     expect(metadata).toMatchObject({ usage: out.usage, metrics: { latencyMs: expect.any(Number) } });
   });
 
+  it('refuses CountTokens: Bedrock counts only newer Claude models', async () => {
+    const e = await client
+      .send(new CountTokensCommand({ modelId: c.model, input: { invokeModel: { body: encode(c.body) } } }))
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+    expect(e).toMatchObject({
+      name: 'ValidationException',
+      message: "The provided model doesn't support counting tokens.",
+    });
+  });
+});
+
+describe('CountTokens on a model that counts (Claude 3.5 Haiku)', () => {
+  const model = 'anthropic.claude-3-5-haiku-20241022-v1:0';
+  const body = CASES[0]!.body;
+
   it('counts the tokens of a native body and of a Converse request as the calls report them', async () => {
-    await invoke(c.model, c.body);
+    await invoke(model, body);
     const invokeTokens = Number(lastHeaders['x-amzn-bedrock-input-token-count']);
     const messages = [{ role: 'user' as const, content: [{ text: QUESTION }] }];
-    const converse = await client.send(new ConverseCommand({ modelId: c.model, messages }));
+    const converse = await client.send(new ConverseCommand({ modelId: model, messages }));
 
     const native = await client.send(
-      new CountTokensCommand({ modelId: c.model, input: { invokeModel: { body: encode(c.body) } } }),
+      new CountTokensCommand({ modelId: model, input: { invokeModel: { body: encode(body) } } }),
     );
     const viaConverse = await client.send(
-      new CountTokensCommand({ modelId: c.model, input: { converse: { messages } } }),
+      new CountTokensCommand({ modelId: model, input: { converse: { messages } } }),
     );
 
     expect(native.inputTokens).toBe(invokeTokens);

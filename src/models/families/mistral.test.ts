@@ -3,7 +3,9 @@ import { conversation } from '../../../test/helpers/conversation.js';
 import { ModelCatalog } from '../catalog.js';
 import { mistral, mistralPrompt } from './mistral.js';
 
-const mistral7b = new ModelCatalog().get('mistral-7b')!;
+const catalog = new ModelCatalog();
+const mistral7b = catalog.get('mistral-7b')!;
+const large2 = catalog.get('mistral.mistral-large-2407-v1:0')!;
 
 describe('mistral.toNative', () => {
   it('builds the [INST] template token for token, with the system text opening the first turn', () => {
@@ -50,6 +52,32 @@ describe('mistral.toNative', () => {
   });
 });
 
+describe('mistral.toNative for a chat-only model (Mistral Large 2)', () => {
+  it('sends roles as chat messages, the system prompt first, and no stop sequences', () => {
+    expect(mistral.toNative(conversation, large2)).toEqual({
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'What is Bedrock?' },
+        { role: 'assistant', content: 'A managed model service.' },
+        { role: 'user', content: 'Name two families.' },
+      ],
+      max_tokens: 300,
+      temperature: 0.2,
+      top_p: 0.9,
+    });
+  });
+});
+
+describe('mistral.toNative for a Mistral model the catalog does not list', () => {
+  it('sends the chat body, the only one Mistral models added after Large 24.02 take', () => {
+    const pixtral = catalog.resolve('us.mistral.pixtral-large-2502-v1:0')!;
+
+    const body = mistral.toNative({ messages: [{ role: 'user', content: 'Hi' }] }, pixtral.info);
+
+    expect(body).toEqual({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 512 });
+  });
+});
+
 describe('mistral.fromNative', () => {
   it('reads the first output; the body has no token counts', () => {
     expect(mistral.fromNative({ outputs: [{ text: ' Mayonnaise.', stop_reason: 'stop' }] })).toEqual({
@@ -67,12 +95,41 @@ describe('mistral.fromNative', () => {
     expect(mistral.fromNative({ outputs: [{ text: '', stop_reason: native }] }).stopReason).toBe(unified);
   });
 
-  it('refuses a body with no outputs, naming the family', () => {
-    expect(() => mistral.fromNative({ choices: [] })).toThrow('unexpected mistral response: missing outputs');
+  it("reads the chat body's first choice", () => {
+    const body = {
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi there.' }, stop_reason: 'length' }],
+    };
+
+    expect(mistral.fromNative(body)).toEqual({ text: 'Hi there.', stopReason: 'max_tokens' });
+  });
+
+  it('refuses a body with neither outputs nor choices, naming the family', () => {
+    expect(() => mistral.fromNative({})).toThrow('unexpected mistral response: missing outputs');
+    expect(() => mistral.fromNative({ choices: [] })).toThrow('unexpected mistral response: choices');
   });
 });
 
 describe('mistral.fromStreamChunk', () => {
+  it('reads chat chunks: message pieces, the stop reason and the metrics on the last', () => {
+    const chunks = [
+      { choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, stop_reason: null }] },
+      {
+        choices: [{ index: 0, message: { role: 'assistant', content: '!' }, stop_reason: 'stop' }],
+        'amazon-bedrock-invocationMetrics': {
+          inputTokenCount: 9,
+          outputTokenCount: 2,
+          invocationLatency: 300,
+          firstByteLatency: 90,
+        },
+      },
+    ];
+
+    expect(chunks.map((c) => mistral.fromStreamChunk(c))).toEqual([
+      { text: 'Hi' },
+      { text: '!', stopReason: 'end_turn', usage: { inputTokens: 9, outputTokens: 2 } },
+    ]);
+  });
+
   it('reads text deltas and the final metrics', () => {
     const chunks = [
       { outputs: [{ text: ' May', stop_reason: null }] },

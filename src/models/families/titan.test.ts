@@ -14,7 +14,7 @@ const conversation: ModelRequest = {
 
 const answer = {
   inputTextTokenCount: 5,
-  results: [{ tokenCount: 27, outputText: '\nHello! How can I help?', completionReason: 'FINISHED' }],
+  results: [{ tokenCount: 27, outputText: '\nHello! How can I help?', completionReason: 'FINISH' }],
 };
 
 describe('titan.toNative', () => {
@@ -70,6 +70,7 @@ describe('titan.fromNative', () => {
   });
 
   it.each([
+    ['FINISH', 'end_turn'],
     ['FINISHED', 'end_turn'],
     ['LENGTH', 'max_tokens'],
     ['STOP_CRITERIA_MET', 'stop_sequence'],
@@ -94,11 +95,17 @@ describe('titan.fromStreamChunk', () => {
       {
         outputText: 'Hel',
         index: 0,
-        totalOutputTextTokenCount: 1,
+        totalOutputTextTokenCount: null,
         completionReason: null,
         inputTextTokenCount: 5,
       },
-      { outputText: 'lo', index: 0, totalOutputTextTokenCount: 2, completionReason: null },
+      {
+        outputText: 'lo',
+        index: 0,
+        totalOutputTextTokenCount: null,
+        completionReason: null,
+        inputTextTokenCount: null,
+      },
       {
         outputText: '!',
         index: 0,
@@ -121,7 +128,7 @@ describe('titan.fromStreamChunk', () => {
   });
 
   it('takes the output count from the last chunk when Bedrock adds no metrics', () => {
-    const last = { outputText: '', totalOutputTextTokenCount: 9, completionReason: 'FINISHED' };
+    const last = { outputText: '', totalOutputTextTokenCount: 9, completionReason: 'FINISH' };
 
     expect(titan.fromStreamChunk(last)).toEqual({ stopReason: 'end_turn', usage: { outputTokens: 9 } });
   });

@@ -13,7 +13,12 @@ import {
 } from './common.js';
 import type { FamilyAdapter } from './types.js';
 
+/**
+ * The service says `FINISH` for a completed answer; AWS's model page spells it `FINISHED`, so
+ * both are read (`docs/bedrock-wire.md#amazon-titan-text`).
+ */
 const STOP: Record<string, StopReason> = {
+  FINISH: 'end_turn',
   FINISHED: 'end_turn',
   LENGTH: 'max_tokens',
   STOP_CRITERIA_MET: 'stop_sequence',

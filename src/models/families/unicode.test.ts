@@ -53,7 +53,7 @@ describe('Korean text through every family', () => {
       },
       titan: {
         inputTextTokenCount: 1,
-        results: [{ tokenCount: 1, outputText: text, completionReason: 'FINISHED' }],
+        results: [{ tokenCount: 1, outputText: text, completionReason: 'FINISH' }],
       },
       nova: {
         output: { message: { content: [{ text }] } },

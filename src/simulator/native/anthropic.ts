@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { simError } from '../control.js';
+import { providerRefusal, type SimError } from '../control.js';
 import { METRICS_KEY, type SimFamily, type SimStop, type Turn } from './types.js';
 import { isSimError, validateNative } from './validate.js';
 
@@ -43,16 +43,15 @@ export function claudeModelName(baseId: string): string {
   return baseId.replace(/^anthropic\./, '').replace(/-v\d+(?::\d+)?$/, '');
 }
 
+const KEYS: ReadonlySet<string> = new Set(Object.keys(Body.shape));
+
 /** Anthropic's own checks behind Bedrock; their messages pass through unchanged. */
-function conversationError(turns: readonly Turn[]) {
-  if (turns.length === 0)
-    return simError('ValidationException', 'messages: at least one message is required');
-  if (turns[0]?.role !== 'user')
-    return simError('ValidationException', 'messages: first message must use the "user" role');
+function conversationError(turns: readonly Turn[]): SimError | undefined {
+  if (turns.length === 0) return providerRefusal('messages: at least one message is required');
+  if (turns[0]?.role !== 'user') return providerRefusal('messages: first message must use the "user" role');
   for (let i = 1; i < turns.length; i++) {
     if (turns[i]?.role === turns[i - 1]?.role) {
-      return simError(
-        'ValidationException',
+      return providerRefusal(
         `messages: roles must alternate between "user" and "assistant", but found multiple "${turns[i]?.role}" roles in a row`,
       );
     }
@@ -60,9 +59,26 @@ function conversationError(turns: readonly Turn[]) {
   return undefined;
 }
 
+/** Anthropic refuses a text block (or string content) that is empty or only whitespace. */
+function emptyTextError(messages: readonly { content: z.infer<typeof Content> }[]): SimError | undefined {
+  for (const { content } of messages) {
+    const texts =
+      typeof content === 'string'
+        ? [content]
+        : content.flatMap((b) => (b.type === 'text' ? [b.text ?? ''] : []));
+    for (const text of texts) {
+      if (text.length === 0) return providerRefusal('messages: text content blocks must be non-empty');
+      if (text.trim().length === 0)
+        return providerRefusal('messages: text content blocks must contain non-whitespace text');
+    }
+  }
+  return undefined;
+}
+
 /**
- * Claude Messages API (`docs/bedrock-wire.md#anthropic-claude`): Bedrock's schema check (no `model`/`stream`, required
- * `anthropic_version`, `max_tokens`, `messages`), then Anthropic's (roles, max output).
+ * Claude Messages API (`docs/bedrock-wire.md#anthropic-claude`): Bedrock's schema check (no
+ * `model`/`stream`, required `anthropic_version`, `max_tokens`, `messages`), then Anthropic's
+ * (empty text, max output, roles), whose refusals a response stream carries in-stream.
  */
 export const anthropic: SimFamily = {
   family: 'anthropic',
@@ -70,9 +86,10 @@ export const anthropic: SimFamily = {
   parse(raw, model) {
     const body = validateNative(Body, raw);
     if (isSimError(body)) return body;
+    const empty = emptyTextError(body.messages);
+    if (empty) return empty;
     if (body.max_tokens > model.maxOutputTokens) {
-      return simError(
-        'ValidationException',
+      return providerRefusal(
         `max_tokens: ${body.max_tokens} > ${model.maxOutputTokens}, which is the maximum allowed number of output tokens for ${claudeModelName(model.baseId)}`,
       );
     }
@@ -87,6 +104,8 @@ export const anthropic: SimFamily = {
           : body.system.map((b) => b.text).join('\n');
     return { system, turns, maxTokens: body.max_tokens, stopSequences: body.stop_sequences ?? [] };
   },
+
+  keys: () => KEYS,
 
   respond(g, a) {
     return {

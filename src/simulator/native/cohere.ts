@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { METRICS_KEY, type SimFamily, type SimStop, type Turn } from './types.js';
+import {
+  type AnswerContext,
+  type Generation,
+  METRICS_KEY,
+  type SimFamily,
+  type SimStop,
+  type Turn,
+} from './types.js';
 import { isSimError, overMaximum, validateNative } from './validate.js';
 
 const Body = z.strictObject({
@@ -32,7 +39,21 @@ const STOP: Readonly<Record<SimStop, string>> = {
   filtered: 'ERROR_TOXIC',
 };
 
+const KEYS: ReadonlySet<string> = new Set(Object.keys(Body.shape));
+
 const chatRole = (t: Turn): 'USER' | 'CHATBOT' => (t.role === 'user' ? 'USER' : 'CHATBOT');
+
+/** The chat response without usage: Bedrock's non-streaming body has no `meta`. */
+function chatResponse(g: Generation, a: AnswerContext): Record<string, unknown> {
+  const history = a.prompt.turns.map((t) => ({ role: chatRole(t), message: t.text }));
+  return {
+    response_id: a.requestId,
+    text: g.text,
+    generation_id: a.requestId,
+    chat_history: [...history, { role: 'CHATBOT', message: g.text }],
+    finish_reason: STOP[g.stop],
+  };
+}
 
 /** Cohere Command R/R+ chat (`docs/bedrock-wire.md#cohere-command-r`), schema-validated. */
 export const cohere: SimFamily = {
@@ -57,20 +78,14 @@ export const cohere: SimFamily = {
     };
   },
 
-  respond(g, a) {
-    const history = a.prompt.turns.map((t) => ({ role: chatRole(t), message: t.text }));
-    return {
-      response_id: a.requestId,
-      generation_id: a.requestId,
-      text: g.text,
-      finish_reason: STOP[g.stop],
-      chat_history: [...history, { role: 'CHATBOT', message: g.text }],
-      meta: {
-        api_version: { version: '1' },
-        billed_units: { input_tokens: g.inputTokens, output_tokens: g.outputTokens },
-      },
-    };
-  },
+  keys: () => KEYS,
+
+  /**
+   * No `meta` here: Bedrock documents Cohere's usage data as streaming-only, and the bodies
+   * captured from the service have none (`docs/bedrock-wire.md#cohere-command-r`). Usage comes
+   * from the response headers.
+   */
+  respond: chatResponse,
 
   chunks(g, pieces, metrics, a) {
     const out: Record<string, unknown>[] = [
@@ -83,7 +98,13 @@ export const cohere: SimFamily = {
       is_finished: true,
       event_type: 'stream-end',
       finish_reason: STOP[g.stop],
-      response: cohere.respond(g, a),
+      response: {
+        ...chatResponse(g, a),
+        meta: {
+          api_version: { version: '1' },
+          billed_units: { input_tokens: g.inputTokens, output_tokens: g.outputTokens },
+        },
+      },
       [METRICS_KEY]: metrics,
     });
     return out;

@@ -13,6 +13,8 @@ const Body = z.strictObject({
   images: z.array(z.string()).optional(),
 });
 
+const KEYS: ReadonlySet<string> = new Set(Object.keys(Body.shape));
+
 /**
  * Llama has no stop-sequence parameter and no content-filter signal on Bedrock: a filtered
  * call answers empty text with `stop`, as a model that declines silently would.
@@ -53,6 +55,8 @@ export const llama: SimFamily = {
     if (max > model.maxOutputTokens) return overMaximum('max_gen_len', max, model.maxOutputTokens);
     return { ...llamaTurns(body.prompt), maxTokens: max, stopSequences: [] };
   },
+
+  keys: () => KEYS,
 
   respond(g) {
     return {

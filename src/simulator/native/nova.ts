@@ -3,7 +3,7 @@ import { simError } from '../control.js';
 import { METRICS_KEY, type SimFamily, type SimStop } from './types.js';
 import { isSimError, overMaximum, validateNative } from './validate.js';
 
-/** Nova's output budget when the body names none: 5,000 for Nova 1 (`docs/bedrock-wire.md#amazon-nova`). */
+/** Nova's output budget when the body names none, capped at the model's (`docs/bedrock-wire.md#amazon-nova`). */
 const DEFAULT_MAX_TOKENS = 5_000;
 
 const Block = z.strictObject({
@@ -40,6 +40,8 @@ const Body = z.strictObject({
   toolConfig: z.unknown().optional(),
 });
 
+const KEYS: ReadonlySet<string> = new Set(Object.keys(Body.shape));
+
 const STOP: Readonly<Record<SimStop, string>> = {
   end: 'end_turn',
   length: 'max_tokens',
@@ -73,6 +75,8 @@ export const nova: SimFamily = {
     };
   },
 
+  keys: () => KEYS,
+
   respond(g) {
     return {
       output: { message: { role: 'assistant', content: [{ text: g.text }] } },
@@ -87,17 +91,31 @@ export const nova: SimFamily = {
     };
   },
 
+  /**
+   * Unlike ConverseStream, the native stream makes every text delta a content block of its own:
+   * delta and stop at index 0, then at 1, ... The usage reports the (unused) prompt cache.
+   */
   chunks(g, pieces, metrics) {
     const out: Record<string, unknown>[] = [{ messageStart: { role: 'assistant' } }];
+    let block = 0;
     for (const text of pieces) {
-      if (text.length > 0) out.push({ contentBlockDelta: { delta: { text }, contentBlockIndex: 0 } });
+      if (text.length === 0) continue;
+      out.push(
+        { contentBlockDelta: { delta: { text }, contentBlockIndex: block } },
+        { contentBlockStop: { contentBlockIndex: block } },
+      );
+      block += 1;
     }
     out.push(
-      { contentBlockStop: { contentBlockIndex: 0 } },
       { messageStop: { stopReason: STOP[g.stop] } },
       {
         metadata: {
-          usage: { inputTokens: g.inputTokens, outputTokens: g.outputTokens },
+          usage: {
+            inputTokens: g.inputTokens,
+            outputTokens: g.outputTokens,
+            cacheReadInputTokenCount: 0,
+            cacheWriteInputTokenCount: 0,
+          },
           metrics: {},
           trace: {},
         },

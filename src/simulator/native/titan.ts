@@ -18,8 +18,11 @@ const Body = z.strictObject({
     .optional(),
 });
 
+const KEYS: ReadonlySet<string> = new Set(Object.keys(Body.shape));
+
+/** `FINISH`, not the `FINISHED` of AWS's model page: what the service sends (`docs/bedrock-wire.md#amazon-titan-text`). */
 const STOP: Readonly<Record<SimStop, string>> = {
-  end: 'FINISHED',
+  end: 'FINISH',
   length: 'LENGTH',
   stop_sequence: 'STOP_CRITERIA_MET',
   filtered: 'CONTENT_FILTERED',
@@ -62,6 +65,8 @@ export const titan: SimFamily = {
     };
   },
 
+  keys: () => KEYS,
+
   respond(g) {
     return {
       inputTextTokenCount: g.inputTokens,
@@ -70,13 +75,13 @@ export const titan: SimFamily = {
   },
 
   chunks(g, pieces, metrics) {
-    const perPiece = pieces.length > 0 ? g.outputTokens / pieces.length : 0;
+    // Only the last chunk counts the output; earlier ones say null, as the input count does after the first.
     return pieces.map((outputText, i) => {
       const last = i === pieces.length - 1;
       return {
         outputText,
         index: 0,
-        totalOutputTextTokenCount: last ? g.outputTokens : Math.round(perPiece * (i + 1)),
+        totalOutputTextTokenCount: last ? g.outputTokens : null,
         completionReason: last ? STOP[g.stop] : null,
         inputTextTokenCount: i === 0 ? g.inputTokens : null,
         ...(last ? { [METRICS_KEY]: metrics } : {}),

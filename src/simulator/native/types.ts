@@ -16,6 +16,8 @@ export interface ParsedPrompt {
   maxTokens: number;
   /** Stop sequences the body names; empty for families without them (Llama). */
   stopSequences: string[];
+  /** Set when the answer must mirror a second body form of the family (Mistral's chat body). */
+  form?: 'chat';
 }
 
 /** How a generation ended, before each family names it its own way. */
@@ -37,12 +39,17 @@ export interface InvocationMetrics {
   outputTokenCount: number;
   invocationLatency: number;
   firstByteLatency: number;
+  /** Nova only (prompt caching is reported even when unused). */
+  cacheReadInputTokenCount?: number;
+  cacheWriteInputTokenCount?: number;
 }
 
 /** The facts about the called model a family needs to check a body. */
 export interface ModelLimits {
   baseId: string;
   maxOutputTokens: number;
+  /** Mistral: the bodies the model takes (catalog `nativeBody`); `prompt` when absent. */
+  nativeBody?: 'prompt' | 'chat' | 'both';
 }
 
 /** What a family needs besides the generation to build its answer. */
@@ -57,6 +64,11 @@ export interface SimFamily {
   family: Family;
   /** Validates a native InvokeModel body like Bedrock does and recovers its prompt. */
   parse(body: unknown, model: ModelLimits): ParsedPrompt | SimError;
+  /**
+   * The top-level keys the model's native body may have: Converse merges
+   * `additionalModelRequestFields` into that body, so any other key is refused there too.
+   */
+  keys(model: ModelLimits): ReadonlySet<string>;
   /** The native InvokeModel response body. */
   respond(g: Generation, a: AnswerContext): Record<string, unknown>;
   /**
