@@ -87,16 +87,16 @@ export function registerFleetWindowGauges(registry: Registry, redis: Redis, keys
   });
   new Gauge({
     name: 'bedrock_jobs_fleet_window_latency_seconds',
-    help: 'Latency of answered calls to a model in the last window, fleet-wide, at quantile 0.5 and 0.95',
-    labelNames: ['model', 'quantile', 'window'],
+    help: 'Latency of answered calls to a model in the last window, fleet-wide: its 50th and 95th percentile',
+    labelNames: ['model', 'percentile', 'window'],
     registers,
     async collect() {
       this.reset();
       for (const { window, models } of await spans()) {
         for (const [model, s] of Object.entries(models)) {
           const { p50, p95 } = s.latencyMs;
-          if (p50 !== null) this.set({ model, quantile: '0.5', window }, p50 / 1000);
-          if (p95 !== null) this.set({ model, quantile: '0.95', window }, p95 / 1000);
+          if (p50 !== null) this.set({ model, percentile: '50', window }, p50 / 1000);
+          if (p95 !== null) this.set({ model, percentile: '95', window }, p95 / 1000);
         }
       }
     },
