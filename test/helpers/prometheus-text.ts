@@ -37,10 +37,14 @@ export class ExpositionError extends Error {
   }
 }
 
+/**
+ * A sample value as Prometheus reads it (Go's `ParseFloat`): a decimal float, or NaN and ±Inf in
+ * any case (prom-client writes `Nan`).
+ */
 function parseValue(text: string, line: number): number {
-  if (text === 'NaN') return Number.NaN;
-  if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+  if (/^nan$/i.test(text)) return Number.NaN;
+  if (/^\+?inf(inity)?$/i.test(text)) return Number.POSITIVE_INFINITY;
+  if (/^-inf(inity)?$/i.test(text)) return Number.NEGATIVE_INFINITY;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text))
     throw new ExpositionError(line, `bad value ${JSON.stringify(text)}`);
   return Number(text);

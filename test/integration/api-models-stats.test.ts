@@ -67,11 +67,12 @@ describe('GET /v1/models', () => {
 
     expect(find(quiet, CLAUDE).stats['1m']).toMatchObject({ calls: 0, latencyMs: { p50: null, p95: null } });
     expect(claude.fleet[0]?.breaker.state).toBe('open');
-    // Every job left Claude once: after a failed call, or refused at the open breaker.
+    // Every job left Claude once: after a failed call, or refused at the open breaker (a job
+    // woken back to the head of its chain while it waits for Llama's slot may be refused again).
     expect(claude.stats['1m'].fallbacksOut).toEqual({ total: JOBS, to: { [LLAMA]: JOBS } });
     expect(claude.stats['1m'].calls).toBeGreaterThanOrEqual(3);
     expect(claude.stats['1m'].errors).toEqual({ unavailable: claude.stats['1m'].calls });
-    expect(claude.stats['1m'].calls + claude.stats['1m'].refused.circuitOpen).toBe(JOBS);
+    expect(claude.stats['1m'].calls + claude.stats['1m'].refused.circuitOpen).toBeGreaterThanOrEqual(JOBS);
     expect(claude.stats['1m'].ok).toBe(0);
     expect(llama.stats['1m']).toMatchObject({ calls: JOBS, ok: JOBS, throttles: 0, errors: {} });
     expect(llama.stats['1m'].latencyMs.count).toBe(JOBS);

@@ -34,6 +34,16 @@ describe('the exposition parser of the metrics tests', () => {
     expect(sampleSum(families, 'x_seconds_count', { model: 'plain' })).toBe(2);
   });
 
+  it('reads NaN and infinities in any case, as Prometheus does', () => {
+    const families = parseExposition('# TYPE x gauge\nx{a="1"} Nan\nx{a="2"} +Inf\nx{a="3"} -inf\n');
+
+    expect(families.get('x')?.samples.map((s) => s.value)).toEqual([
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ]);
+  });
+
   it.each([
     ['a sample without a TYPE', 'x 1\n'],
     ['an unquoted label value', '# TYPE x gauge\nx{a=1} 1\n'],
