@@ -356,7 +356,9 @@ export const ConfigSchema = z
           .int()
           .min(60)
           .default(HOUR / SECOND)
-          .describe('how long a fleet window stays in Redis; the longest window a reader can ask for'),
+          .describe(
+            'how long a fleet window stays in Redis after its last write; a longer span sees only what is kept',
+          ),
       })
       .strict()
       .prefault({}),

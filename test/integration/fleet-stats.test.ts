@@ -1,10 +1,15 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
 import { readFleetSeries, readModelStats } from '../../src/metrics/fleet-stats-reader.js';
 import { FleetStatsWriter } from '../../src/metrics/fleet-stats-writer.js';
 import { windowStart } from '../../src/metrics/fleet-windows.js';
+import { createProducer, type Producer } from '../../src/queue/producer.js';
+import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
 import { keysFor } from '../../src/redis/keys.js';
+import { usePipeline } from '../helpers/pipeline.js';
+import { parseExposition, sampleSum } from '../helpers/prometheus-text.js';
 import { useRedis } from '../helpers/redis.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -12,6 +17,7 @@ const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
 const RETENTION_SECONDS = 3_600;
 
 const ctx = useRedis();
+const pipe = usePipeline();
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const thing of open.splice(0).reverse()) await thing.close();
@@ -33,7 +39,59 @@ async function worker(clock?: ManualClock): Promise<FleetStatsWriter> {
   return writer;
 }
 
+/** Runs `count` jobs to completion; whichever worker is not paused takes them. */
+async function runJobs(producer: Producer, batchId: string, count: number): Promise<void> {
+  await producer.enqueueBatch(
+    Array.from({ length: count }, (_, i) => ({
+      id: `${batchId}-${i}`,
+      task: 'generate' as const,
+      messages: [{ role: 'user' as const, content: `Question ${i}` }],
+    })),
+    { batchId },
+  );
+  await producer.waitForBatch(batchId, { pollMs: 50 });
+}
+
+async function okCalls(worker: RunningWorker, model: string): Promise<number | undefined> {
+  return sampleSum(parseExposition(await worker.metrics.render()), 'bedrock_jobs_model_calls_total', {
+    model,
+    outcome: 'ok',
+  });
+}
+
 describe('fleet stat windows in Redis', () => {
+  it('hold the sum of what two worker processes did, each of which counts only its own', async () => {
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        redisUrl: ctx.url,
+        prefix: ctx.prefix,
+        endpoint: pipe.sim.url,
+        chains: { default: [CLAUDE] },
+        worker: { concurrency: 2, shutdownTimeoutMs: 5_000 },
+        stats: { flushMs: 50 },
+      },
+    });
+    const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
+    const first = await startWorker({ config });
+    pipe.track({ close: () => first.close({ deadlineMs: 5_000 }) });
+    const second = await startWorker({ config });
+    pipe.track({ close: () => second.close({ deadlineMs: 5_000 }) });
+    const fleetOk = async () =>
+      (await readModelStats(ctx.redis, keysFor(ctx.prefix), { windowsSeconds: [60] }))[0]?.models[CLAUDE]?.ok;
+
+    await second.worker.pause();
+    await runJobs(producer, 'first', 5);
+    await second.worker.resume();
+    await first.worker.pause();
+    await runJobs(producer, 'second', 3);
+    // Each worker writes its counts every stats.flushMs: read until both are in.
+    await expect.poll(fleetOk, { timeout: 15_000 }).toBe(8);
+
+    expect(await okCalls(first, CLAUDE)).toBe(5);
+    expect(await okCalls(second, CLAUDE)).toBe(3);
+  });
+
   it("adds two workers' counts, and reads p50 and p95 from their merged latency buckets", async () => {
     const clock = new ManualClock(Date.UTC(2025, 0, 1, 12, 0, 5));
     const keys = keysFor(ctx.prefix);
