@@ -34,6 +34,9 @@ export interface FleetStatsWriterOptions {
   onError?: (err: unknown) => void;
 }
 
+/** How long {@link FleetStatsWriter.close} waits for its last flush. */
+const CLOSE_WAIT_MS = 2_000;
+
 /** Increments waiting for the next flush: key → field → amount. */
 type Pending = Map<string, Map<string, number>>;
 
@@ -96,12 +99,21 @@ export class FleetStatsWriter {
     return this.inFlight;
   }
 
-  /** Stops the timer and writes the last counts. Idempotent. */
+  /**
+   * Stops the timer and writes the last counts, waiting at most {@link CLOSE_WAIT_MS} for Redis
+   * (a worker whose Redis is gone still shuts down). Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.timer);
-      await this.inFlight?.catch(() => undefined);
-      await this.flush().catch(() => undefined);
+      const last = (async () => {
+        await this.inFlight?.catch(() => undefined);
+        await this.flush().catch(() => undefined);
+      })();
+      const done = new AbortController();
+      const giveUp = monotonicClock.sleep(CLOSE_WAIT_MS, done.signal).catch(() => undefined);
+      await Promise.race([last, giveUp]);
+      done.abort();
     })();
     return this.closing;
   }
