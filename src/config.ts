@@ -322,6 +322,43 @@ export const ConfigSchema = z
           .describe(
             'stalls a job survives (worker crashes while it ran) before it fails with a result saying so',
           ),
+        metricsPort: z
+          .number()
+          .int()
+          .min(0)
+          .max(65_535)
+          .optional()
+          .describe(
+            "serve this worker's Prometheus metrics at GET /metrics on this port (0: any free one); off when unset",
+          ),
+        metricsHost: z
+          .string()
+          .min(1)
+          .default('127.0.0.1')
+          .describe("address the worker's metrics port listens on; 0.0.0.0 for a scraper on another host"),
+      })
+      .strict()
+      .prefault({}),
+    stats: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('workers add their model calls and finished jobs to fleet-wide 10 s windows in Redis'),
+        flushMs: z
+          .number()
+          .int()
+          .positive()
+          .default(SECOND)
+          .describe('how often a worker writes its counts to the fleet windows (one pipeline per flush)'),
+        retentionSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .default(HOUR / SECOND)
+          .describe(
+            'how long a fleet window stays in Redis after its last write; a longer span sees only what is kept',
+          ),
       })
       .strict()
       .prefault({}),

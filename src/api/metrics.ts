@@ -1,6 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { registerFleetGauges } from '../metrics/fleet-gauges.js';
+import { registerFleetWindowGauges } from '../metrics/fleet-window-gauges.js';
 import type { Keys } from '../redis/keys.js';
 import type { ModelFleetState } from '../resilience/fleet-view.js';
 
@@ -44,42 +46,7 @@ export function createMetrics(deps: {
       this.set(await deps.redis.xlen(deps.keys.results));
     },
   });
-  // One read of the fleet state per scrape, shared by the gauges below.
-  let scrape: Promise<ModelFleetState[]> | undefined;
-  const fleet = () => {
-    scrape ??= deps.fleet().finally(() => {
-      setImmediate(() => {
-        scrape = undefined;
-      });
-    });
-    return scrape;
-  };
-  new Gauge({
-    name: 'bedrock_jobs_model_rate_rpm',
-    help: 'Requests per minute the fleet paces a model at now (adaptive: lowered on throttles, grown back on success)',
-    labelNames: ['model'],
-    registers: [registry],
-    async collect() {
-      for (const f of await fleet()) if (f.rate) this.set({ model: f.modelId }, f.rate.rpm);
-    },
-  });
-  new Gauge({
-    name: 'bedrock_jobs_model_quota_rpm',
-    help: 'Requests per minute of the quota the rate is measured against (configured, or the catalog default)',
-    labelNames: ['model'],
-    registers: [registry],
-    async collect() {
-      for (const f of await fleet()) if (f.rate) this.set({ model: f.modelId }, f.rate.quota.rpm);
-    },
-  });
-  new Gauge({
-    name: 'bedrock_jobs_model_breaker_open',
-    help: '1 while the fleet breaker of a model is open, else 0',
-    labelNames: ['model'],
-    registers: [registry],
-    async collect() {
-      for (const f of await fleet()) this.set({ model: f.modelId }, f.breaker.state === 'open' ? 1 : 0);
-    },
-  });
+  registerFleetGauges(registry, deps.fleet);
+  registerFleetWindowGauges(registry, deps.redis, deps.keys);
   return { contentType: registry.contentType, render: () => registry.metrics() };
 }

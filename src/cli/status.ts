@@ -9,6 +9,7 @@ import { keysFor } from '../redis/keys.js';
 import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
+import { describeStats, readShortStats } from './model-stats.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -50,7 +51,8 @@ export function register(program: Command, ctx: CliContext): void {
               'failed',
             );
             const models = await readFleetState(redis, config, new ModelCatalog(config.customModels));
-            if (ctx.json()) ctx.emit({ queue: keys.queueName, ...counts, models });
+            const stats = await readShortStats(redis, keys);
+            if (ctx.json()) ctx.emit({ queue: keys.queueName, ...counts, models, stats });
             else {
               ctx.out(
                 Object.entries(counts)
@@ -58,6 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
                   .join(', '),
               );
               for (const m of models) ctx.out(describeModel(m));
+              for (const line of describeStats(stats)) ctx.out(line);
             }
           }
           if (o.watch) await new Promise((resolve) => setTimeout(resolve, 1_000).unref());

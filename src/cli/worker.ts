@@ -1,7 +1,17 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { startWorker } from '../queue/worker.js';
 import { type CliContext, untilSignal } from './context.js';
 import { positiveNumber } from './simulator.js';
+
+/** A TCP port from 1 to 65535. */
+function port(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 65_535)
+      throw new InvalidArgumentError(`${name} must be a whole number from 1 to 65535`);
+    return n;
+  };
+}
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -10,8 +20,17 @@ export function register(program: Command, ctx: CliContext): void {
       'process jobs until SIGTERM/SIGINT; the first signal finishes active jobs, a second exits at once',
     )
     .option('--concurrency <n>', 'jobs processed at once', positiveNumber('--concurrency'))
-    .action(async (o: { concurrency?: number }) => {
-      const config = ctx.config();
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics at GET /metrics on this port (worker.metricsPort)',
+      port('--metrics-port'),
+    )
+    .action(async (o: { concurrency?: number; metricsPort?: number }) => {
+      const loaded = ctx.config();
+      const config =
+        o.metricsPort === undefined
+          ? loaded
+          : { ...loaded, worker: { ...loaded.worker, metricsPort: o.metricsPort } };
       const logger = ctx.logger();
       const worker = await startWorker({
         config,
@@ -19,7 +38,11 @@ export function register(program: Command, ctx: CliContext): void {
         ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       });
       logger.info(
-        { concurrency: o.concurrency ?? config.worker.concurrency, endpoint: config.endpoint ?? 'aws' },
+        {
+          concurrency: o.concurrency ?? config.worker.concurrency,
+          endpoint: config.endpoint ?? 'aws',
+          ...(worker.metricsUrl ? { metrics: worker.metricsUrl } : {}),
+        },
         'worker started',
       );
       const signal = await untilSignal();

@@ -4,6 +4,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BedrockModelClient, createBedrockRuntime } from '../bedrock/client.js';
 import { SECOND } from '../config.js';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { keysFor } from '../redis/keys.js';
 import { BreakerRegistry } from '../resilience/breaker.js';
@@ -12,14 +13,20 @@ import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy.js';
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
 import { TokenCalibration } from '../summarize/calibration.js';
+import { createJobRunEvents, observeJobRuns } from './job-runs.js';
 import { createProcessor, type JobOutcome } from './processor.js';
 import { createQueueFailureSweep } from './queue-failures.js';
 import { type WorkerOptions, WorkerOptionsSchema } from './worker-options.js';
+import { startTelemetry } from './worker-telemetry.js';
 
 export interface RunningWorker {
   worker: Worker<unknown, JobOutcome>;
   breakers: BreakerRegistry;
   catalog: ModelCatalog;
+  /** This worker's Prometheus metrics (README.md, "Metrics"). */
+  metrics: WorkerMetrics;
+  /** Where `GET /metrics` is served, when `worker.metricsPort` is set. */
+  metricsUrl?: string;
   /**
    * Stops taking jobs, lets active ones finish until the deadline (on the worker's clock),
    * then aborts them. Idempotent.
@@ -109,7 +116,22 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     logger.info({ from: e.from, to: e.to, outcome: e.outcome }, 'falling back'),
   );
 
-  const processor = createProcessor({
+  const jobRuns = createJobRunEvents();
+  const telemetry = await startTelemetry({
+    config,
+    keys,
+    redis,
+    catalog,
+    breakers,
+    jobRuns,
+    logger,
+    ...(input.clock ? { fleetClock: clock } : {}),
+  }).catch(async (err: unknown) => {
+    await queue.close();
+    await redis.quit();
+    throw err;
+  });
+  const processJob = createProcessor({
     config,
     catalog,
     policies,
@@ -123,6 +145,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     clock,
     ...(limiter ? { limiter } : {}),
   });
+  const processor = observeJobRuns(processJob, { events: jobRuns, clock });
   const worker = new Worker<unknown, JobOutcome>(keys.queueName, processor, {
     connection: { url: config.redisUrl, maxRetriesPerRequest: null },
     prefix: keys.bullPrefix,
@@ -194,6 +217,8 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     // any step that still hangs.
     const reachable = redis.status === 'ready';
     const steps: { run: () => Promise<unknown>; cut: () => unknown }[] = [
+      // Its last flush of the fleet counts waits for Redis on its own, at most 2 s.
+      { run: () => telemetry.close(), cut: () => undefined },
       { run: () => (reachable ? queue.close() : queue.disconnect()), cut: () => queue.disconnect() },
       {
         run: () => (reachable ? redis.quit() : Promise.resolve(redis.disconnect())),
@@ -212,6 +237,8 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     worker,
     breakers,
     catalog,
+    metrics: telemetry.metrics,
+    ...(telemetry.metricsUrl ? { metricsUrl: telemetry.metricsUrl } : {}),
     close(opts = {}) {
       closing ??= shutdown(opts.deadlineMs ?? config.worker.shutdownTimeoutMs);
       return closing;

@@ -27,6 +27,13 @@ export interface Keys {
   breakerProbe(modelId: string): string;
   /** JSON progress of a split document between rounds of its parts, with a TTL. */
   splitStage(jobId: string): string;
+  /**
+   * Hash of the fleet's model-call counts in the 10 s window starting at `startSecond` (Unix
+   * seconds), summed over every worker; expires after the stats retention.
+   */
+  statsWindow(startSecond: number): string;
+  /** Hash of the fleet's finished jobs per second in the 10 s window starting at `startSecond`. */
+  seriesWindow(startSecond: number): string;
   /** Stream with one entry per finished job (`id`, `batchId`, `status`), for followers. */
   readonly results: string;
   /** The BullMQ queue name. */
@@ -57,6 +64,8 @@ export function keysFor(prefix: string): Keys {
     breaker: (modelId) => `${prefix}:br:${modelId}`,
     breakerProbe: (modelId) => `${prefix}:br:${modelId}:probe`,
     splitStage: (jobId) => `${prefix}:split:${jobId}`,
+    statsWindow: (startSecond) => `${prefix}:stats:${startSecond}`,
+    seriesWindow: (startSecond) => `${prefix}:series:${startSecond}`,
     results: `${prefix}:results`,
     queueName: QUEUE_NAME,
     bullPrefix: prefix,

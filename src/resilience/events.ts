@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ModelErrorKind } from '../models/errors.js';
+import type { Usage } from '../models/request.js';
 import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 
 /**
@@ -15,12 +16,27 @@ export interface ResilienceEvents {
   close: [{ modelId: string }];
   /** One call to a model ended (or was refused before the call). */
   attempt: [AttemptRecord];
+  /**
+   * A call reached the model and ended: `ok` with the tokens the answer used, or the kind it
+   * failed with. Refusals made without a call (open circuit, fleet rate, full bulkhead) are
+   * `attempt`s only.
+   */
+  call: [CallEvent];
   /** The policy will call the same model again after `delayMs`. */
   retry: [{ modelId: string; attempt: number; kind: ModelErrorKind; delayMs: number }];
   /** The fleet-wide rate limiter asked this worker to wait before calling the model. */
   rateLimited: [{ modelId: string; waitMs: number }];
   /** The chain gave up on `from` and moves on to `to`. */
   fallback: [{ from: string; to: string; outcome: AttemptOutcome }];
+}
+
+/** One call that reached a model: how it ended, how long it took (ms), and an answer's usage. */
+export interface CallEvent {
+  modelId: string;
+  outcome: 'ok' | ModelErrorKind;
+  latencyMs: number;
+  /** Present on `ok`. */
+  usage?: Usage;
 }
 
 /** The typed event bus shared by breakers, policies and chains of one process. */

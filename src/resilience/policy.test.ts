@@ -4,6 +4,7 @@ import { CallAborted } from '../bedrock/types.js';
 import { drain } from '../clock.js';
 import type { ModelRequest } from '../models/request.js';
 import { PolicyFailure } from './errors.js';
+import type { CallEvent } from './events.js';
 import type { PolicyResult } from './policy.js';
 import type { EffectiveRate, RateLimiter, Reservation } from './ratelimit.js';
 
@@ -64,6 +65,28 @@ describe('ModelPolicy', () => {
     expect(delays).toEqual([500, 1_000]); // rand 0.5 × 1 s, then × 2 s
     expect(p.clock.now() - start).toBe(1_500);
     expect(p.client.callsTo(HAIKU)).toBe(3);
+  });
+
+  it('reports each call that reached the model, with the usage of its answer, and none for a refusal', async () => {
+    const p = createTestPipeline({ config: { policy: { retry: { maxAttempts: 2 } } } });
+    p.client.script(HAIKU, fail('unavailable'));
+    const calls: CallEvent[] = [];
+    p.events.on('call', (e) => calls.push(e));
+    const policy = p.policies.for(p.model(HAIKU));
+    const refusing = new ScriptedLimiter([{ ok: false, retryAfterMs: 9_000 }]);
+
+    const refused = await failureOf(
+      policy.execute(p.model(HAIKU), REQUEST, { api: 'invoke', limiter: refusing, spill: true }),
+    );
+    const answered = await p.clock.run(policy.execute(p.model(HAIKU), REQUEST, { api: 'invoke' }));
+
+    expect(refused.outcome).toBe('rate_limited');
+    expect(calls.map((c) => [c.modelId, c.outcome])).toEqual([
+      [HAIKU, 'unavailable'],
+      [HAIKU, 'ok'],
+    ]);
+    expect(calls[0]?.usage).toBeUndefined();
+    expect(calls[1]?.usage).toEqual(answered.reply.usage);
   });
 
   it('waits at least as long as retry-after says', async () => {

@@ -215,6 +215,7 @@ export class ModelPolicy {
       const used = reply.usage.inputTokens + reply.usage.outputTokens;
       if (limiter && used !== reserved) await limiter.refund(this.modelId, reserved - used);
       this.record(attempts, { modelId: this.modelId, outcome: 'ok', latencyMs });
+      this.o.events?.emit('call', { modelId: this.modelId, outcome: 'ok', latencyMs, usage: reply.usage });
       return { ok: true, reply };
     } catch (e) {
       const latencyMs = this.o.clock.now() - startedAt;
@@ -251,6 +252,7 @@ export class ModelPolicy {
       };
       if (err.httpStatus !== undefined) record.httpStatus = err.httpStatus;
       this.record(attempts, record);
+      this.o.events?.emit('call', { modelId: this.modelId, outcome: err.kind, latencyMs });
       const aborted = signal?.aborted === true;
       const failure = new PolicyFailure(this.modelId, err.kind, err.message, attempts, {
         retryAfterMs: err.retryAfterMs,
