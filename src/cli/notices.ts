@@ -35,8 +35,7 @@ interface ModelHealth {
   fallbacks: number;
 }
 
-const movedOn = (n: number) =>
-  n > 0 ? `; ${n} ${n === 1 ? 'job' : 'jobs'} moved to other models meanwhile` : '';
+const movedOn = (n: number) => (n > 0 ? `; ${n} ${n === 1 ? 'job' : 'jobs'} fell back meanwhile` : '');
 
 /**
  * Follows one process's resilience events and says, in a line, each change of a model's health
