@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { deleteKeys } from '../../src/redis/purge.js';
+import { redisUrl } from '../helpers/redis.js';
+import { BIN, ROOT } from './helpers.js';
+import { barLines, TmuxTerminal } from './tmux.js';
+
+const CORPUS = join(ROOT, 'examples', 'corpus');
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'progress-resize.ts');
+
+const open: TmuxTerminal[] = [];
+const dirs: string[] = [];
+const batches: string[] = [];
+let url: string | undefined;
+
+afterEach(async () => {
+  for (const term of open.splice(0)) await term.close();
+});
+
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  if (!url || batches.length === 0) return;
+  // The demo keeps its results for an hour under the default prefix; this run's go now.
+  const redis = new Redis(url);
+  for (const batchId of batches) await deleteKeys(redis, `{bj}:*${batchId}*`);
+  await redis.quit();
+});
+
+/** Starts `command` in a terminal `columns` wide, closed after the test. */
+async function terminal(command: string[], columns: number, env: Record<string, string> = {}) {
+  const term = await TmuxTerminal.start(command, {
+    columns,
+    rows: 50,
+    env: { LOG_LEVEL: 'warn', ...env },
+  });
+  open.push(term);
+  return term;
+}
+
+/** The demo's table as a user reads it: from `documents` to the results command and its note. */
+const TABLE_ROW =
+  /^ {2}(?:documents {6}|fallbacks {6}|throttled {6}|rate now {7}|tokens {9}|cost {11}|wall time {6}|results {8}| {15}\(with REDIS_URL=|[a-z0-9.:-]+ +\d+$)/;
+
+/** Checks a finished demo's screen: one bar at 100 %, the table whole below it, nothing too wide. */
+function expectDemoScreen(lines: string[], columns: number, documents: number) {
+  for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(columns);
+  const bars = barLines(lines);
+  expect(bars, lines.join('\n')).toHaveLength(1);
+  expect(bars[0]).toMatch(new RegExp(`^█+ 100% \\| ${documents}/${documents} done, 0 failed`));
+  const bar = lines.indexOf(bars[0] ?? '');
+  const table = lines.slice(bar + 1);
+  expect(table[0]).toBe('');
+  expect(table[1]).toBe(`  documents      ${documents}/${documents} completed, 0 failed`);
+  for (const row of table.slice(1)) expect(row, lines.join('\n')).toMatch(TABLE_ROW);
+  for (const label of ['fallbacks', 'throttled', 'rate now', 'tokens', 'cost', 'wall time'])
+    expect(table.some((row) => row.startsWith(`  ${label} `))).toBe(true);
+  expect(table.at(-2)).toMatch(/^ {2}results {8}bedrock-jobs results demo-[0-9a-f]{8} --format csv$/);
+  expect(table.at(-1)).toMatch(/^ {17}\(with REDIS_URL=.*; kept for 1 hour\)$/);
+  return {
+    bar: bars[0] ?? '',
+    before: lines.slice(0, bar),
+    batchId: table.at(-2)?.match(/demo-[0-9a-f]{8}/)?.[0],
+  };
+}
+
+describe('the terminal view', () => {
+  it('shows the demo in an 80-column terminal: one bar that fits, the outage above it, the table whole below', async () => {
+    url = await redisUrl();
+    const term = await terminal([process.execPath, BIN, 'demo', '--time-scale', '8'], 80, { REDIS_URL: url });
+
+    const code = await term.exited(170_000);
+    const lines = await term.screen();
+    const { bar, before, batchId } = expectDemoScreen(lines, 80, 217);
+    if (batchId) batches.push(batchId);
+
+    expect(code, lines.join('\n')).toBe(0);
+    expect(bar.length).toBeLessThan(80);
+    expect(
+      before.some((l) => /^outage injected: anthropic\.claude-3-haiku-\S+ answers 503 from now on$/.test(l)),
+    ).toBe(true);
+    // Everything the demo says while the bar runs is a whole line: no log line broke in.
+    expect(before.filter((l) => l.startsWith('{'))).toEqual([]);
+  }, 180_000);
+
+  it('shows a smaller demo in a 120-column terminal, with the jobs per model on the bar', async () => {
+    url = await redisUrl();
+    // The 40 shortest documents: the same demo, a fraction of the time.
+    const corpus = await mkdtemp(join(tmpdir(), 'bj-corpus-'));
+    dirs.push(corpus);
+    const files = await Promise.all(
+      (await readdir(CORPUS)).map(async (name) => ({ name, size: (await stat(join(CORPUS, name))).size })),
+    );
+    for (const { name } of files.sort((a, b) => a.size - b.size).slice(0, 40))
+      await copyFile(join(CORPUS, name), join(corpus, name));
+    const term = await terminal(
+      [process.execPath, BIN, 'demo', '--time-scale', '8', '--corpus', corpus],
+      120,
+      { REDIS_URL: url },
+    );
+
+    const code = await term.exited(120_000);
+    const lines = await term.screen();
+    const { bar, batchId } = expectDemoScreen(lines, 120, 40);
+    if (batchId) batches.push(batchId);
+
+    expect(code, lines.join('\n')).toBe(0);
+    // Which models served depends on the fleet's breakers, which other demos share.
+    expect(bar).toMatch(/ \| (?:[a-z0-9-]+ \d+(?:, |$))+/);
+  }, 150_000);
+
+  it('fits the bar again when the terminal narrows, leaving no piece of the wider one behind', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bj-resize-'));
+    dirs.push(dir);
+    const resized = join(dir, `resized-${randomUUID()}`);
+    const term = await terminal([process.execPath, '--import', 'tsx', FIXTURE, resized], 120);
+    const wide = await term.waitForScreen(
+      (lines) => barLines(lines).some((l) => l.includes('40/100')),
+      30_000,
+    );
+
+    await term.resize(70, 50);
+    await expect.poll(() => readFile(resized, 'utf8').catch(() => ''), { timeout: 30_000 }).toContain('70');
+    const narrow = await term.screen();
+    await term.type('g');
+    const code = await term.exited(30_000);
+    const final = await term.screen();
+
+    expect(barLines(wide)[0]?.length).toBeGreaterThan(100);
+    expect(barLines(narrow), narrow.join('\n')).toHaveLength(1);
+    // Lines printed before the resize stay as the terminal re-wraps them; the bar is drawn anew.
+    expect(barLines(narrow)[0]?.length).toBeLessThan(70);
+    expect(code, final.join('\n')).toBe(0);
+    expect(barLines(final), final.join('\n')).toHaveLength(1);
+    for (const line of final.slice(2)) expect(line.length, final.join('\n')).toBeLessThan(70);
+    expect(final).toEqual([
+      'header: a line before the bar',
+      'breaker opened: claude-3-haiku-20240307 (unavailable); next probe in 5 s',
+      'breaker closed: claude-3-haiku-20240307 is back',
+      expect.stringMatching(/^█+ 100% \| 100\/100 done, 2 failed \| 5\.0\/s/),
+      '  summary      98 completed, 2 failed',
+      '  last row',
+    ]);
+  }, 60_000);
+});
