@@ -147,6 +147,13 @@ describe('wrapLine', () => {
     expect(lines.join('').replaceAll(' ', '')).toBe(text.replaceAll(' ', ''));
   });
 
+  it('keeps the indent of an indented line and indents what follows further', () => {
+    expect(wrapLine('  meta.llama3-1-70b-instruct-v1:0: 400 of 400 rpm, breaker closed', 50)).toEqual([
+      '  meta.llama3-1-70b-instruct-v1:0: 400 of 400',
+      '    rpm, breaker closed',
+    ]);
+  });
+
   it('leaves a line that fits as it is', () => {
     expect(wrapLine('outage: claude-3-haiku failing', 80)).toEqual(['outage: claude-3-haiku failing']);
     expect(wrapLine('', 80)).toEqual(['']);

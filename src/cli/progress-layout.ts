@@ -134,24 +134,28 @@ export function countsLine(counts: Readonly<Record<string, number>>, columns: nu
 
 /**
  * A whole line for above the bar, wrapped at spaces to the width; continuation lines are
- * indented by two spaces and a word longer than the width is cut into pieces.
+ * indented two spaces further than the line and a word longer than the width is cut into pieces.
  */
 export function wrapLine(text: string, columns: number): string[] {
   const width = usableWidth(columns);
-  const indent = width > 8 ? '  ' : '';
+  // A line's own indent is kept, and continuation lines go two further in, while that leaves room.
+  const lead = (text.match(/^ */)?.[0] ?? '').slice(0, Math.max(0, width - 1));
+  const indent = width - lead.length > 10 ? `${lead}  ` : lead;
   const lines: string[] = [];
-  let current = '';
+  let current = lead;
+  let start = lead;
   const push = () => {
     lines.push(current);
     current = indent;
+    start = indent;
   };
-  for (const word of text.split(' ')) {
-    const sep = current.trim() === '' ? '' : ' ';
+  for (const word of text.slice(lead.length).split(' ')) {
+    const sep = current === start ? '' : ' ';
     if (current.length + sep.length + word.length <= width) {
       current += sep + word;
       continue;
     }
-    if (current.trim() !== '') push();
+    if (current !== start) push();
     let rest = word;
     while (current.length + rest.length > width) {
       const take = width - current.length;
@@ -161,7 +165,7 @@ export function wrapLine(text: string, columns: number): string[] {
     }
     current += rest;
   }
-  if (current.trim() !== '' || lines.length === 0) lines.push(current);
+  if (current !== start || lines.length === 0) lines.push(current);
   return lines;
 }
 
