@@ -76,7 +76,7 @@ export function register(program: Command, ctx: CliContext): void {
         ? createLogger({ level: 'error', destination: lineSink((line) => view.notice(line)) })
         : createLogger({ level: 'warn', destination: process.stderr });
       const worker = await startWorker({ config, logger });
-      if (view.live) showHealth(worker.breakers.events, view);
+      const stopHealth = view.live ? showHealth(worker.breakers.events, view) : () => {};
       const producer = createProducer({ redis: config.redisUrl, config, logger });
       const redis = new Redis(config.redisUrl);
       try {
@@ -91,8 +91,7 @@ export function register(program: Command, ctx: CliContext): void {
           }
         }
         if (slice.length > 0) jobs += (await producer.enqueueBatch(slice as never, { batchId })).enqueued;
-        say(`enqueued ${jobs} documents as batch ${batchId}`);
-        say(`chain: ${config.chains.default?.join(' → ')}`);
+        say(`enqueued ${jobs} documents as batch ${batchId} (chain: ${config.chains.default?.join(' → ')})`);
 
         let injected = false;
         const final = await watchBatch(ctx, producer, batchId, {
@@ -154,6 +153,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
         if (final.failed > 0) process.exitCode = 3;
       } finally {
+        stopHealth();
         view.stop();
         await worker.close({ deadlineMs: 5_000 });
         await producer.close();
