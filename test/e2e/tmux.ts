@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,8 @@ const run = promisify(execFile);
 export const BAR_CHARS = /[█░]/;
 
 /**
- * A real terminal for a command: a detached tmux session of its own server (its own socket, so
- * nothing of any other tmux is touched), `columns` × `rows`, that stays after the command exits
+ * A real terminal for a command: a detached tmux session of its own server (its own socket in a
+ * temp folder, so nothing of any other tmux is touched), `columns` × `rows`, that stays after the command exits
  * so its last screen can be read. `screen()` gives the lines as the terminal holds them, each
  * row wrapped by the terminal joined back into one line, so a line too wide shows as one.
  */
@@ -32,7 +31,8 @@ export class TmuxTerminal {
     const conf = join(dir, 'tmux.conf');
     // Kept after exit, so the screen can be read; a scrollback that holds the whole run.
     await writeFile(conf, 'set -g remain-on-exit on\nset -g history-limit 10000\nset -g status off\n');
-    const term = new TmuxTerminal(`bj-${randomUUID()}`, dir);
+    // The server's socket lives in the same folder, so close() leaves nothing behind.
+    const term = new TmuxTerminal(join(dir, 'socket'), dir);
     const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
     await term.tmux(
       '-f',
@@ -55,7 +55,7 @@ export class TmuxTerminal {
   }
 
   private async tmux(...args: string[]): Promise<string> {
-    const { stdout } = await run('tmux', ['-L', this.socket, ...args], {
+    const { stdout } = await run('tmux', ['-S', this.socket, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm-256color' },
     });
     return stdout;
