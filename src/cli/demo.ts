@@ -16,7 +16,9 @@ import type { CliContext } from './context.js';
 import { watchBatch } from './enqueue.js';
 import { findRedis } from './find-redis.js';
 import { readJobs } from './input.js';
+import { createProgress } from './progress.js';
 import { positiveNumber } from './simulator.js';
+import { lineSink, showHealth } from './view-feeds.js';
 
 const PRIMARY = 'anthropic.claude-3-haiku-20240307-v1:0';
 const CORPUS = join(import.meta.dirname, '..', '..', 'examples', 'corpus');
@@ -33,7 +35,10 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { corpus: string; concurrency: number; timeScale: number }) => {
       const started = performance.now();
       const catalog = new ModelCatalog();
-      const say = (line: string) => (ctx.json() ? ctx.emit({ event: line }) : ctx.out(line));
+      // On a terminal everything this process prints goes through the view, above the bar.
+      const view = createProgress({ json: ctx.json(), tty: process.stdout.isTTY === true });
+      const say = (line: string) =>
+        ctx.json() ? ctx.emit({ event: line }) : view.live ? view.notice(line) : ctx.out(line);
       const redisFound = await findRedis();
       say(`redis: ${redisFound.source}`);
       const sim = await startSimulatorWithProfile({ profile: 'steady', timeScale: o.timeScale, seed: 7 });
@@ -66,8 +71,12 @@ export function register(program: Command, ctx: CliContext): void {
           },
         },
       });
-      const logger = createLogger({ level: 'warn', destination: process.stderr });
+      // A terminal shows the breakers as notices; only errors are logged there, above the bar too.
+      const logger = view.live
+        ? createLogger({ level: 'error', destination: lineSink((line) => view.notice(line)) })
+        : createLogger({ level: 'warn', destination: process.stderr });
       const worker = await startWorker({ config, logger });
+      const stopHealth = view.live ? showHealth(worker.breakers.events, view) : () => {};
       const producer = createProducer({ redis: config.redisUrl, config, logger });
       const redis = new Redis(config.redisUrl);
       try {
@@ -85,14 +94,18 @@ export function register(program: Command, ctx: CliContext): void {
         say(`enqueued ${jobs} documents as batch ${batchId} (chain: ${config.chains.default?.join(' → ')})`);
 
         let injected = false;
-        const final = await watchBatch(ctx, producer, batchId, (c) => {
-          if (!injected && c.completed + c.failed >= c.total / 2) {
-            injected = true;
-            sim.admin.addFault({ model: PRIMARY, outage: true });
-            if (!process.stdout.isTTY || ctx.json())
+        const final = await watchBatch(ctx, producer, batchId, {
+          view,
+          fleetNotices: false,
+          onCounters: (c) => {
+            if (!injected && c.completed + c.failed >= c.total / 2) {
+              injected = true;
+              sim.admin.addFault({ model: PRIMARY, outage: true });
               say(`outage injected: ${PRIMARY} answers 503 from now on`);
-          }
+            }
+          },
         });
+        view.stop();
         const keys = keysFor(config.prefix);
         const tally = await new BatchTallier(
           redis,
@@ -135,12 +148,13 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.out(`  tokens         ${table.inputTokens} in, ${table.outputTokens} out`);
           ctx.out(`  cost           $${table.costUsd.toFixed(4)}`);
           ctx.out(`  wall time      ${table.wallSeconds} s`);
-          ctx.out(
-            `  results        bedrock-jobs results ${batchId} --format csv   (with REDIS_URL=${config.redisUrl}; kept for 1 hour)`,
-          );
+          ctx.out(`  results        bedrock-jobs results ${batchId} --format csv`);
+          ctx.out(`                 (with REDIS_URL=${config.redisUrl}; kept for 1 hour)`);
         }
         if (final.failed > 0) process.exitCode = 3;
       } finally {
+        stopHealth();
+        view.stop();
         await worker.close({ deadlineMs: 5_000 });
         await producer.close();
         await redis.quit();

@@ -12,16 +12,31 @@ import { ResultStore } from '../results/store.js';
 import { BatchTallier } from '../results/tally.js';
 import { type CliContext, CliError } from './context.js';
 import { readJobs } from './input.js';
-import { createProgress } from './progress.js';
+import { createProgress, type ProgressView } from './progress.js';
+import { followFleet } from './view-feeds.js';
 
 const SLICE = 500;
 
-/** Waits for a batch with a progress view; returns the final counters. */
+/** How {@link watchBatch} shows a batch. */
+export interface WatchOptions {
+  /** The view to draw on, which the caller then stops; by default one on stdout, stopped here. */
+  view?: ProgressView;
+  /** Called with every change of the counters, before the view shows it. */
+  onCounters?: (c: BatchCounters) => void;
+  /** Breaker transitions of the fleet, read from Redis, as notices above the bar (default: on a terminal). */
+  fleetNotices?: boolean;
+}
+
+/**
+ * Waits for a batch with a progress view; returns the final counters. On a terminal the
+ * fleet's breakers are read every second, so a model that goes down or comes back is said
+ * above the bar even while no job finishes.
+ */
 export async function watchBatch(
   ctx: CliContext,
   producer: Producer,
   batchId: string,
-  onCounters?: (c: BatchCounters) => void,
+  options: WatchOptions = {},
 ): Promise<BatchCounters> {
   const config = ctx.config();
   const redis = new Redis(config.redisUrl);
@@ -32,7 +47,11 @@ export async function watchBatch(
     keys,
     batchId,
   );
-  const view = createProgress({ json: ctx.json(), tty: process.stdout.isTTY === true });
+  const view = options.view ?? createProgress({ json: ctx.json(), tty: process.stdout.isTTY === true });
+  const stopFleet =
+    (options.fleetNotices ?? view.live)
+      ? followFleet(redis, config, (line) => view.notice(line))
+      : async () => {};
   let latest: BatchCounters | undefined;
   let refreshing: Promise<unknown> = Promise.resolve();
   try {
@@ -40,7 +59,7 @@ export async function watchBatch(
       pollMs: 1_000,
       onProgress: (c) => {
         latest = c;
-        onCounters?.(c);
+        options.onCounters?.(c);
         refreshing = refreshing
           .then(() => tallier.refresh())
           .then((t) => latest && view.update(latest, t.perModel));
@@ -50,7 +69,8 @@ export async function watchBatch(
     view.update(final, (await tallier.refresh()).perModel);
     return final;
   } finally {
-    view.stop();
+    await stopFleet();
+    if (!options.view) view.stop();
     await redis.quit();
   }
 }

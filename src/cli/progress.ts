@@ -1,11 +1,20 @@
-import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { SECOND } from '../config.js';
 import type { BatchCounters } from '../results/record.js';
+import { type ProgressSnapshot, progressLine } from './progress-layout.js';
+import { createTerminalView, type TerminalStream } from './terminal-view.js';
+
+/** Counters of a batch, with its running and waiting jobs when the caller knows them. */
+export type ProgressCounters = BatchCounters & { active?: number; waiting?: number };
 
 /** Where a command shows a batch's progress. */
 export interface ProgressView {
-  update(counters: BatchCounters, perModel: Readonly<Record<string, number>>): void;
+  /** True on a terminal: a live bar, with notices above it. */
+  readonly live: boolean;
+  update(counters: ProgressCounters, perModel: Readonly<Record<string, number>>): void;
+  /** A whole line above the bar (a model's breaker opened, ...); only a terminal shows it. */
+  notice(line: string): void;
+  /** Leaves the bar as last drawn and moves below it. Idempotent. */
   stop(): void;
 }
 
@@ -22,26 +31,25 @@ const ProgressOptionsSchema = z
       .describe('at most one JSON line this often'),
     // A factory: zod would call a function given as the default itself.
     now: z.custom<() => number>().default(() => () => Date.now()),
+    stream: z.custom<TerminalStream & NodeJS.WritableStream>().default(() => process.stdout),
   })
   .strict();
 /** Options of {@link createProgress}. */
 export type ProgressOptions = z.input<typeof ProgressOptionsSchema>;
 
-const shortModel = (id: string) =>
-  id.replace(/^(?:[a-z-]+\.)?(?:anthropic|amazon|meta|mistral|cohere)\./, '').replace(/-v\d+(?::\d+)?$/, '');
-
 /**
- * A progress bar with done/failed/total, rate, ETA and per-model counts on a terminal; a
- * JSON line at most every `intervalMs` otherwise (or with --json), so logs and machines get
- * progress too.
+ * A progress bar that fits the terminal (done/failed/total, rate, ETA and jobs per model),
+ * with notices as whole lines above it; a JSON line at most every `intervalMs` otherwise (or
+ * with --json), so logs and machines get progress too.
  */
 export function createProgress(input: ProgressOptions): ProgressView {
   const options = ProgressOptionsSchema.parse(input);
-  const { now } = options;
+  const { now, stream } = options;
   const started = now();
   if (options.json || !options.tty) {
     let last = 0;
     return {
+      live: false,
       update(c, perModel) {
         const t = now();
         const finished = c.completed + c.failed >= c.total;
@@ -49,45 +57,35 @@ export function createProgress(input: ProgressOptions): ProgressView {
         last = t;
         const elapsed = (t - started) / 1000;
         const rate = elapsed > 0 ? (c.completed + c.failed) / elapsed : 0;
-        process.stdout.write(
+        stream.write(
           `${JSON.stringify({ progress: { ...c, ratePerSec: Number(rate.toFixed(2)), perModel } })}\n`,
         );
       },
+      notice() {},
       stop() {},
     };
   }
-  const bar = new SingleBar({
-    format:
-      ' {bar} {percentage}% | {value}/{total} done, {failed} failed | {rate}/s | ETA {eta_formatted} | {models}',
-    barCompleteChar: '█',
-    barIncompleteChar: '░',
-    hideCursor: true,
-    // stdout, with the rest of the command's output; logs go to stderr.
-    stream: process.stdout,
-    etaBuffer: 50,
-  });
-  let started_ = false;
+  const terminal = createTerminalView(stream);
+  let first: { at: number; done: number } | undefined;
   return {
+    live: true,
     update(c, perModel) {
-      const done = c.completed + c.failed;
-      const elapsed = (now() - started) / 1000;
-      const payload = {
+      const t = now();
+      first ??= { at: t, done: c.completed + c.failed };
+      const snapshot: ProgressSnapshot = {
+        total: c.total,
+        completed: c.completed,
         failed: c.failed,
-        rate: elapsed > 0 ? (done / elapsed).toFixed(1) : '0',
-        models: Object.entries(perModel)
-          .map(([m, n]) => `${shortModel(m)} ${n}`)
-          .join(', '),
+        ...(c.active !== undefined && c.waiting !== undefined
+          ? { queue: { active: c.active, waiting: c.waiting } }
+          : {}),
+        perModel: { ...perModel },
+        doneAtStart: first.done,
+        elapsedMs: t - first.at,
       };
-      if (!started_) {
-        bar.start(Math.max(1, c.total), done, payload);
-        started_ = true;
-      } else {
-        bar.setTotal(Math.max(1, c.total));
-        bar.update(done, payload);
-      }
+      terminal.show((columns) => progressLine(snapshot, columns));
     },
-    stop() {
-      if (started_) bar.stop();
-    },
+    notice: (line) => terminal.print(line),
+    stop: () => terminal.finish(),
   };
 }

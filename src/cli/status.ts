@@ -10,6 +10,10 @@ import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.j
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
 import { describeStats, readShortStats } from './model-stats.js';
+import { createProgress } from './progress.js';
+import { countsLine } from './progress-layout.js';
+import { createTerminalView } from './terminal-view.js';
+import { followFleet } from './view-feeds.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -29,17 +33,35 @@ export function register(program: Command, ctx: CliContext): void {
       const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
       const stop = new AbortController();
       if (o.watch) void untilSignal().then(() => stop.abort());
+      // Watching on a terminal: one live line that fits it, breaker changes as lines above it.
+      const live = o.watch === true && !ctx.json() && process.stdout.isTTY === true;
+      const view = live && batchId ? createProgress({ json: false, tty: true }) : undefined;
+      const terminal = live && !batchId ? createTerminalView(process.stdout) : undefined;
+      const stopFleet = view
+        ? followFleet(redis, config, (line) => view.notice(line))
+        : terminal
+          ? followFleet(redis, config, (line) => terminal.print(line), { quietStart: true })
+          : async () => {};
+      let described = false;
       try {
         do {
           if (batchId) {
             const s = await batchStatus(redis, keys, store, batchId);
             if (!s) throw new CliError(`no batch ${batchId}`, 1);
+            const done = s.completed + s.failed >= s.total;
             if (ctx.json()) ctx.emit(s);
-            else
+            else if (view && !done) view.update(s, {});
+            else {
+              if (view) {
+                view.update(s, {});
+                await stopFleet();
+                view.stop();
+              }
               ctx.out(
                 `batch ${s.batchId}: ${s.completed} completed, ${s.failed} failed, ${s.active} active, ${s.waiting} waiting of ${s.total}${s.missing > 0 ? `; ${s.missing} never reached the queue (enqueue the batch again to add them)` : ''}`,
               );
-            if (s.completed + s.failed >= s.total) break;
+            }
+            if (done) break;
           } else {
             const counts = await queue.getJobCounts(
               'waiting',
@@ -53,7 +75,14 @@ export function register(program: Command, ctx: CliContext): void {
             const models = await readFleetState(redis, config, new ModelCatalog(config.customModels));
             const stats = await readShortStats(redis, keys);
             if (ctx.json()) ctx.emit({ queue: keys.queueName, ...counts, models, stats });
-            else {
+            else if (terminal) {
+              // The models and their calls once; then their breakers' changes as notices, the counts in place.
+              if (!described)
+                for (const line of [...models.map(describeModel), ...describeStats(stats)])
+                  terminal.print(line);
+              described = true;
+              terminal.show((columns) => countsLine(counts, columns));
+            } else {
               ctx.out(
                 Object.entries(counts)
                   .map(([k, v]) => `${k} ${v}`)
@@ -66,6 +95,9 @@ export function register(program: Command, ctx: CliContext): void {
           if (o.watch) await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
         } while (o.watch && !stop.signal.aborted);
       } finally {
+        await stopFleet();
+        view?.stop();
+        terminal?.finish();
         await queue.close();
         await redis.quit();
       }

@@ -1,7 +1,12 @@
+import { copyFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { deleteKeys } from '../../src/redis/purge.js';
 import { redisUrl } from '../helpers/redis.js';
-import { jsonLines, runCli } from './helpers.js';
+import { BIN, jsonLines, ROOT, runCli } from './helpers.js';
+import { barLines, TmuxTerminal } from './tmux.js';
 
 interface DemoSummary {
   batchId: string;
@@ -13,19 +18,18 @@ interface DemoSummary {
   wallSeconds: number;
 }
 
-let batchId: string | undefined;
+// Every demo of this file runs in turn: demos share the default prefix's queue, and a worker
+// takes the jobs of any demo running beside it.
+const batches: string[] = [];
+const dirs: string[] = [];
 let url: string | undefined;
 
 afterAll(async () => {
-  if (!batchId || !url) return;
-  // The demo keeps its results for an hour under the default prefix; this run's are removed now.
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  if (!url || batches.length === 0) return;
+  // The demo keeps its results for an hour under the default prefix; this file's go now.
   const redis = new Redis(url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{bj}:*${batchId}*`, 'COUNT', 1_000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  for (const batchId of batches) await deleteKeys(redis, `{bj}:*${batchId}*`);
   await redis.quit();
 });
 
@@ -38,7 +42,7 @@ describe('npm run demo', () => {
       timeoutMs: 150_000,
     });
     const summary = jsonLines(run.stdout).find((l) => 'summary' in l)?.summary as DemoSummary | undefined;
-    batchId = summary?.batchId;
+    if (summary?.batchId) batches.push(summary.batchId);
 
     expect(run.code, run.stderr.slice(-2_000)).toBe(0);
     expect(summary).toBeDefined();
@@ -53,4 +57,108 @@ describe('npm run demo', () => {
       jsonLines(run.stdout).some((l) => typeof l.event === 'string' && l.event.startsWith('outage injected')),
     ).toBe(true);
   }, 180_000);
+});
+
+const CORPUS = join(ROOT, 'examples', 'corpus');
+const open: TmuxTerminal[] = [];
+
+afterEach(async () => {
+  for (const term of open.splice(0)) await term.close();
+});
+
+/** A corpus of the `count` shortest documents of the sample corpus: the same demo, in less time. */
+async function shortestDocuments(count: number): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bj-corpus-'));
+  dirs.push(dir);
+  const files = await Promise.all(
+    (await readdir(CORPUS)).map(async (name) => ({ name, size: (await stat(join(CORPUS, name))).size })),
+  );
+  for (const { name } of files.sort((a, b) => a.size - b.size).slice(0, count))
+    await copyFile(join(CORPUS, name), join(dir, name));
+  return dir;
+}
+
+/** Starts `command` in a terminal `columns` wide, closed after the test. */
+async function terminal(command: string[], columns: number, env: Record<string, string> = {}) {
+  const term = await TmuxTerminal.start(command, {
+    columns,
+    rows: 50,
+    env: { LOG_LEVEL: 'warn', ...env },
+  });
+  open.push(term);
+  return term;
+}
+
+/** The demo's table as a user reads it: from `documents` to the results command and its note. */
+const TABLE_ROW =
+  /^ {2}(?:documents {6}|fallbacks {6}|throttled {6}|rate now {7}|tokens {9}|cost {11}|wall time {6}|results {8}| {15}\(with REDIS_URL=|[a-z0-9.:-]+ +\d+$)/;
+
+/** Checks a finished demo's screen: one bar at 100 %, the table whole below it, nothing too wide. */
+function expectDemoScreen(lines: string[], columns: number, documents: number) {
+  for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(columns);
+  const bars = barLines(lines);
+  expect(bars, lines.join('\n')).toHaveLength(1);
+  expect(bars[0]).toMatch(new RegExp(`^█+ 100% \\| ${documents}/${documents} done, 0 failed`));
+  const bar = lines.indexOf(bars[0] ?? '');
+  const table = lines.slice(bar + 1);
+  expect(table[0]).toBe('');
+  expect(table[1]).toBe(`  documents      ${documents}/${documents} completed, 0 failed`);
+  for (const row of table.slice(1)) expect(row, lines.join('\n')).toMatch(TABLE_ROW);
+  for (const label of ['fallbacks', 'throttled', 'rate now', 'tokens', 'cost', 'wall time'])
+    expect(table.some((row) => row.startsWith(`  ${label} `))).toBe(true);
+  expect(table.at(-2)).toMatch(/^ {2}results {8}bedrock-jobs results demo-[0-9a-f]{8} --format csv$/);
+  expect(table.at(-1)).toMatch(/^ {17}\(with REDIS_URL=.*; kept for 1 hour\)$/);
+  return {
+    bar: bars[0] ?? '',
+    before: lines.slice(0, bar),
+    batchId: table.at(-2)?.match(/demo-[0-9a-f]{8}/)?.[0],
+  };
+}
+
+describe('npm run demo on a terminal', () => {
+  it('shows the demo in an 80-column terminal: one bar that fits, the outage above it, the table whole below', async () => {
+    url = await redisUrl();
+    // The full corpus runs headless above; here its 120 shortest documents, without the one
+    // split into parts, whose rounds make the demo's long tail.
+    const corpus = await shortestDocuments(120);
+    const term = await terminal(
+      [process.execPath, BIN, 'demo', '--time-scale', '8', '--corpus', corpus],
+      80,
+      {
+        REDIS_URL: url,
+      },
+    );
+
+    const code = await term.exited(170_000);
+    const lines = await term.screen();
+    const { bar, before, batchId } = expectDemoScreen(lines, 80, 120);
+    if (batchId) batches.push(batchId);
+
+    expect(code, lines.join('\n')).toBe(0);
+    expect(bar.length).toBeLessThan(80);
+    expect(
+      before.some((l) => /^outage injected: anthropic\.claude-3-haiku-\S+ answers 503 from now on$/.test(l)),
+    ).toBe(true);
+    // Everything the demo says while the bar runs is a whole line: no log line broke in.
+    expect(before.filter((l) => l.startsWith('{'))).toEqual([]);
+  }, 180_000);
+
+  it('shows a smaller demo in a 120-column terminal, with the jobs per model on the bar', async () => {
+    url = await redisUrl();
+    const corpus = await shortestDocuments(40);
+    const term = await terminal(
+      [process.execPath, BIN, 'demo', '--time-scale', '8', '--corpus', corpus],
+      120,
+      { REDIS_URL: url },
+    );
+
+    const code = await term.exited(120_000);
+    const lines = await term.screen();
+    const { bar, batchId } = expectDemoScreen(lines, 120, 40);
+    if (batchId) batches.push(batchId);
+
+    expect(code, lines.join('\n')).toBe(0);
+    // Which models served depends on the fleet's breakers, which other demos share.
+    expect(bar).toMatch(/ \| (?:[a-z0-9-]+ \d+(?:, |$))+/);
+  }, 150_000);
 });
