@@ -32,7 +32,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--corpus <dir>', 'documents to summarize', CORPUS)
     .option('--concurrency <n>', 'jobs at once', positiveNumber('--concurrency'), 32)
     .option('--time-scale <n>', 'simulated latency divided by n', positiveNumber('--time-scale'), 4)
-    .action(async (o: { corpus: string; concurrency: number; timeScale: number }) => {
+    .option('--prefix <prefix>', 'Redis key prefix of the demo (its queue, results and fleet state)', '{bj}')
+    .action(async (o: { corpus: string; concurrency: number; timeScale: number; prefix: string }) => {
       const started = performance.now();
       const catalog = new ModelCatalog();
       // On a terminal everything this process prints goes through the view, above the bar.
@@ -47,6 +48,7 @@ export function register(program: Command, ctx: CliContext): void {
         env: {},
         overrides: {
           redisUrl: redisFound.url,
+          prefix: o.prefix,
           endpoint: sim.url,
           resultTtlSeconds: 3600,
           // The simulator's quota windows are scaled down by the time scale; the fleet limiter follows suit.
@@ -95,6 +97,7 @@ export function register(program: Command, ctx: CliContext): void {
 
         let injected = false;
         const final = await watchBatch(ctx, producer, batchId, {
+          config,
           view,
           fleetNotices: false,
           onCounters: (c) => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { Redis } from 'ioredis';
+import type { Config } from '../config.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import { parseJob } from '../queue/jobs.js';
@@ -25,6 +26,8 @@ export interface WatchOptions {
   onCounters?: (c: BatchCounters) => void;
   /** Breaker transitions of the fleet, read from Redis, as notices above the bar (default: on a terminal). */
   fleetNotices?: boolean;
+  /** Where the batch lives (Redis and prefix) when not the command's own config (the demo's). */
+  config?: Config;
 }
 
 /**
@@ -38,7 +41,7 @@ export async function watchBatch(
   batchId: string,
   options: WatchOptions = {},
 ): Promise<BatchCounters> {
-  const config = ctx.config();
+  const config = options.config ?? ctx.config();
   const redis = new Redis(config.redisUrl);
   const keys = keysFor(config.prefix);
   const tallier = new BatchTallier(

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,18 +19,23 @@ interface DemoSummary {
   wallSeconds: number;
 }
 
-// Every demo of this file runs in turn: demos share the default prefix's queue, and a worker
-// takes the jobs of any demo running beside it.
-const batches: string[] = [];
+// Each demo runs under a prefix of its own (`--prefix`), so its worker takes only its jobs and
+// no breaker a demo opened is seen by another, wherever else a demo runs on this Redis.
+const prefixes: string[] = [];
 const dirs: string[] = [];
+const ownPrefix = (): string => {
+  const prefix = `{t-demo-${randomUUID().slice(0, 8)}}`;
+  prefixes.push(prefix);
+  return prefix;
+};
 let url: string | undefined;
 
 afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-  if (!url || batches.length === 0) return;
-  // The demo keeps its results for an hour under the default prefix; this file's go now.
+  if (!url || prefixes.length === 0) return;
+  // The demo keeps its results for an hour; this file's go now.
   const redis = new Redis(url);
-  for (const batchId of batches) await deleteKeys(redis, `{bj}:*${batchId}*`);
+  for (const prefix of prefixes) await deleteKeys(redis, prefix);
   await redis.quit();
 });
 
@@ -37,12 +43,11 @@ describe('npm run demo', () => {
   it('summarizes the whole corpus through an outage of the primary model, headless', async () => {
     url = await redisUrl();
 
-    const run = await runCli(['--json', 'demo', '--time-scale', '8'], {
+    const run = await runCli(['--json', 'demo', '--time-scale', '8', '--prefix', ownPrefix()], {
       env: { REDIS_URL: url },
       timeoutMs: 150_000,
     });
     const summary = jsonLines(run.stdout).find((l) => 'summary' in l)?.summary as DemoSummary | undefined;
-    if (summary?.batchId) batches.push(summary.batchId);
 
     expect(run.code, run.stderr.slice(-2_000)).toBe(0);
     expect(summary).toBeDefined();
@@ -108,11 +113,7 @@ function expectDemoScreen(lines: string[], columns: number, documents: number) {
     expect(table.some((row) => row.startsWith(`  ${label} `))).toBe(true);
   expect(table.at(-2)).toMatch(/^ {2}results {8}bedrock-jobs results demo-[0-9a-f]{8} --format csv$/);
   expect(table.at(-1)).toMatch(/^ {17}\(with REDIS_URL=.*; kept for 1 hour\)$/);
-  return {
-    bar: bars[0] ?? '',
-    before: lines.slice(0, bar),
-    batchId: table.at(-2)?.match(/demo-[0-9a-f]{8}/)?.[0],
-  };
+  return { bar: bars[0] ?? '', before: lines.slice(0, bar) };
 }
 
 describe('npm run demo on a terminal', () => {
@@ -122,7 +123,7 @@ describe('npm run demo on a terminal', () => {
     // split into parts, whose rounds make the demo's long tail.
     const corpus = await shortestDocuments(120);
     const term = await terminal(
-      [process.execPath, BIN, 'demo', '--time-scale', '8', '--corpus', corpus],
+      [process.execPath, BIN, 'demo', '--time-scale', '8', '--corpus', corpus, '--prefix', ownPrefix()],
       80,
       {
         REDIS_URL: url,
@@ -131,8 +132,7 @@ describe('npm run demo on a terminal', () => {
 
     const code = await term.exited(170_000);
     const lines = await term.screen();
-    const { bar, before, batchId } = expectDemoScreen(lines, 80, 120);
-    if (batchId) batches.push(batchId);
+    const { bar, before } = expectDemoScreen(lines, 80, 120);
 
     expect(code, lines.join('\n')).toBe(0);
     expect(bar.length).toBeLessThan(80);
@@ -147,18 +147,16 @@ describe('npm run demo on a terminal', () => {
     url = await redisUrl();
     const corpus = await shortestDocuments(40);
     const term = await terminal(
-      [process.execPath, BIN, 'demo', '--time-scale', '8', '--corpus', corpus],
+      [process.execPath, BIN, 'demo', '--time-scale', '8', '--corpus', corpus, '--prefix', ownPrefix()],
       120,
       { REDIS_URL: url },
     );
 
     const code = await term.exited(120_000);
     const lines = await term.screen();
-    const { bar, batchId } = expectDemoScreen(lines, 120, 40);
-    if (batchId) batches.push(batchId);
+    const { bar } = expectDemoScreen(lines, 120, 40);
 
     expect(code, lines.join('\n')).toBe(0);
-    // Which models served depends on the fleet's breakers, which other demos share.
     expect(bar).toMatch(/ \| (?:[a-z0-9-]+ \d+(?:, |$))+/);
   }, 150_000);
 });
