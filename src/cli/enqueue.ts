@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import { Redis } from 'ioredis';
 import { ModelCatalog } from '../models/catalog.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import { parseJob } from '../queue/jobs.js';
 import { createProducer, type Producer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
+import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import type { BatchCounters } from '../results/record.js';
 import { ResultStore } from '../results/store.js';
@@ -24,7 +24,7 @@ export async function watchBatch(
   onCounters?: (c: BatchCounters) => void,
 ): Promise<BatchCounters> {
   const config = ctx.config();
-  const redis = new Redis(config.redisUrl);
+  const redis = connectRedis(config.redisUrl, config.redis);
   const keys = keysFor(config.prefix);
   const tallier = new BatchTallier(
     redis,
