@@ -89,10 +89,13 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   const { config } = options;
   const keys = keysFor(config.prefix);
   const redis = connectRedis(config.redisUrl, config.redis, { maxRetriesPerRequest: 2 });
+  redis.on('error', (err) => options.logger?.error({ err }, 'redis connection error'));
   await checkRedis(redis, options.logger);
   const producer = createProducer({ redis, config, ...(options.logger ? { logger: options.logger } : {}) });
   const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
   const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
+  // Without a listener BullMQ prints the error whole, with the arguments of a failed AUTH.
+  queue.on('error', (err) => options.logger?.error({ err }, 'queue error'));
   const catalog = new ModelCatalog(config.customModels);
   const metrics = createMetrics({ queue, redis, keys, fleet: () => readFleetState(redis, config, catalog) });
   const tokens = new TokenTable(config);

@@ -26,6 +26,8 @@ export function register(program: Command, ctx: CliContext): void {
       const keys = keysFor(config.prefix);
       const redis = connectRedis(config.redisUrl, config.redis);
       const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
+      // Without a listener BullMQ prints the error whole, with the arguments of a failed AUTH.
+      queue.on('error', (err) => ctx.logger().error({ err }, 'queue error'));
       const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
       const stop = new AbortController();
       if (o.watch) void untilSignal().then(() => stop.abort());

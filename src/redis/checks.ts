@@ -52,6 +52,9 @@ export async function readRedisSettings(
 
 async function readNode(node: Redis, persistence: boolean): Promise<NodeSettings> {
   const name = `${node.options.host ?? '?'}:${node.options.port ?? '?'}`;
+  // A refused login fails every pending command with a ReplyError too: prove we are in first,
+  // so that a ReplyError below means this one command was refused.
+  await node.ping();
   const [policy, appendonly, save] = await Promise.all([
     configGet(node, 'maxmemory-policy'),
     persistence ? configGet(node, 'appendonly') : undefined,
