@@ -27,6 +27,10 @@ const LONG = readFileSync(
 ).slice(0, 60_000);
 
 const ctx = useRedis(); // a fresh prefix per test and the leak check; the keys live on the Cluster
+// Registered before the pipeline's hooks, so it runs after they closed the worker (hooks run in reverse).
+afterEach(async () => {
+  await deleteKeys(admin, ctx.prefix);
+});
 const pipe = usePipeline({ models: { '*': QUOTA } });
 let servers: RedisClusterServers;
 let admin: Cluster;
@@ -38,9 +42,6 @@ beforeAll(async () => {
   await whenReady(admin);
   await Promise.all(dataNodes(admin).map((n) => n.ping()));
 }, 60_000);
-afterEach(async () => {
-  await deleteKeys(admin, ctx.prefix);
-});
 afterAll(async () => {
   await admin?.quit().catch(() => admin.disconnect());
   await servers?.stop();
