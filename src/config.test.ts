@@ -31,6 +31,12 @@ describe('Redis settings', () => {
     );
     expect(loadConfig({ env: { REDIS_CLUSTER: '1' } }).redis.cluster).toBe(true);
   });
+
+  it('refuses a CA file it cannot read, naming the field', () => {
+    expect(() => loadConfig({ env: {}, overrides: { redis: { caFile: join(dir, 'missing.pem') } } })).toThrow(
+      /redis\.caFile: cannot read .*missing\.pem: ENOENT/,
+    );
+  });
 });
 
 describe('redactedConfig', () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -437,6 +437,18 @@ export const ConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const { caFile } = config.redis;
+    if (caFile !== undefined) {
+      try {
+        accessSync(caFile, constants.R_OK);
+      } catch (e) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redis', 'caFile'],
+          message: `cannot read ${caFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        });
+      }
+    }
     // BullMQ's scripts and ours touch several keys at once; a Cluster serves that only in one slot.
     if (config.redis.cluster && hashTagOf(config.prefix) === undefined)
       ctx.addIssue({
