@@ -3,17 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MINUTE } from '../../src/config.js';
-import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { type OwnRedis, startOwnRedis } from '../helpers/redis-server.js';
 import { jsonLines, runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bj-cli-redis-'));
-let evicting: RedisServer;
+let evicting: OwnRedis;
 
 beforeAll(async () => {
-  evicting = await startRedisServer(['--maxmemory-policy', 'allkeys-lru']);
+  evicting = await startOwnRedis(['--maxmemory-policy', 'allkeys-lru']);
 });
 afterAll(async () => {
-  await evicting?.stop();
+  await evicting?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

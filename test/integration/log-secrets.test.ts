@@ -8,7 +8,7 @@ import { deleteKeys } from '../../src/redis/purge.js';
 import { type LogSink, logSink } from '../helpers/log-sink.js';
 import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
-import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { type OwnRedis, startOwnRedis } from '../helpers/redis-server.js';
 
 const REDIS_PASSWORD = 'Redis-pw-5be1c0';
 const API_TOKEN = 'api-token-8d44a2';
@@ -47,12 +47,12 @@ afterEach(async () => {
   await deleteKeys(admin, ctx.prefix);
 });
 const pipe = usePipeline({ models: { '*': { rpm: 1e9, tpm: 1e12 } } });
-let server: RedisServer;
+let server: OwnRedis;
 let admin: Redis;
 const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
 
 beforeAll(async () => {
-  server = await startRedisServer([
+  server = await startOwnRedis([
     '--user',
     'default',
     'off',
@@ -79,7 +79,7 @@ afterAll(async () => {
     else process.env[name] = value;
   }
   await admin?.quit();
-  await server?.stop();
+  await server?.close();
 });
 
 /** A whole batch through the HTTP API, a worker and the simulator, every component logging to `sink`. */

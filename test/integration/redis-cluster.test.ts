@@ -15,7 +15,7 @@ import { resultLines } from '../../src/results/export.js';
 import { ResultStore } from '../../src/results/store.js';
 import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
-import { type RedisClusterServers, startRedisCluster } from '../helpers/redis-server.js';
+import { type OwnRedisCluster, startOwnRedisCluster } from '../helpers/redis-server.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
 const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
@@ -32,11 +32,11 @@ afterEach(async () => {
   await deleteKeys(admin, ctx.prefix);
 });
 const pipe = usePipeline({ models: { '*': QUOTA } });
-let servers: RedisClusterServers;
+let servers: OwnRedisCluster;
 let admin: Cluster;
 
 beforeAll(async () => {
-  servers = await startRedisCluster(3);
+  servers = await startOwnRedisCluster(3);
   admin = connectRedis(servers.url, RedisSettingsSchema.parse({ cluster: true })) as Cluster;
   // Open its connection to every master now, so the leak check's baseline includes them.
   await whenReady(admin);
@@ -44,7 +44,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await admin?.quit().catch(() => admin.disconnect());
-  await servers?.stop();
+  await servers?.close();
 });
 
 describe('on a 3-master Redis Cluster', () => {

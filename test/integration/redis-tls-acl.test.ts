@@ -11,7 +11,7 @@ import { startWorker } from '../../src/queue/worker.js';
 import { logSink } from '../helpers/log-sink.js';
 import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
-import { freePort, type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { freePort, type OwnRedis, startOwnRedis } from '../helpers/redis-server.js';
 
 const run = promisify(execFile);
 const PASSWORD = 'Tls-Acl-pw-7f3c';
@@ -19,7 +19,7 @@ const PASSWORD = 'Tls-Acl-pw-7f3c';
 const ctx = useRedis(); // a fresh prefix and the leak check
 const pipe = usePipeline();
 const dir = mkdtempSync(join(tmpdir(), 'bj-tls-'));
-let server: RedisServer;
+let server: OwnRedis;
 let tlsPort: number;
 let api: RunningApi | undefined;
 
@@ -64,7 +64,7 @@ beforeAll(async () => {
   await makeCertificates();
   tlsPort = await freePort();
   // TLS only (no plain port), the default user off, one ACL user with a password.
-  server = await startRedisServer([
+  server = await startOwnRedis([
     '--port',
     '0',
     '--tls-port',
@@ -94,7 +94,7 @@ afterEach(async () => {
   api = undefined;
 });
 afterAll(async () => {
-  await server?.stop();
+  await server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
