@@ -67,7 +67,7 @@ export function register(program: Command, ctx: CliContext): void {
         },
       });
       const logger = createLogger({ level: 'warn', destination: process.stderr });
-      const worker = await startWorker({ config, logger });
+      const worker = await startWorker({ config, logger, checkPersistence: false });
       const producer = createProducer({ redis: config.redisUrl, config, logger });
       const redis = connectRedis(config.redisUrl, config.redis);
       try {

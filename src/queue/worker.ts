@@ -50,7 +50,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   const redis = connectRedis(config.redisUrl, config.redis, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
   // Before BullMQ touches Redis: a Redis that may evict keys loses jobs without a trace.
-  await ensureSafeRedis(redis, logger, { persistence: true }).catch(async (err: unknown) => {
+  await ensureSafeRedis(redis, logger, { persistence: options.checkPersistence }).catch(async (err: unknown) => {
     redis.disconnect();
     throw err;
   });
