@@ -99,6 +99,19 @@ describe('persistence', () => {
     });
   });
 
+  it('says nothing about it when asked not to (throwaway data, as in the demo)', async () => {
+    const volatile = await server();
+    const sink = logSink();
+
+    running.worker = await startWorker({
+      config: configFor(volatile),
+      logger: sink.logger,
+      checkPersistence: false,
+    });
+
+    expect(findings(sink.entries())).toEqual([]);
+  });
+
   it('says nothing when the append-only file is on', async () => {
     const durable = await server('--appendonly', 'yes');
     const sink = logSink();
