@@ -50,10 +50,12 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   const redis = connectRedis(config.redisUrl, config.redis, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
   // Before BullMQ touches Redis: a Redis that may evict keys loses jobs without a trace.
-  await ensureSafeRedis(redis, logger, { persistence: options.checkPersistence }).catch(async (err: unknown) => {
+  try {
+    await ensureSafeRedis(redis, logger, { persistence: options.checkPersistence });
+  } catch (err) {
     redis.disconnect();
     throw err;
-  });
+  }
   const sdk = options.client
     ? undefined
     : createBedrockRuntime({
