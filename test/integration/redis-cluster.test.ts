@@ -97,6 +97,7 @@ describe('on a 3-master Redis Cluster', () => {
     expect(fleet.find((f) => f.modelId === CLAUDE)?.breaker.state).toBe('open');
     expect(fleet.find((f) => f.modelId === LLAMA)?.rate).toBeDefined();
 
+    await worker.close({ deadlineMs: 5_000 }); // writes its last fleet stat window
     const byNode = await Promise.all(
       dataNodes(admin).map(async (node) => ({ node, keys: await node.keys(`${ctx.prefix}*`) })),
     );
@@ -105,8 +106,8 @@ describe('on a 3-master Redis Cluster', () => {
     const [{ node, keys: all }] = holding as [(typeof holding)[number]];
     const slots = new Set(await Promise.all(all.map((k) => node.cluster('KEYSLOT', k))));
     expect(slots.size).toBe(1);
-    // Every kind of key the service writes was there: BullMQ's, results, batch, limiter, breaker.
-    for (const part of [':jobs:', ':result:', ':batch:cl', ':results', ':rl:', ':br:'])
+    // Every kind of key the service writes was there: BullMQ's, results, batch, limiter, breaker, stats.
+    for (const part of [':jobs:', ':result:', ':batch:cl', ':results', ':rl:', ':br:', ':stats:'])
       expect(
         all.some((k) => k.includes(part)),
         part,
