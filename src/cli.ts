@@ -10,7 +10,9 @@ import { register as simulator } from './cli/simulator.js';
 import { register as status } from './cli/status.js';
 import { register as worker } from './cli/worker.js';
 import { ConfigError } from './config.js';
+import { redactUrlCredentials } from './log.js';
 import { isJobValidationError } from './queue/validation.js';
+import { RedisSetupError } from './redis/checks.js';
 import { ProfileError } from './simulator/index.js';
 
 // `bedrock-jobs models | head` closes stdout early: the reader has what it wanted, not an error.
@@ -36,8 +38,14 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
   const known =
-    e instanceof ConfigError || e instanceof CliError || e instanceof ProfileError || isJobValidationError(e);
-  process.stderr.write(`bedrock-jobs: ${e instanceof Error ? e.message : String(e)}\n`);
-  if (!known && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    e instanceof ConfigError ||
+    e instanceof CliError ||
+    e instanceof ProfileError ||
+    e instanceof RedisSetupError ||
+    isJobValidationError(e);
+  // An error may quote a URL with its password (a bad REDIS_URL): masked here too.
+  const say = (text: string) => process.stderr.write(`${redactUrlCredentials(text)}\n`);
+  say(`bedrock-jobs: ${e instanceof Error ? e.message : String(e)}`);
+  if (!known && e instanceof Error && e.stack) say(e.stack);
   process.exit(e instanceof CliError ? e.exitCode : known ? 2 : 1);
 }

@@ -15,6 +15,9 @@ type AnySchema = z.ZodType & {
 
 const ENV: Readonly<Record<string, string>> = {
   redisUrl: 'REDIS_URL',
+  'redis.cluster': 'REDIS_CLUSTER',
+  'redis.username': 'REDIS_USERNAME',
+  'redis.password': 'REDIS_PASSWORD',
   region: 'AWS_REGION',
   endpoint: 'BEDROCK_ENDPOINT',
   apiToken: 'API_TOKEN',

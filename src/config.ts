@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { redactUrlCredentials } from './log.js';
 import { ModelInfoSchema } from './models/info.js';
 import { FAMILIES } from './models/request.js';
+import { parseRedisUrl, RedisSettingsSchema } from './redis/connect.js';
+import { hashTagOf } from './redis/keys.js';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -221,9 +224,19 @@ export const ConfigSchema = z
   .object({
     redisUrl: z
       .string()
-      .url()
       .default('redis://127.0.0.1:6379')
-      .describe('Redis for the queue, results and fleet-wide rate limits'),
+      .superRefine((url, ctx) => {
+        try {
+          parseRedisUrl(url);
+        } catch (e) {
+          // The message never repeats the URL: it may hold a password.
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      })
+      .describe(
+        'Redis for the queue, results and fleet-wide rate limits; rediss:// for TLS, user:password@ for an ACL user',
+      ),
+    redis: RedisSettingsSchema.prefault({}).describe('how to reach Redis beyond its URL'),
     prefix: z.string().min(1).default('{bj}').describe('key prefix; braces keep keys in one cluster slot'),
     region: z.string().min(1).default('us-east-1').describe('AWS region of Bedrock Runtime'),
     endpoint: z
@@ -422,7 +435,28 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    const { caFile } = config.redis;
+    if (caFile !== undefined) {
+      try {
+        accessSync(caFile, constants.R_OK);
+      } catch (e) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redis', 'caFile'],
+          message: `cannot read ${caFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        });
+      }
+    }
+    // BullMQ's scripts and ours touch several keys at once; a Cluster serves that only in one slot.
+    if (config.redis.cluster && hashTagOf(config.prefix) === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prefix'],
+        message: `"${config.prefix}" has no {hash tag}; with redis.cluster every key must share one, e.g. "{bj}"`,
+      });
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -464,6 +498,11 @@ export function parseApiTokens(text: string): unknown {
 function fromEnv(env: Env): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (env.REDIS_URL) out.redisUrl = env.REDIS_URL;
+  const redis: Record<string, unknown> = {};
+  if (env.REDIS_USERNAME) redis.username = env.REDIS_USERNAME;
+  if (env.REDIS_PASSWORD) redis.password = env.REDIS_PASSWORD;
+  if (env.REDIS_CLUSTER) redis.cluster = env.REDIS_CLUSTER === '1' || env.REDIS_CLUSTER === 'true';
+  if (Object.keys(redis).length > 0) out.redis = redis;
   if (env.AWS_REGION) out.region = env.AWS_REGION;
   if (env.BEDROCK_ENDPOINT) out.endpoint = env.BEDROCK_ENDPOINT;
   if (env.API_TOKEN) out.apiToken = env.API_TOKEN;
@@ -522,10 +561,33 @@ export function loadConfig(options: { file?: string; env?: Env; overrides?: Conf
       tokens: parseApiTokens(env.API_TOKENS),
     };
   }
+  // REDIS_PASSWORD and the like add to the file's `redis` settings rather than replacing them.
+  const redisLayers = [fromFile, fromEnv(env), options.overrides]
+    .map((l) => (l as { redis?: unknown } | null | undefined)?.redis)
+    .filter((r) => r !== undefined);
   Object.assign(merged, options.overrides ?? {});
+  if (
+    redisLayers.length > 1 &&
+    redisLayers.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))
+  )
+    merged.redis = Object.assign({}, ...redisLayers);
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, file ?? 'environment'));
   return parsed.data;
+}
+
+/**
+ * The config as it may be shown: the API tokens and the Redis password replaced by
+ * `[redacted]`, and the password in `redisUrl` masked (`redis://user:***@host`).
+ */
+export function redactedConfig(config: Config): Config {
+  return {
+    ...config,
+    redisUrl: redactUrlCredentials(config.redisUrl),
+    redis: { ...config.redis, ...(config.redis.password ? { password: '[redacted]' } : {}) },
+    ...(config.apiToken ? { apiToken: '[redacted]' } : {}),
+    api: { ...config.api, tokens: config.api.tokens.map((t) => ({ ...t, token: '[redacted]' })) },
+  };
 }
 
 /** The effective policy for one model: defaults, then that model's overrides. */

@@ -20,6 +20,7 @@ export {
 export { JobValidationError } from './queue/validation.js';
 export { type RunningWorker, startWorker } from './queue/worker.js';
 export type { WorkerOptions } from './queue/worker-options.js';
+export { RedisSetupError } from './redis/checks.js';
 export type { AttemptRecord } from './resilience/attempt.js';
 export type { BatchCounters, ResultRecord } from './results/record.js';
 export { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.js';

@@ -1,8 +1,9 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { registerFleetGauges } from '../metrics/fleet-gauges.js';
 import { registerFleetWindowGauges } from '../metrics/fleet-window-gauges.js';
+import { readEvictionState } from '../redis/checks.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import type { ModelFleetState } from '../resilience/fleet-view.js';
 
@@ -22,7 +23,7 @@ const STATES = [
  */
 export function createMetrics(deps: {
   queue: Queue;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   fleet: () => Promise<ModelFleetState[]>;
 }) {
@@ -44,6 +45,15 @@ export function createMetrics(deps: {
     registers: [registry],
     async collect() {
       this.set(await deps.redis.xlen(deps.keys.results));
+    },
+  });
+  new Gauge({
+    name: 'bedrock_jobs_redis_noeviction',
+    help: 'Redis maxmemory-policy: 1 when noeviction, 0 when Redis may evict keys (queued jobs can vanish), NaN when it cannot be read',
+    registers: [registry],
+    async collect() {
+      const { safe } = await readEvictionState(deps.redis);
+      this.set(safe === undefined ? Number.NaN : safe ? 1 : 0);
     },
   });
   registerFleetGauges(registry, deps.fleet);

@@ -1,21 +1,23 @@
 import cookie from '@fastify/cookie';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import type { QueuedJob } from '../queue/jobs.js';
 import { createProducer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
+import { ensureSafeRedis, RedisSetupError } from '../redis/checks.js';
+import { connectRedis, type RedisClient } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
 import { requireScopes, scopeRoutesUnder } from './auth.js';
 import { formBodies, strictJsonBodies } from './body.js';
 import { registerDocs } from './docs.js';
+import { checkHealth, HealthSchema } from './health.js';
 import { createMetrics } from './metrics.js';
 import { batchRoutes } from './routes/batches.js';
 import type { ApiContext } from './routes/context.js';
@@ -36,10 +38,10 @@ export interface ApiOptions {
 export const BULL_BOARD_PREFIX = '/ui/queues';
 
 const HealthDoc = {
-  summary: 'Health: 200 when Redis answers, else 503',
+  summary: 'Health: 200 when Redis answers and will not evict keys, else 503 with the problem',
   response: {
-    200: z.object({ ok: z.literal(true), redis: z.literal('up') }),
-    503: z.object({ ok: z.literal(false), redis: z.literal('down') }),
+    200: HealthSchema.extend({ ok: z.literal(true), redis: z.literal('up') }),
+    503: HealthSchema.extend({ ok: z.literal(false), problem: z.string() }),
   },
 };
 
@@ -57,6 +59,23 @@ export interface RunningApi {
 }
 
 /**
+ * Refuses a Redis that may evict keys, warns about one without persistence. A Redis that does
+ * not answer yet is not a reason to refuse: `/healthz` says so until it does.
+ * @throws RedisSetupError
+ */
+async function checkRedis(redis: RedisClient, logger: Logger | undefined): Promise<void> {
+  try {
+    await ensureSafeRedis(redis, logger ?? silentLogger, { persistence: true });
+  } catch (err) {
+    if (err instanceof RedisSetupError) {
+      redis.disconnect();
+      throw err;
+    }
+    logger?.warn({ err }, 'could not check the Redis settings at start');
+  }
+}
+
+/**
  * The HTTP API (README.md, "HTTP API"): enqueue jobs and batches, read results and
  * batch progress, the model catalog with quotas, Prometheus metrics, a health check, browser
  * sessions and the OpenAPI document. Every route declares the scope it needs
@@ -69,10 +88,14 @@ export interface RunningApi {
 export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   const { config } = options;
   const keys = keysFor(config.prefix);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = connectRedis(config.redisUrl, config.redis, { maxRetriesPerRequest: 2 });
+  redis.on('error', (err) => options.logger?.error({ err }, 'redis connection error'));
+  await checkRedis(redis, options.logger);
   const producer = createProducer({ redis, config, ...(options.logger ? { logger: options.logger } : {}) });
   const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
   const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
+  // Without a listener BullMQ prints the error whole, with the arguments of a failed AUTH.
+  queue.on('error', (err) => options.logger?.error({ err }, 'queue error'));
   const catalog = new ModelCatalog(config.customModels);
   const metrics = createMetrics({ queue, redis, keys, fleet: () => readFleetState(redis, config, catalog) });
   const tokens = new TokenTable(config);
@@ -112,11 +135,8 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
     return reply.code(status).send({ error: status === 500 ? 'internal error' : error.message });
   });
   app.get('/healthz', { config: { scope: 'public' }, schema: HealthDoc }, async (_req, reply) => {
-    const ok = await redis.ping().then(
-      (p) => p === 'PONG',
-      () => false,
-    );
-    return reply.code(ok ? 200 : 503).send({ ok, redis: ok ? 'up' : 'down' });
+    const health = await checkHealth(redis);
+    return reply.code(health.ok ? 200 : 503).send(health);
   });
   app.get(
     '/metrics',

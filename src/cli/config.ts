@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { loadConfig, redactedConfig } from '../config.js';
 import type { CliContext } from './context.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -8,18 +8,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('print')
     .description('print the effective configuration (file + env + defaults) as JSON; secrets redacted')
     .action(() => {
-      const c = ctx.config();
-      ctx.out(
-        JSON.stringify(
-          {
-            ...c,
-            ...(c.apiToken ? { apiToken: '[redacted]' } : {}),
-            api: { ...c.api, tokens: c.api.tokens.map((t) => ({ ...t, token: '[redacted]' })) },
-          },
-          null,
-          ctx.json() ? undefined : 2,
-        ),
-      );
+      ctx.out(JSON.stringify(redactedConfig(ctx.config()), null, ctx.json() ? undefined : 2));
     });
   config
     .command('check')

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../config.js';
-import { createLogger } from '../log.js';
+import { createLogger, redactUrlCredentials } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { createProducer } from '../queue/producer.js';
 import { startWorker } from '../queue/worker.js';
+import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
@@ -77,10 +77,11 @@ export function register(program: Command, ctx: CliContext): void {
       const logger = view.live
         ? createLogger({ level: 'error', destination: lineSink((line) => view.notice(line)) })
         : createLogger({ level: 'warn', destination: process.stderr });
-      const worker = await startWorker({ config, logger });
+      // The demo's results live an hour: a Redis that keeps nothing on disk is fine for it.
+      const worker = await startWorker({ config, logger, checkPersistence: false });
       const stopHealth = view.live ? showHealth(worker.breakers.events, view) : () => {};
       const producer = createProducer({ redis: config.redisUrl, config, logger });
-      const redis = new Redis(config.redisUrl);
+      const redis = connectRedis(config.redisUrl, config.redis);
       try {
         const batchId = `demo-${randomUUID().slice(0, 8)}`;
         let jobs = 0;
@@ -152,7 +153,9 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.out(`  cost           $${table.costUsd.toFixed(4)}`);
           ctx.out(`  wall time      ${table.wallSeconds} s`);
           ctx.out(`  results        bedrock-jobs results ${batchId} --format csv`);
-          ctx.out(`                 (with REDIS_URL=${config.redisUrl}; kept for 1 hour)`);
+          ctx.out(
+            `                 (with REDIS_URL=${redactUrlCredentials(config.redisUrl)}; kept for 1 hour)`,
+          );
         }
         if (final.failed > 0) process.exitCode = 3;
       } finally {

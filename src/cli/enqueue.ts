@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import { parseJob } from '../queue/jobs.js';
 import { createProducer, type Producer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
+import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import type { BatchCounters } from '../results/record.js';
 import { ResultStore } from '../results/store.js';
@@ -42,7 +42,7 @@ export async function watchBatch(
   options: WatchOptions = {},
 ): Promise<BatchCounters> {
   const config = options.config ?? ctx.config();
-  const redis = new Redis(config.redisUrl);
+  const redis = connectRedis(config.redisUrl, config.redis);
   const keys = keysFor(config.prefix);
   const tallier = new BatchTallier(
     redis,

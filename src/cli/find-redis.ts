@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { redactUrlCredentials } from '../log.js';
+import { connectRedis, type RedisClient, RedisSettingsSchema } from '../redis/connect.js';
 import { CliError } from './context.js';
 
 export interface FoundRedis {
@@ -15,12 +16,12 @@ export interface FoundRedis {
 }
 
 async function answers(url: string): Promise<boolean> {
-  const r = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 1_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
+  let r: RedisClient;
+  try {
+    r = connectRedis(url, RedisSettingsSchema.parse({}), { probeTimeoutMs: 1_000 });
+  } catch {
+    return false; // not a Redis URL
+  }
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -103,7 +104,9 @@ export async function findRedis(
   const none = async () => undefined;
   if (env.REDIS_URL) {
     if (await answers(env.REDIS_URL)) return { url: env.REDIS_URL, source: 'REDIS_URL', stop: none };
-    throw new CliError(`REDIS_URL=${env.REDIS_URL} does not answer; start that Redis or unset REDIS_URL`);
+    throw new CliError(
+      `REDIS_URL=${redactUrlCredentials(env.REDIS_URL)} does not answer; start that Redis or unset REDIS_URL`,
+    );
   }
   if (await answers('redis://127.0.0.1:6379'))
     return { url: 'redis://127.0.0.1:6379', source: 'Redis on 127.0.0.1:6379', stop: none };

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { readModelStats, type StatsWindow } from '../metrics/fleet-stats-reader.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 
 /** The spans the CLI shows, by name. */
@@ -46,7 +46,7 @@ function shorten(windows: readonly StatsWindow[]): FleetStatsByModel {
 }
 
 /** The fleet's last 1 and 5 minutes per model, from the stat windows the workers write. */
-export async function readShortStats(redis: Redis, keys: Keys): Promise<FleetStatsByModel> {
+export async function readShortStats(redis: RedisClient, keys: Keys): Promise<FleetStatsByModel> {
   return shorten(await readModelStats(redis, keys, { windowsSeconds: Object.values(SPANS) }));
 }
 

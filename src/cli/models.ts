@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { ModelCatalog } from '../models/catalog.js';
+import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.js';
 import type { CliContext } from './context.js';
@@ -16,12 +16,7 @@ async function fleetState(
   catalog: ModelCatalog,
 ): Promise<{ fleet: ModelFleetState[]; stats: FleetStatsByModel } | undefined> {
   const config = ctx.config();
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true,
-    connectTimeout: 1_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
+  const redis = connectRedis(config.redisUrl, config.redis, { probeTimeoutMs: 1_000 });
   redis.on('error', () => {});
   try {
     await redis.connect();

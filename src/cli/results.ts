@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { type Command, Option } from 'commander';
-import { Redis } from 'ioredis';
 import { BatchIdSchema } from '../queue/ids.js';
+import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { type ExportFormat, streamResults } from '../results/export.js';
 import { ResultStore } from '../results/store.js';
@@ -27,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (!parsed.success) throw new CliError(`batch id: ${parsed.error.issues[0]?.message}`);
       const config = ctx.config();
       const keys = keysFor(config.prefix);
-      const redis = new Redis(config.redisUrl);
+      const redis = connectRedis(config.redisUrl, config.redis);
       try {
         const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
         if (!(await store.batch(batchId))) throw new CliError(`no batch ${batchId}`, 1);

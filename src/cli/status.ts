@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { ModelCatalog } from '../models/catalog.js';
 import { batchStatus } from '../queue/batch-status.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
+import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
@@ -28,8 +28,10 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const config = ctx.config();
       const keys = keysFor(config.prefix);
-      const redis = new Redis(config.redisUrl);
+      const redis = connectRedis(config.redisUrl, config.redis);
       const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
+      // Without a listener BullMQ prints the error whole, with the arguments of a failed AUTH.
+      queue.on('error', (err) => ctx.logger().error({ err }, 'queue error'));
       const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
       const stop = new AbortController();
       if (o.watch) void untilSignal().then(() => stop.abort());

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { ModelCatalog } from '../models/catalog.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { ResilienceEmitter } from '../resilience/events.js';
 import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.js';
 import { fleetNotices, HealthNotices } from './notices.js';
@@ -78,7 +78,7 @@ const FLEET_REFRESH_MS = 1_000;
  * is skipped: the next one compares with the last state seen.
  */
 export function followFleet(
-  redis: Redis,
+  redis: RedisClient,
   config: Config,
   notice: (line: string) => void,
   options: { quietStart?: boolean } = {},

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { ModelErrorKind } from '../models/errors.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import {
   decodeSeriesField,
@@ -163,14 +163,14 @@ function roundMs(ms: number | null): number | null {
 }
 
 /** The fleet's time in ms: the injected clock, else Redis `TIME` (what the writers bucket by). */
-async function fleetNow(redis: Redis, clock: Clock | undefined): Promise<number> {
+async function fleetNow(redis: RedisClient, clock: Clock | undefined): Promise<number> {
   if (clock) return clock.now();
   const [seconds, micros] = await redis.time();
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
 
 /** Every hash of `keys`, in one pipeline, as field → count. */
-async function readHashes(redis: Redis, keys: readonly string[]): Promise<Record<string, number>[]> {
+async function readHashes(redis: RedisClient, keys: readonly string[]): Promise<Record<string, number>[]> {
   const pipeline = redis.pipeline();
   for (const key of keys) pipeline.hgetall(key);
   const replies = (await pipeline.exec()) ?? [];
@@ -190,7 +190,7 @@ async function readHashes(redis: Redis, keys: readonly string[]): Promise<Record
  * @throws ZodError when a span is not a positive whole number of seconds up to a day.
  */
 export async function readModelStats(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   query: ModelStatsQuery = {},
 ): Promise<StatsWindow[]> {
@@ -226,7 +226,7 @@ export async function readModelStats(
  * @throws ZodError when `seconds` is not a whole number from 1 to 3600.
  */
 export async function readFleetSeries(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   seconds: number,
   query: FleetSeriesQuery = {},

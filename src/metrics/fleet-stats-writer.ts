@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { type Clock, monotonicClock } from '../clock.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import {
   type CallOutcome,
@@ -15,7 +15,7 @@ import { latencyBucket } from './latency.js';
 
 export interface FleetStatsWriterOptions {
   /** Our own connection (not BullMQ's); never closed here. */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /** How often the counts are written (`stats.flushMs`). */
   flushMs: number;

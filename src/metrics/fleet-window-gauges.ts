@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import { readFleetSeries, readModelStats, type SeriesPoint, type StatsWindow } from './fleet-stats-reader.js';
 
@@ -19,7 +19,7 @@ interface Scrape {
  * Redis per scrape feeds them all; each gauge is cleared first, so a model that went quiet
  * leaves the output.
  */
-export function registerFleetWindowGauges(registry: Registry, redis: Redis, keys: Keys): void {
+export function registerFleetWindowGauges(registry: Registry, redis: RedisClient, keys: Keys): void {
   let scrape: Promise<Scrape> | undefined;
   const read = () => {
     scrape ??= Promise.all([

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import type { ResultStore } from '../results/store.js';
 
@@ -29,7 +29,7 @@ const PAGE = 500;
  * too much for a hot path. A finished batch answers from its counters alone.
  */
 export async function batchStatus(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   store: ResultStore,
   batchId: string,

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { SECOND } from '../config.js';
 import type { Logger } from '../log.js';
+import { duplicateClient, type RedisClient } from '../redis/connect.js';
 import type { BatchCounters } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 
@@ -47,11 +47,11 @@ function sameCounts(a: BatchCounters | undefined, b: BatchCounters): boolean {
  * blocked connection and no polling while nothing happens.
  */
 export class BatchWaiter {
-  private readonly readers = new Set<Redis>();
+  private readonly readers = new Set<RedisClient>();
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: ResultStore,
     private readonly log: Logger,
   ) {}
@@ -66,7 +66,7 @@ export class BatchWaiter {
     signal?.throwIfAborted();
     const streamKey = this.store.keys.results;
     // XREAD BLOCK holds its connection, so each wait gets its own.
-    const reader = this.redis.duplicate();
+    const reader = duplicateClient(this.redis);
     reader.on('error', (err) => this.log.warn({ err, batchId }, 'results stream connection error'));
     this.readers.add(reader);
     const stop = () => reader.disconnect();

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import { defineScript, type ScriptRunner } from '../redis/script.js';
 
@@ -103,7 +103,7 @@ export class Claims {
   private readonly releaseScript: ScriptRunner;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
   ) {
     this.claimScript = defineScript(redis, 'bjClaimJobs', CLAIM_LUA);

@@ -6,13 +6,13 @@ import {
   WaitingError,
   Worker,
 } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import { DEFAULT_MAX_TOKENS } from '../models/families/common.js';
 import type { ModelRequest } from '../models/request.js';
+import type { RedisClient } from '../redis/connect.js';
 import { PART_JOB } from '../redis/names.js';
 import type { BreakerRegistry } from '../resilience/breaker.js';
 import { type PolicySource, runChain } from '../resilience/chain.js';
@@ -22,6 +22,7 @@ import type { ResultRecordInput } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 import type { TokenCalibration } from '../summarize/calibration.js';
 import { chainOutcome, type SummaryOutcome, servedModel } from '../summarize/plan.js';
+import { jobLogs } from './call-log.js';
 import { chainSpills, type QueuedJob, QueuedJobSchema, validateJobModels } from './jobs.js';
 import { type FailureOutcome, failureOutcome } from './outcome.js';
 import { type SplitDeps, type SplitOptions, summarizeJob } from './split.js';
@@ -35,7 +36,7 @@ export interface ProcessorDeps {
   limiter?: RateLimiter;
   store: ResultStore;
   /** Our own connection (split-job stages). */
-  redis: Redis;
+  redis: RedisClient;
   /** The jobs queue: slowed with `rateLimit` when every model is busy; parts of split documents are added to it. */
   queue: Queue;
   breakers?: BreakerRegistry;
@@ -295,7 +296,8 @@ export function createProcessor(deps: ProcessorDeps) {
     if (done) return done;
     const models = await resolveModels(job, base);
     try {
-      const out = await run(bull, job, models, token, signal);
+      // Model calls made for this job log with its ids (`call-log.ts`).
+      const out = await jobLogs.run(log, () => run(bull, job, models, token, signal));
       // Step 5: the result goes where the job's role says.
       return await role.deliver(base, out, log);
     } catch (e) {

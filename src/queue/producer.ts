@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { type Config, ConfigSchema, MINUTE, SECOND } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { ensureSafeRedis, RedisSetupError } from '../redis/checks.js';
+import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import type { BatchCounters, ResultRecord } from '../results/record.js';
 import { ResultStore } from '../results/store.js';
@@ -17,7 +19,9 @@ import { JobValidationError, toJobIssues } from './validation.js';
 
 export const ProducerOptionsSchema = z
   .object({
-    redis: z.union([z.string().min(1), z.instanceof(Redis)]).describe('REDIS_URL, or a connection to share'),
+    redis: z
+      .union([z.string().min(1), z.instanceof(Redis), z.instanceof(Cluster)])
+      .describe('REDIS_URL (connected with config.redis), or a connection to share'),
     prefix: z.string().min(1).optional().describe('key prefix; default config.prefix'),
     config: z.custom<Config>().optional().describe('default: every setting at its default'),
     catalog: z.instanceof(ModelCatalog).optional().describe('default: built-in models + config.customModels'),
@@ -108,7 +112,7 @@ export function createProducer(options: ProducerOptions): Producer {
   const keys = keysFor(opts.prefix ?? config.prefix);
   const log = (opts.logger ?? silentLogger).child({ component: 'producer' });
   const ownsRedis = typeof opts.redis === 'string';
-  const redis = typeof opts.redis === 'string' ? new Redis(opts.redis) : opts.redis;
+  const redis = typeof opts.redis === 'string' ? connectRedis(opts.redis, config.redis) : opts.redis;
   if (ownsRedis) redis.on('error', (err) => log.error({ err }, 'redis connection error'));
   // BullMQ shares our connection (it never closes a connection it was given).
   const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
@@ -193,7 +197,18 @@ export function createProducer(options: ProducerOptions): Producer {
     );
   }
 
+  /** Once per producer, before the first job: a Redis that may evict keys would lose jobs. */
+  let checked: Promise<unknown> | undefined;
+  function checkRedis(): Promise<unknown> {
+    checked ??= ensureSafeRedis(redis, log, { persistence: false }).catch((err: unknown) => {
+      if (!(err instanceof RedisSetupError)) checked = undefined; // Redis away: ask again next time
+      throw err;
+    });
+    return checked;
+  }
+
   async function add(prepared: readonly Prepared[], batchId?: string): Promise<EnqueueResult[]> {
+    await checkRedis();
     const out: EnqueueResult[] = [];
     let slice: Prepared[] = [];
     let bytes = 0;

@@ -1,14 +1,14 @@
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { SECOND } from '../config.js';
 import type { Logger } from '../log.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { ResultStore } from '../results/store.js';
 
 /** What the sweep needs: the queue whose failed set it reads and where results go. */
 export interface QueueFailureDeps {
   queue: Queue;
   /** Our own connection, for the failed set's scores. */
-  redis: Redis;
+  redis: RedisClient;
   store: ResultStore;
   logger: Logger;
 }

@@ -1,8 +1,8 @@
 import { type Job as BullJob, type Queue, WaitingChildrenError } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { type Config, DAY, SECOND } from '../config.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
+import type { RedisClient } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { PART_JOB } from '../redis/names.js';
 import type { AttemptRecord } from '../resilience/attempt.js';
@@ -63,7 +63,7 @@ export interface SplitDeps {
   config: Config;
   catalog: ModelCatalog;
   /** Our own connection, for the stage of a split document. */
-  redis: Redis;
+  redis: RedisClient;
   /** The jobs queue, which parts are added to. */
   queue: Queue;
   breakers?: BreakerRegistry;

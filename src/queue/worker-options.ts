@@ -22,6 +22,10 @@ export const WorkerOptionsSchema = z
       .custom<ModelClient>()
       .optional()
       .describe('replaces the Bedrock client (tests of the shell only; integration tests use the simulator)'),
+    checkPersistence: z
+      .boolean()
+      .default(true)
+      .describe('warn at start when Redis keeps nothing on disk (off for throwaway data, as in the demo)'),
     fleetRateLimits: z
       .boolean()
       .default(true)

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -6,6 +5,7 @@ import { FleetStatsWriter } from '../metrics/fleet-stats-writer.js';
 import { type MetricsServer, startMetricsServer } from '../metrics/metrics-server.js';
 import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { ModelCatalog } from '../models/catalog.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import type { AttemptRecord } from '../resilience/attempt.js';
 import type { BreakerRegistry } from '../resilience/breaker.js';
@@ -17,7 +17,7 @@ export interface WorkerTelemetryOptions {
   config: Config;
   keys: Keys;
   /** The worker's own connection; never closed here. */
-  redis: Redis;
+  redis: RedisClient;
   catalog: ModelCatalog;
   /** The worker's breakers; their bus carries every event of the pipeline. */
   breakers: BreakerRegistry;

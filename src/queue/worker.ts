@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { BedrockModelClient, createBedrockRuntime } from '../bedrock/client.js';
 import { SECOND } from '../config.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { ensureSafeRedis } from '../redis/checks.js';
+import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { BreakerRegistry } from '../resilience/breaker.js';
 import { FleetBreakers } from '../resilience/fleet-breaker.js';
@@ -13,6 +14,7 @@ import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy.js';
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
 import { TokenCalibration } from '../summarize/calibration.js';
+import { loggedClient } from './call-log.js';
 import { createJobRunEvents, observeJobRuns } from './job-runs.js';
 import { createProcessor, type JobOutcome } from './processor.js';
 import { createQueueFailureSweep } from './queue-failures.js';
@@ -44,15 +46,24 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   const logger = options.logger.child({ component: 'worker' });
   const keys = keysFor(config.prefix);
   const catalog = new ModelCatalog(config.customModels);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  // BullMQ's worker needs commands to wait for Redis (no retry limit); it copies this connection.
+  const redis = connectRedis(config.redisUrl, config.redis, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
+  // Before BullMQ touches Redis: a Redis that may evict keys loses jobs without a trace.
+  try {
+    await ensureSafeRedis(redis, logger, { persistence: options.checkPersistence });
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
   const sdk = options.client
     ? undefined
     : createBedrockRuntime({
         region: config.region,
         ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       });
-  const client = options.client ?? new BedrockModelClient(sdk!);
+  // Model calls are logged at trace level; their text only with LOG_PROMPTS=1.
+  const client = loggedClient(options.client ?? new BedrockModelClient(sdk!), logger, config.logPrompts);
   const breakers = new BreakerRegistry({ settingsFor: (id) => modelPolicyConfig(config, id).breaker, clock });
   const fleet = config.worker.sharedBreakers
     ? new FleetBreakers({
@@ -147,7 +158,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   });
   const processor = observeJobRuns(processJob, { events: jobRuns, clock });
   const worker = new Worker<unknown, JobOutcome>(keys.queueName, processor, {
-    connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+    connection: redis,
     prefix: keys.bullPrefix,
     concurrency: options.concurrency ?? config.worker.concurrency,
     // Results live in our store; BullMQ keeps finished jobs only briefly, for the dashboard.

@@ -76,6 +76,18 @@ export function keysFor(prefix: string): Keys {
 }
 
 /**
+ * The part of `prefix` Redis Cluster hashes: what lies between its first `{` and the next `}`,
+ * when that is not empty (`{bj}` → `bj`). Every key starts with the prefix and ids never hold
+ * braces, so with a tag every key of the service is in one slot; without one, none is.
+ * @see https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags
+ */
+export function hashTagOf(prefix: string): string | undefined {
+  const open = prefix.indexOf('{');
+  const close = open < 0 ? -1 : prefix.indexOf('}', open + 1);
+  return close > open + 1 ? prefix.slice(open + 1, close) : undefined;
+}
+
+/**
  * Suffixes BullMQ uses for its own per-queue keys (`<prefix>:jobs:<suffix>`). A job id equal to
  * one of them would alias that key, and BullMQ would silently treat the job as a duplicate.
  */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.js';
 
 /** Runs a Lua script with `keys` and `args`; the reply is Redis's, untyped. */
 export type ScriptRunner = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
@@ -10,7 +10,7 @@ type WithScripts = Record<string, (...args: (string | number)[]) => Promise<unkn
  * EVAL when the server has not seen the script) and returns a typed caller.
  * Names are namespaced (`bj…`) because the connection may be shared with BullMQ.
  */
-export function defineScript(redis: Redis, name: string, lua: string): ScriptRunner {
+export function defineScript(redis: RedisClient, name: string, lua: string): ScriptRunner {
   redis.defineCommand(name, { lua });
   const commands = redis as unknown as WithScripts;
   return (keys, args) => {

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
+import type { RedisClient } from '../redis/connect.js';
 import { type Keys, keysFor } from '../redis/keys.js';
 import { defineScript, NOW_AND_MODE_LUA, type ScriptRunner } from '../redis/script.js';
 
@@ -59,7 +59,7 @@ return {0, 0}
 
 export interface FleetBreakerOptions {
   /** Our own connection (not BullMQ's); never closed here. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** A worker's name, unique in the fleet: the probe key names its owner. */
   owner: string;

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { ModelCatalog } from '../models/catalog.js';
+import type { RedisClient } from '../redis/connect.js';
 import { FleetBreakers, type FleetBreakerView } from './fleet-breaker.js';
 import { configuredLimits, type EffectiveRate, RedisRateLimiter } from './ratelimit.js';
 
@@ -27,7 +27,7 @@ export function chainModelIds(config: Config, catalog: ModelCatalog): string[] {
  * show.
  */
 export async function readFleetState(
-  redis: Redis,
+  redis: RedisClient,
   config: Config,
   catalog: ModelCatalog,
   modelIds: readonly string[] = chainModelIds(config, catalog),

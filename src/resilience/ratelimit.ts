@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import type { ModelRequest } from '../models/request.js';
 import { estimateTokens } from '../models/tokens.js';
+import type { RedisClient } from '../redis/connect.js';
 import { type Keys, keysFor } from '../redis/keys.js';
 import { defineScript, NOW_AND_MODE_LUA, type ScriptRunner } from '../redis/script.js';
 
@@ -161,7 +161,7 @@ return reply
 
 export interface RedisRateLimiterOptions {
   /** Our own connection (not BullMQ's); the limiter never closes it. */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix, e.g. `{bj}`. */
   prefix: string;
   /** The quota of a model id; `undefined` means unlimited. See {@link configuredLimits}. */

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ConfigSchema } from '../config.js';
+import type { RedisClient } from '../redis/connect.js';
 import { type Keys, keysFor } from '../redis/keys.js';
 import { defineScript, type ScriptRunner } from '../redis/script.js';
 import {
@@ -68,7 +68,7 @@ export class ResultStore {
   private readonly saveScript: ScriptRunner;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     options: ResultStoreOptions = {},
   ) {
     const opts = ResultStoreOptionsSchema.parse(options);

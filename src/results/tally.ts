@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import type { ResultStore } from './store.js';
 
@@ -30,7 +30,7 @@ export class BatchTallier {
   };
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: ResultStore,
     private readonly keys: Keys,
     private readonly batchId: string,

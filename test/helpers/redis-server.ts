@@ -4,8 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { vi } from 'vitest';
 
-/** A Redis server of a test's own, for tests that stop, kill or reconfigure Redis. */
+/**
+ * A Redis server of a test's own, for tests that stop, kill or reconfigure Redis, or need one
+ * set up as the shared one is not (an evicting policy, `CONFIG` renamed, TLS, ACL users, a Cluster).
+ */
 export interface OwnRedis {
   url: string;
   port: number;
@@ -74,4 +79,77 @@ export async function startOwnRedis(extraArgs: readonly string[] = []): Promise<
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface OwnRedisCluster {
+  readonly nodes: readonly OwnRedis[];
+  /** A seed node's URL, as a user gives the configuration endpoint. */
+  readonly url: string;
+  /** Stops every node and removes their directories. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Runs `redis-cli` and resolves when it exits 0. */
+async function redisCli(args: readonly string[]): Promise<void> {
+  const child = spawn('redis-cli', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr])
+    stream.on('data', (d: Buffer) => {
+      output += d.toString('utf8');
+    });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`redis-cli ${args.join(' ')} exited with ${code}: ${output.slice(-500)}`);
+}
+
+/**
+ * Starts `masters` cluster-enabled servers (each its own dir and cluster bus port), joins them
+ * with `redis-cli --cluster create` without replicas, and resolves once every node reports
+ * `cluster_state:ok` (polled: the state has no event to wait for).
+ */
+export async function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster> {
+  const nodes: OwnRedis[] = [];
+  const close = async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      nodes.push(
+        await startOwnRedis([
+          '--cluster-enabled',
+          'yes',
+          // Relative to the server's own --dir, so every node keeps its own file.
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-port',
+          String(await freePort()),
+        ]),
+      );
+    }
+    await redisCli([
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    for (const node of nodes) {
+      const r = new Redis(node.url, { maxRetriesPerRequest: 1 });
+      try {
+        await vi.waitFor(
+          async () => {
+            const info = String(await r.cluster('INFO'));
+            if (!info.includes('cluster_state:ok')) throw new Error(`node ${node.port}: ${info}`);
+          },
+          { timeout: 30_000, interval: 50 },
+        );
+      } finally {
+        r.disconnect();
+      }
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { nodes, url: nodes[0]!.url, close };
 }

@@ -51,7 +51,7 @@ describe('HTTP API', () => {
     expect(noToken.statusCode).toBe(401);
     expect(noToken.json()).toEqual({ error: 'missing or wrong bearer token' });
     expect(wrong.statusCode).toBe(401);
-    expect(health.json()).toEqual({ ok: true, redis: 'up' });
+    expect(health.json()).toEqual({ ok: true, redis: 'up', maxmemoryPolicy: 'noeviction' });
   });
 
   it('answers bad input with 400 naming the field, and enqueues nothing', async () => {

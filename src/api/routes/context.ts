@@ -1,12 +1,12 @@
 import type { Queue } from 'bullmq';
 import type { FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import type { ModelCatalog } from '../../models/catalog.js';
 import type { QueuedJob } from '../../queue/jobs.js';
 import type { Producer } from '../../queue/producer.js';
+import type { RedisClient } from '../../redis/connect.js';
 import type { Keys } from '../../redis/keys.js';
 import type { ResultStore } from '../../results/store.js';
 import { BodyError } from '../body.js';
@@ -16,7 +16,7 @@ export interface ApiContext {
   config: Config;
   logger?: Logger;
   keys: Keys;
-  redis: Redis;
+  redis: RedisClient;
   producer: Producer;
   store: ResultStore;
   queue: Queue<QueuedJob>;

@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redactedConfig } from './config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bj-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('Redis settings', () => {
+  it('adds REDIS_PASSWORD and REDIS_USERNAME to the redis settings of the file instead of replacing them', () => {
+    const file = join(dir, 'cluster.yaml');
+    writeFileSync(file, 'redis:\n  cluster: true\n  tls: true\n');
+
+    const config = loadConfig({ file, env: { REDIS_PASSWORD: 'pw', REDIS_USERNAME: 'app' } });
+
+    expect(config.redis).toEqual({ cluster: true, tls: true, username: 'app', password: 'pw' });
+  });
+
+  it('refuses a URL that is not redis:// or rediss://, without repeating it', () => {
+    const refused = () => loadConfig({ env: { REDIS_URL: 'http://u:hunter2@cache:6379' } });
+
+    expect(refused).toThrow(ConfigError);
+    expect(refused).toThrow(/redisUrl: must start with redis:\/\/ or rediss:\/\//);
+    expect(refused).not.toThrow(/hunter2/);
+  });
+
+  it('refuses Cluster mode with a prefix that has no hash tag, since multi-key scripts need one slot', () => {
+    expect(() => loadConfig({ env: { REDIS_CLUSTER: '1' }, overrides: { prefix: 'bj' } })).toThrow(
+      /prefix: "bj" has no \{hash tag\}/,
+    );
+    expect(loadConfig({ env: { REDIS_CLUSTER: '1' } }).redis.cluster).toBe(true);
+  });
+
+  it('refuses a CA file it cannot read, naming the field', () => {
+    expect(() => loadConfig({ env: {}, overrides: { redis: { caFile: join(dir, 'missing.pem') } } })).toThrow(
+      /redis\.caFile: cannot read .*missing\.pem: ENOENT/,
+    );
+  });
+});
+
+describe('redactedConfig', () => {
+  it('hides the API token, the Redis password and the password in the URL', () => {
+    const config = loadConfig({
+      env: { REDIS_URL: 'redis://app:url-secret@cache:6379', REDIS_PASSWORD: 'env-secret', API_TOKEN: 'tok' },
+    });
+
+    const shown = JSON.stringify(redactedConfig(config));
+
+    expect(shown).not.toMatch(/url-secret|env-secret|"tok"/);
+    expect(shown).toContain('redis://app:***@cache:6379');
+  });
+});
