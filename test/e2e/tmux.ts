@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,11 @@ export class TmuxTerminal {
     private readonly socket: string,
     private readonly dir: string,
   ) {}
+
+  /** Where the command's exit status is written when it ends. */
+  private get statusFile(): string {
+    return join(this.dir, 'status');
+  }
 
   static async start(
     command: readonly string[],
@@ -49,6 +54,12 @@ export class TmuxTerminal {
       ROOT,
       'env',
       ...env,
+      // The exit status goes to a file: tmux's own pane status is not always there once the
+      // pane is dead (seen on a loaded machine), and a file is.
+      'sh',
+      '-c',
+      '"$@"; echo $? > "$0"',
+      term.statusFile,
       ...command,
     );
     return term;
@@ -87,20 +98,14 @@ export class TmuxTerminal {
     );
   }
 
-  /** Polls until the command has exited; returns its exit status. */
+  /** Polls until the command has exited; returns its exit status (128 + n for signal n). */
   async exited(timeoutMs: number): Promise<number> {
     return vi.waitFor(
       async () => {
-        const format = '#{pane_dead}/#{pane_dead_status}/#{pane_dead_signal}';
-        const [dead, status, signal] = (await this.tmux('display-message', '-p', '-t', 'main', format))
-          .trim()
-          .split('/');
-        if (dead !== '1')
+        const status = await readFile(this.statusFile, 'utf8').catch(() => '');
+        if (!status.endsWith('\n'))
           throw new Error(`still running; the screen is:\n${(await this.screen()).join('\n')}`);
-        // Dead a moment before tmux has its status.
-        if (!status && !signal) throw new Error('exited, status not known yet');
-        if (signal) return 128 + Number(signal);
-        return Number(status);
+        return Number(status.trim());
       },
       { timeout: timeoutMs, interval: 200 },
     );
