@@ -38,7 +38,7 @@ export function register(program: Command, ctx: CliContext): void {
       'list the model catalog (family, context, max output, prices, default quotas) and the fleet rate and breaker of each chain model',
     )
     .action(async () => {
-      const catalog = new ModelCatalog(ctx.config().customModels);
+      const catalog = ModelCatalog.of(ctx.config());
       const models = catalog.list();
       const now = await fleetState(ctx, catalog);
       if (ctx.json()) return ctx.emit(now ? { models, fleet: now.fleet, stats: now.stats } : { models });

@@ -74,7 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
               'completed',
               'failed',
             );
-            const models = await readFleetState(redis, config, new ModelCatalog(config.customModels));
+            const models = await readFleetState(redis, config, ModelCatalog.of(config));
             const stats = await readShortStats(redis, keys);
             if (ctx.json()) ctx.emit({ queue: keys.queueName, ...counts, models, stats });
             else if (terminal) {
