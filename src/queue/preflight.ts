@@ -76,7 +76,7 @@ function deadChains(config: Config, models: readonly ModelAccess[]): string[] {
 export async function startPreflight(deps: PreflightDeps): Promise<Preflight> {
   const { config, catalog, logger } = deps;
   if (!config.worker.preflight) return OFF;
-  const log = logger.child({ component: 'preflight' });
+
   const clock = deps.clock ?? systemClock;
   const plane =
     deps.plane ??
@@ -107,7 +107,7 @@ export async function startPreflight(deps: PreflightDeps): Promise<Preflight> {
     if (record.status === 'unreachable') {
       // The last answer stands until the control plane answers again.
       if (!unreachableWarned)
-        log.warn(
+        logger.warn(
           { reason: record.reason, needs: PREFLIGHT_ACTIONS },
           `could not ask the Bedrock control plane which models the account may use (${record.reason}); running without preflight. It needs ${PREFLIGHT_ACTIONS.join(', ')}`,
         );
@@ -122,13 +122,13 @@ export async function startPreflight(deps: PreflightDeps): Promise<Preflight> {
       if (warned.get(m.id) === m.reason) continue;
       warned.set(m.id, m.reason ?? '');
       const chains = chainsOf(config, m.id);
-      log.warn(
+      logger.warn(
         { model: m.id, chains, reason: m.reason },
-        `chain ${chains.map((c) => `"${c}"`).join(', ')}: model ${m.id} is not usable (${m.reason}); its jobs skip it without a call`,
+        `chain ${chains.map((c) => `"${c}"`).join(', ')}: model ${m.id} is not usable, its jobs skip it without a call: ${m.reason}`,
       );
     }
     for (const id of unusable)
-      if (!now.has(id)) log.info({ model: id }, `model ${id} is usable again; chains call it again`);
+      if (!now.has(id)) logger.info({ model: id }, `model ${id} is usable again; chains call it again`);
     for (const m of record.models) if (m.status !== 'unusable') warned.delete(m.id);
     unusable.clear();
     for (const id of now) unusable.add(id);
@@ -136,7 +136,7 @@ export async function startPreflight(deps: PreflightDeps): Promise<Preflight> {
 
   const publish = async (record: PreflightRecord): Promise<void> => {
     await writePreflight(deps.redis, deps.keys, record, ttlSeconds).catch((err: unknown) =>
-      log.warn({ err }, 'could not write the preflight to Redis'),
+      logger.warn({ err }, 'could not write the preflight to Redis'),
     );
   };
 
@@ -157,7 +157,7 @@ export async function startPreflight(deps: PreflightDeps): Promise<Preflight> {
     );
   }
   for (const d of dead)
-    log.warn(`${d}: no model of the chain is usable; its jobs will fail with Bedrock's own answers`);
+    logger.warn(`${d}: no model of the chain is usable; its jobs will fail with Bedrock's own answers`);
 
   const loop = async (): Promise<void> => {
     for (;;) {
@@ -172,7 +172,7 @@ export async function startPreflight(deps: PreflightDeps): Promise<Preflight> {
         await publish(record);
       } catch (err) {
         if (stop.signal.aborted) return;
-        log.warn({ err }, 'preflight refresh failed; the last answer stands');
+        logger.warn({ err }, 'preflight refresh failed; the last answer stands');
       }
     }
   };
