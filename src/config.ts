@@ -282,13 +282,7 @@ export const ConfigSchema = z
     limiter: LimiterSettingsSchema.prefault({}).describe('fleet-wide pacing and adaptive rates'),
     customModels: z.array(ModelInfoSchema).default([]).describe('models added to the catalog'),
     inferenceProfiles: z
-      .record(
-        z.string().refine(isApplicationProfileArn, {
-          error:
-            'must be an application inference profile ARN (arn:aws:bedrock:<region>:<account>:application-inference-profile/<id>)',
-        }),
-        z.string().min(1),
-      )
+      .record(z.string(), z.string().min(1))
       .default({})
       .describe(
         'application inference profile ARN → the model (id, alias or system profile) it was made from; chains may then name the ARN',
@@ -485,7 +479,14 @@ export const ConfigSchema = z
     // A profile's model must be one the catalog (built-in plus customModels) can resolve.
     const catalog = new ModelCatalog(config.customModels);
     for (const [arn, target] of Object.entries(config.inferenceProfiles)) {
-      if (!catalog.resolve(target))
+      if (!isApplicationProfileArn(arn))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inferenceProfiles', arn],
+          message:
+            'must be an application inference profile ARN (arn:aws:bedrock:<region>:<account>:application-inference-profile/<id>)',
+        });
+      else if (!catalog.resolve(target))
         ctx.addIssue({
           code: 'custom',
           path: ['inferenceProfiles', arn],
