@@ -1,5 +1,5 @@
 import type { ModelCatalog } from './catalog.js';
-import type { Lifecycle } from './info.js';
+import type { Lifecycle, ModelInfo } from './info.js';
 import { NATIVE_FIELDS } from './native-fields.js';
 import { FAMILIES, type Family } from './request.js';
 
@@ -18,11 +18,19 @@ export interface CatalogRow {
   tpm: number;
   /** Callable only through a cross-region profile (`us.<id>`, ...). */
   profileOnly: boolean;
-  /** A job may call it with `api: "converse"`: every family we know has a Converse mapping. */
-  converse: boolean;
+  /** A job may call it with `api: "converse"` (every family we know has a Converse mapping), and what it takes there. */
+  converse: { supported: boolean; systemPrompt: boolean };
   /** The fields `native.<family>` adds beyond the shared params. */
   nativeFields: string[];
   lifecycle: Lifecycle;
+}
+
+/**
+ * Whether Converse takes a system prompt for the model. The catalog says what Converse takes per
+ * model when it knows it (`converse`); without that, a system prompt is assumed to pass.
+ */
+function converseTakesSystem(m: ModelInfo): boolean {
+  return (m as ModelInfo & { converse?: { system?: boolean } }).converse?.system !== false;
 }
 
 /** Every catalog model, built-in first. */
@@ -39,7 +47,7 @@ export function catalogRows(catalog: ModelCatalog): CatalogRow[] {
     rpm: m.rpm,
     tpm: m.tpm,
     profileOnly: m.profileOnly,
-    converse: true,
+    converse: { supported: true, systemPrompt: converseTakesSystem(m) },
     nativeFields: NATIVE_FIELDS[m.family].map((f) => f.name),
     lifecycle: m.lifecycle,
   }));
@@ -61,7 +69,7 @@ export function catalogMarkdown(catalog: ModelCatalog): string {
   for (const r of catalogRows(catalog)) {
     const alias = r.aliases.length > 0 ? ` (${r.aliases.map(code).join(', ')})` : '';
     lines.push(
-      `| ${r.name} | ${code(r.id)}${alias} | ${r.family} | ${count(r.contextWindow)} | ${count(r.maxOutputTokens)} | ${r.priceInPer1k} / ${r.priceOutPer1k} | ${count(r.rpm)} / ${count(r.tpm)} | ${r.profileOnly ? 'profile only' : 'yes'} | ${r.converse ? 'yes' : 'no'} | ${r.lifecycle} |`,
+      `| ${r.name} | ${code(r.id)}${alias} | ${r.family} | ${count(r.contextWindow)} | ${count(r.maxOutputTokens)} | ${r.priceInPer1k} / ${r.priceOutPer1k} | ${count(r.rpm)} / ${count(r.tpm)} | ${r.profileOnly ? 'profile only' : 'yes'} | ${!r.converse.supported ? 'no' : r.converse.systemPrompt ? 'yes' : 'yes, no system prompt'} | ${r.lifecycle} |`,
     );
   }
   lines.push('', '| family | fields `native.<family>` adds |', '| --- | --- |');

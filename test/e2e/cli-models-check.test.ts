@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { ModelCatalog } from '../../src/models/catalog.js';
+import { catalogMarkdown } from '../../src/models/catalog-doc.js';
 import { startWorker } from '../../src/queue/worker.js';
 import {
   ProfileSchema,
@@ -103,6 +105,13 @@ describe('bedrock-jobs models --check / --probe', () => {
     } finally {
       await denied.close();
     }
+  });
+
+  it('prints with --markdown exactly the tables the README shows', async () => {
+    const run = await runCli(['models', '--markdown'], { env: env() });
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${catalogMarkdown(new ModelCatalog())}\n`);
   });
 
   it('shows the preflight a worker made in status --json and models', async () => {
