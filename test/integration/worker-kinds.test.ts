@@ -74,7 +74,13 @@ describe('what each error kind does to a job', () => {
     pipe.sim.admin.setModel(CLAUDE, { enabled: false });
     // Without the preflight, which would skip the model before any call (worker-preflight.test.ts).
     const config = testConfig(['claude-3-haiku', 'titan-express'], {
-      worker: { concurrency: 8, shutdownTimeoutMs: 5_000, jobAttempts: 3, busyBackoffMs: 50, preflight: false },
+      worker: {
+        concurrency: 8,
+        shutdownTimeoutMs: 5_000,
+        jobAttempts: 3,
+        busyBackoffMs: 50,
+        preflight: false,
+      },
     });
 
     const [r] = await runJobs(config, [ask('ad-1', 'Hello')]);
