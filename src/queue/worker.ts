@@ -215,7 +215,8 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   let closing: Promise<void> | undefined;
   const shutdown = async (deadlineMs: number): Promise<void> => {
     clearInterval(sweeper);
-    await preflight.close();
+    // Not awaited here: the deadline below must start on the worker's clock at once.
+    const preflightClosed = preflight.close();
     const graceful = worker.close();
     const finished = new AbortController();
     const deadline = clock.sleep(deadlineMs, finished.signal).then(
@@ -261,6 +262,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
         .catch((err: unknown) => logger.warn({ err }, 'error while closing'));
       if ((await settlesWithin(done, FORCE_GRACE_MS)) === 'late') step.cut();
     }
+    await preflightClosed;
   };
   return {
     worker,
