@@ -31,39 +31,44 @@ export function register(program: Command, ctx: CliContext): void {
       'do not ask the Bedrock control plane which chain models are usable (worker.preflight)',
     )
     .option('--strict', 'refuse to start when the preflight finds a chain with no usable model')
-    .action(async (o: { concurrency?: number; metricsPort?: number; preflight: boolean; strict?: boolean }) => {
-      const loaded = ctx.config();
-      const config = {
-        ...loaded,
-        worker: {
-          ...loaded.worker,
-          ...(o.metricsPort === undefined ? {} : { metricsPort: o.metricsPort }),
-          ...(o.preflight ? {} : { preflight: false }),
-        },
-      };
-      const logger = ctx.logger();
-      const worker = await startWorker({
-        config,
-        logger,
-        strict: o.strict === true,
-        ...(o.concurrency ? { concurrency: o.concurrency } : {}),
-      }).catch((e: unknown) => {
-        throw e instanceof PreflightRefusal ? new CliError(e.message, 1) : e;
-      });
-      logger.info(
-        {
-          concurrency: o.concurrency ?? config.worker.concurrency,
-          endpoint: config.endpoint ?? 'aws',
-          ...(worker.metricsUrl ? { metrics: worker.metricsUrl } : {}),
-        },
-        'worker started',
-      );
-      const signal = await untilSignal();
-      logger.info({ signal, deadlineMs: config.worker.shutdownTimeoutMs }, 'stopping: finishing active jobs');
-      await worker.close();
-      logger.info('worker stopped');
-      // A connection BullMQ still retries (Redis down) would hold the process open for ever:
-      // the work is handed back, so leave once the log is written.
-      logger.flush(() => process.exit(0));
-    });
+    .action(
+      async (o: { concurrency?: number; metricsPort?: number; preflight: boolean; strict?: boolean }) => {
+        const loaded = ctx.config();
+        const config = {
+          ...loaded,
+          worker: {
+            ...loaded.worker,
+            ...(o.metricsPort === undefined ? {} : { metricsPort: o.metricsPort }),
+            ...(o.preflight ? {} : { preflight: false }),
+          },
+        };
+        const logger = ctx.logger();
+        const worker = await startWorker({
+          config,
+          logger,
+          strict: o.strict === true,
+          ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+        }).catch((e: unknown) => {
+          throw e instanceof PreflightRefusal ? new CliError(e.message, 1) : e;
+        });
+        logger.info(
+          {
+            concurrency: o.concurrency ?? config.worker.concurrency,
+            endpoint: config.endpoint ?? 'aws',
+            ...(worker.metricsUrl ? { metrics: worker.metricsUrl } : {}),
+          },
+          'worker started',
+        );
+        const signal = await untilSignal();
+        logger.info(
+          { signal, deadlineMs: config.worker.shutdownTimeoutMs },
+          'stopping: finishing active jobs',
+        );
+        await worker.close();
+        logger.info('worker stopped');
+        // A connection BullMQ still retries (Redis down) would hold the process open for ever:
+        // the work is handed back, so leave once the log is written.
+        logger.flush(() => process.exit(0));
+      },
+    );
 }

@@ -1,5 +1,5 @@
 import type { ModelCatalog } from './catalog.js';
-import type { Lifecycle, ModelInfo } from './info.js';
+import type { Lifecycle } from './info.js';
 import { NATIVE_FIELDS } from './native-fields.js';
 import { FAMILIES, type Family } from './request.js';
 
@@ -18,19 +18,14 @@ export interface CatalogRow {
   tpm: number;
   /** Callable only through a cross-region profile (`us.<id>`, ...). */
   profileOnly: boolean;
-  /** A job may call it with `api: "converse"` (every family we know has a Converse mapping), and what it takes there. */
+  /**
+   * A job may call it with `api: "converse"` (every family we know has a Converse mapping);
+   * without a system prompt there, the worker opens the first user turn with it.
+   */
   converse: { supported: boolean; systemPrompt: boolean };
   /** The fields `native.<family>` adds beyond the shared params. */
   nativeFields: string[];
   lifecycle: Lifecycle;
-}
-
-/**
- * Whether Converse takes a system prompt for the model. The catalog says what Converse takes per
- * model when it knows it (`converse`); without that, a system prompt is assumed to pass.
- */
-function converseTakesSystem(m: ModelInfo): boolean {
-  return (m as ModelInfo & { converse?: { system?: boolean } }).converse?.system !== false;
 }
 
 /** Every catalog model, built-in first. */
@@ -47,7 +42,7 @@ export function catalogRows(catalog: ModelCatalog): CatalogRow[] {
     rpm: m.rpm,
     tpm: m.tpm,
     profileOnly: m.profileOnly,
-    converse: { supported: true, systemPrompt: converseTakesSystem(m) },
+    converse: { supported: true, systemPrompt: m.converse.system },
     nativeFields: NATIVE_FIELDS[m.family].map((f) => f.name),
     lifecycle: m.lifecycle,
   }));
@@ -69,12 +64,14 @@ export function catalogMarkdown(catalog: ModelCatalog): string {
   for (const r of catalogRows(catalog)) {
     const alias = r.aliases.length > 0 ? ` (${r.aliases.map(code).join(', ')})` : '';
     lines.push(
-      `| ${r.name} | ${code(r.id)}${alias} | ${r.family} | ${count(r.contextWindow)} | ${count(r.maxOutputTokens)} | ${r.priceInPer1k} / ${r.priceOutPer1k} | ${count(r.rpm)} / ${count(r.tpm)} | ${r.profileOnly ? 'profile only' : 'yes'} | ${!r.converse.supported ? 'no' : r.converse.systemPrompt ? 'yes' : 'yes, no system prompt'} | ${r.lifecycle} |`,
+      `| ${r.name} | ${code(r.id)}${alias} | ${r.family} | ${count(r.contextWindow)} | ${count(r.maxOutputTokens)} | ${r.priceInPer1k} / ${r.priceOutPer1k} | ${count(r.rpm)} / ${count(r.tpm)} | ${r.profileOnly ? 'profile only' : 'yes'} | ${!r.converse.supported ? 'no' : r.converse.systemPrompt ? 'yes' : 'yes, system prompt in the first turn'} | ${r.lifecycle} |`,
     );
   }
   lines.push('', '| family | fields `native.<family>` adds |', '| --- | --- |');
   for (const family of FAMILIES) {
-    const fields = NATIVE_FIELDS[family].map((f) => code(f.name)).join(', ');
+    const fields = NATIVE_FIELDS[family]
+      .map((f) => `${code(f.name)}${f.note ? ` (${f.note})` : ''}`)
+      .join(', ');
     lines.push(`| ${family} | ${fields || 'none beyond the shared params'} |`);
   }
   return lines.join('\n');

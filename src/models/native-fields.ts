@@ -6,9 +6,12 @@ export interface NativeField {
   name: string;
   /** What `native.<family>` holds to set it, e.g. `{ top_k: 20 }`. */
   example: Record<string, unknown>;
+  /** Where it does not apply, when somewhere. */
+  note?: string;
 }
 
-const field = (name: string, example: Record<string, unknown>): NativeField => ({ name, example });
+const field = (name: string, example: Record<string, unknown>, note?: string): NativeField =>
+  note ? { name, example, note } : { name, example };
 
 /**
  * The native fields each family's InvokeModel body takes beyond what the shared `params`
@@ -26,7 +29,7 @@ export const NATIVE_FIELDS: Readonly<Record<Family, readonly NativeField[]>> = {
   titan: [field('textGenerationConfig', { textGenerationConfig: { stopSequences: ['User:'] } })],
   nova: [field('inferenceConfig.top_k', { inferenceConfig: { top_k: 20 } })],
   llama: [],
-  mistral: [field('top_k', { top_k: 20 })],
+  mistral: [field('top_k', { top_k: 20 }, 'not in the chat body of Mistral Large 2')],
   cohere: [
     field('k', { k: 20 }),
     field('documents', { documents: [{ title: 'Note', snippet: 'Queues hold jobs.' }] }),

@@ -154,6 +154,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     logger,
     ...(input.clock ? { fleetClock: clock } : {}),
   }).catch(async (err: unknown) => {
+    await preflight.close();
     await queue.close();
     await redis.quit();
     throw err;

@@ -1,4 +1,5 @@
 import type { ModelInfo } from '../models/info.js';
+import { GEOS } from '../models/model-id.js';
 import type { Family } from '../models/request.js';
 
 /**
@@ -42,14 +43,12 @@ export function geoRegions(geo: string): readonly string[] {
 }
 
 /**
- * The geographies whose system profiles serve `model` in `region`: a profile is offered only
- * in the regions it routes from (an `eu.` profile does not exist in us-east-1). The catalog
- * lists a model's geographies when it knows them (`profiles`); without that list every
- * geography is assumed, as the runtime side accepts any prefix.
+ * The geographies whose system profiles serve `model` in `region`: the catalog's `profiles` (every
+ * geography when it does not know them, as the runtime side then accepts any), and of those only
+ * the ones offered where the call comes from (an `eu.` profile does not exist in us-east-1).
  */
 export function profileGeos(model: ModelInfo, region: string): string[] {
-  const listed = (model as ModelInfo & { profiles?: readonly string[] }).profiles;
-  const geos = listed ?? Object.keys(GEO_LABELS);
+  const geos: readonly string[] = model.profiles ?? GEOS;
   return geos.filter((geo) => geoRegions(geo).includes(region));
 }
 

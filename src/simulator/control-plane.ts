@@ -92,11 +92,14 @@ export function createControlPlane(deps: {
   const options = ControlPlaneOptionsSchema.parse(deps.options ?? {});
   const applications = new Map<string, ApplicationProfile>();
 
-  /** A catalog model Bedrock would know by this id or foundation-model ARN. */
+  /** Whether the model is offered in this region (the profile may mark it `available: false`). */
+  const offered = (id: string): boolean => control.model(id)?.available === true;
+
+  /** A catalog model Bedrock offers by this id or foundation-model ARN. */
   const modelFor = (idOrArn: string): ModelInfo | undefined => {
     const { baseId, geo } = parseModelId(idOrArn);
     const info = catalog.get(baseId);
-    return info && info.id === baseId && !geo && control.model(baseId) ? info : undefined;
+    return info && info.id === baseId && !geo && offered(baseId) ? info : undefined;
   };
 
   const enabled = (id: string): boolean => control.model(id)?.enabled ?? false;
@@ -105,7 +108,8 @@ export function createControlPlane(deps: {
   const systemFor = (idOrArn: string, region: string): InferenceProfile | undefined => {
     const { baseId, geo } = parseModelId(idOrArn);
     const info = catalog.get(baseId);
-    if (!geo || !info || info.id !== baseId || !profileGeos(info, region).includes(geo)) return undefined;
+    if (!geo || !info || info.id !== baseId || !offered(baseId) || !profileGeos(info, region).includes(geo))
+      return undefined;
     return systemProfile(info, geo, region);
   };
 
@@ -115,7 +119,10 @@ export function createControlPlane(deps: {
   };
 
   const systemProfiles = (region: string): InferenceProfile[] =>
-    catalog.list().flatMap((m) => profileGeos(m, region).map((geo) => systemProfile(m, geo, region)));
+    catalog
+      .list()
+      .filter((m) => offered(m.id))
+      .flatMap((m) => profileGeos(m, region).map((geo) => systemProfile(m, geo, region)));
 
   function createProfile(body: Record<string, unknown>, region: string): Answer {
     const parsed = CreateProfileBody.safeParse(body);
@@ -243,7 +250,7 @@ export function createControlPlane(deps: {
     if (!parsed.success) return invalid(parsed.error, query);
     const summaries = catalog
       .list()
-      .filter((m) => control.model(m.id))
+      .filter((m) => offered(m.id))
       .map((m) => modelSummary(m, region))
       .filter((s) => matchesFilter(s, parsed.data));
     return [200, { modelSummaries: summaries }];

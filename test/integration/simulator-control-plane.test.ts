@@ -24,6 +24,7 @@ import {
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const SONNET_37 = 'anthropic.claude-3-7-sonnet-20250219-v1:0';
+const SONNET_4 = 'anthropic.claude-sonnet-4-20250514-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -147,7 +148,9 @@ describe('the simulated bedrock control plane, through @aws-sdk/client-bedrock',
     );
 
     expect(ids).toContain(`us.${HAIKU}`);
-    expect(ids).toContain(`global.${HAIKU}`);
+    expect(ids).toContain(`global.${SONNET_4}`);
+    expect(ids).not.toContain(`global.${HAIKU}`);
+    expect(ids).not.toContain(`us.${TITAN}`);
     expect(ids.some((id) => id.startsWith('eu.'))).toBe(false);
     expect(new Set(ids).size).toBe(ids.length);
     expect(applications.inferenceProfileSummaries?.every((p) => p.type === 'APPLICATION')).toBe(true);

@@ -15,6 +15,7 @@ import { useRedis } from '../helpers/redis.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
+const NOVA = 'amazon.nova-lite-v1:0';
 
 const ctx = useRedis();
 const pipe = usePipeline();
@@ -81,7 +82,7 @@ describe('worker preflight', () => {
 
   it('shows what it found in Redis for status, models and GET /v1/models', async () => {
     pipe.sim.admin.setModel(HAIKU, { enabled: false });
-    const config = testConfig([HAIKU, `us.${TITAN}`]);
+    const config = testConfig([HAIKU, `us.${NOVA}`]);
     const worker = await startWorker({ config, fleetRateLimits: false });
     pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
     const api = await buildApi({ config });
@@ -95,17 +96,17 @@ describe('worker preflight', () => {
     const ttl = await ctx.redis.ttl(keysFor(ctx.prefix).preflight);
 
     expect(record?.status).toBe('checked');
-    expect(record?.chains).toEqual({ default: [HAIKU, `us.${TITAN}`] });
+    expect(record?.chains).toEqual({ default: [HAIKU, `us.${NOVA}`] });
     expect(record?.models.find((m) => m.id === HAIKU)).toMatchObject({ status: 'unusable' });
-    expect(record?.models.find((m) => m.id === `us.${TITAN}`)).toMatchObject({
+    expect(record?.models.find((m) => m.id === `us.${NOVA}`)).toMatchObject({
       status: 'usable',
       profile: { regions: ['us-east-1', 'us-east-2', 'us-west-2'] },
     });
     expect(models.find((m) => m.id === HAIKU)?.access).toEqual([
       expect.objectContaining({ id: HAIKU, status: 'unusable' }),
     ]);
-    expect(models.find((m) => m.id === TITAN)?.access).toEqual([
-      expect.objectContaining({ id: `us.${TITAN}`, status: 'usable' }),
+    expect(models.find((m) => m.id === NOVA)?.access).toEqual([
+      expect.objectContaining({ id: `us.${NOVA}`, status: 'usable' }),
     ]);
     expect(ttl).toBeGreaterThan(0);
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { type ModelWindowStats, mergeModelStats, readModelStats } from '../../metrics/fleet-stats-reader.js';
 import { ModelAccessSchema } from '../../bedrock/model-access.js';
+import { type ModelWindowStats, mergeModelStats, readModelStats } from '../../metrics/fleet-stats-reader.js';
 import { readPreflight } from '../../queue/preflight-record.js';
 import { readFleetState } from '../../resilience/fleet-view.js';
 import { configuredLimits } from '../../resilience/ratelimit.js';
@@ -47,7 +47,9 @@ const ModelsDoc = {
         access: z
           .array(ModelAccessSchema)
           .nullable()
-          .describe("the last preflight's findings on the chain entries naming this model; null: none current"),
+          .describe(
+            "the last preflight's findings on the chain entries naming this model; null: none current",
+          ),
       }),
     ),
   },
