@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { type AccessStatus, ModelAccessSchema } from '../bedrock/model-access.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 
 /**
@@ -26,7 +26,7 @@ export function preflightTtlSeconds(refreshMs: number): number {
 }
 
 export async function writePreflight(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   record: PreflightRecord,
   ttlSeconds: number,
@@ -35,7 +35,7 @@ export async function writePreflight(
 }
 
 /** The last preflight a worker wrote, or null when none is current (or the value is not one). */
-export async function readPreflight(redis: Redis, keys: Keys): Promise<PreflightRecord | null> {
+export async function readPreflight(redis: RedisClient, keys: Keys): Promise<PreflightRecord | null> {
   const raw = await redis.get(keys.preflight);
   if (raw === null) return null;
   try {

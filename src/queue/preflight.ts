@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { BedrockControlPlane, ControlPlaneUnreachable } from '../bedrock/control-plane.js';
 import { checkModelAccess, type ModelAccess } from '../bedrock/model-access.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import { type PreflightRecord, preflightTtlSeconds, writePreflight } from './preflight-record.js';
 
@@ -23,7 +23,7 @@ export class PreflightRefusal extends Error {
 export interface PreflightDeps {
   config: Config;
   catalog: ModelCatalog;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   logger: Logger;
   /** Refuse to start when a chain has no usable model (`worker --strict`). */
