@@ -3,7 +3,9 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { redactUrlCredentials } from './log.js';
+import { ModelCatalog } from './models/catalog.js';
 import { ModelInfoSchema } from './models/info.js';
+import { isApplicationProfileArn } from './models/model-id.js';
 import { FAMILIES } from './models/request.js';
 import { parseRedisUrl, RedisSettingsSchema } from './redis/connect.js';
 import { hashTagOf } from './redis/keys.js';
@@ -279,6 +281,12 @@ export const ConfigSchema = z
       .describe('per-model quotas and policy overrides'),
     limiter: LimiterSettingsSchema.prefault({}).describe('fleet-wide pacing and adaptive rates'),
     customModels: z.array(ModelInfoSchema).default([]).describe('models added to the catalog'),
+    inferenceProfiles: z
+      .record(z.string(), z.string().min(1))
+      .default({})
+      .describe(
+        'application inference profile ARN → the model (id, alias or system profile) it was made from; chains may then name the ARN',
+      ),
     policy: PolicySchema.prefault({}),
     worker: z
       .object({
@@ -301,6 +309,18 @@ export const ConfigSchema = z
           .positive()
           .default(SECOND)
           .describe('queue pause when every model is busy'),
+        preflight: z
+          .boolean()
+          .default(true)
+          .describe(
+            'at start, ask the Bedrock control plane which chain models the account may use; chains skip the others without a call',
+          ),
+        preflightRefreshMs: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * MINUTE)
+          .describe('how often a running worker asks again, so a model enabled later is used again'),
         sharedBreakers: z
           .boolean()
           .default(true)
@@ -456,6 +476,23 @@ export const ConfigSchema = z
         path: ['prefix'],
         message: `"${config.prefix}" has no {hash tag}; with redis.cluster every key must share one, e.g. "{bj}"`,
       });
+    // A profile's model must be one the catalog (built-in plus customModels) can resolve.
+    const catalog = new ModelCatalog(config.customModels);
+    for (const [arn, target] of Object.entries(config.inferenceProfiles)) {
+      if (!isApplicationProfileArn(arn))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inferenceProfiles', arn],
+          message:
+            'must be an application inference profile ARN (arn:aws:bedrock:<region>:<account>:application-inference-profile/<id>)',
+        });
+      else if (!catalog.resolve(target))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inferenceProfiles', arn],
+          message: `model "${target}" is not in the catalog and its family cannot be inferred`,
+        });
+    }
   });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -10,6 +10,7 @@ export { ModelError, type ModelErrorKind } from './models/errors.js';
 export type { ModelInfo } from './models/info.js';
 export type { ChatMessage, Family, ModelReply, ModelRequest, StopReason, Usage } from './models/request.js';
 export type { Job, JobInput } from './queue/jobs.js';
+export { PreflightRefusal } from './queue/preflight.js';
 export {
   type BatchEnqueueResult,
   createProducer,

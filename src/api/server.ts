@@ -96,7 +96,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   // Without a listener BullMQ prints the error whole, with the arguments of a failed AUTH.
   queue.on('error', (err) => options.logger?.error({ err }, 'queue error'));
-  const catalog = new ModelCatalog(config.customModels);
+  const catalog = ModelCatalog.of(config);
   const metrics = createMetrics({ queue, redis, keys, fleet: () => readFleetState(redis, config, catalog) });
   const tokens = new TokenTable(config);
   const sessions = new Sessions(tokens, {

@@ -63,7 +63,8 @@ export type BedrockRuntimeOptions = z.input<typeof BedrockRuntimeOptionsSchema>;
 /** Usage headers of each InvokeModel answer, keyed by the SDK's output object. */
 const headersByOutput = new WeakMap<object, Record<string, string>>();
 
-function hasAwsCredentials(env: Readonly<Record<string, string | undefined>>): boolean {
+/** Whether the environment names AWS credentials (else, with an endpoint override, placeholders are used). */
+export function hasAwsCredentials(env: Readonly<Record<string, string | undefined>>): boolean {
   return Boolean(
     env.AWS_ACCESS_KEY_ID ||
       env.AWS_PROFILE ||

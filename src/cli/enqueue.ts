@@ -130,7 +130,7 @@ export function register(program: Command, ctx: CliContext): void {
         };
         // A file can be read twice: check every job before enqueueing any, so bad input enqueues nothing.
         if (source !== '-') {
-          const catalog = new ModelCatalog(config.customModels);
+          const catalog = ModelCatalog.of(config);
           for await (const { where, job } of readJobs(source, batchId)) {
             try {
               parseJob(withDefaults(job), { catalog, config, path: where });

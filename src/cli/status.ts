@@ -4,6 +4,7 @@ import { ModelCatalog } from '../models/catalog.js';
 import { batchStatus } from '../queue/batch-status.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
+import { readPreflight } from '../queue/preflight-record.js';
 import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.js';
@@ -74,9 +75,10 @@ export function register(program: Command, ctx: CliContext): void {
               'completed',
               'failed',
             );
-            const models = await readFleetState(redis, config, new ModelCatalog(config.customModels));
+            const models = await readFleetState(redis, config, ModelCatalog.of(config));
             const stats = await readShortStats(redis, keys);
-            if (ctx.json()) ctx.emit({ queue: keys.queueName, ...counts, models, stats });
+            const preflight = await readPreflight(redis, keys);
+            if (ctx.json()) ctx.emit({ queue: keys.queueName, ...counts, models, stats, preflight });
             else if (terminal) {
               // The models and their calls once; then their breakers' changes as notices, the counts in place.
               if (!described)

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { PreflightRefusal } from '../queue/preflight.js';
 import { startWorker } from '../queue/worker.js';
-import { type CliContext, untilSignal } from './context.js';
+import { type CliContext, CliError, untilSignal } from './context.js';
 import { positiveNumber } from './simulator.js';
 
 /** A TCP port from 1 to 65535. */
@@ -25,32 +26,49 @@ export function register(program: Command, ctx: CliContext): void {
       'serve Prometheus metrics at GET /metrics on this port (worker.metricsPort)',
       port('--metrics-port'),
     )
-    .action(async (o: { concurrency?: number; metricsPort?: number }) => {
-      const loaded = ctx.config();
-      const config =
-        o.metricsPort === undefined
-          ? loaded
-          : { ...loaded, worker: { ...loaded.worker, metricsPort: o.metricsPort } };
-      const logger = ctx.logger();
-      const worker = await startWorker({
-        config,
-        logger,
-        ...(o.concurrency ? { concurrency: o.concurrency } : {}),
-      });
-      logger.info(
-        {
-          concurrency: o.concurrency ?? config.worker.concurrency,
-          endpoint: config.endpoint ?? 'aws',
-          ...(worker.metricsUrl ? { metrics: worker.metricsUrl } : {}),
-        },
-        'worker started',
-      );
-      const signal = await untilSignal();
-      logger.info({ signal, deadlineMs: config.worker.shutdownTimeoutMs }, 'stopping: finishing active jobs');
-      await worker.close();
-      logger.info('worker stopped');
-      // A connection BullMQ still retries (Redis down) would hold the process open for ever:
-      // the work is handed back, so leave once the log is written.
-      logger.flush(() => process.exit(0));
-    });
+    .option(
+      '--no-preflight',
+      'do not ask the Bedrock control plane which chain models are usable (worker.preflight)',
+    )
+    .option('--strict', 'refuse to start when the preflight finds a chain with no usable model')
+    .action(
+      async (o: { concurrency?: number; metricsPort?: number; preflight: boolean; strict?: boolean }) => {
+        const loaded = ctx.config();
+        const config = {
+          ...loaded,
+          worker: {
+            ...loaded.worker,
+            ...(o.metricsPort === undefined ? {} : { metricsPort: o.metricsPort }),
+            ...(o.preflight ? {} : { preflight: false }),
+          },
+        };
+        const logger = ctx.logger();
+        const worker = await startWorker({
+          config,
+          logger,
+          strict: o.strict === true,
+          ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+        }).catch((e: unknown) => {
+          throw e instanceof PreflightRefusal ? new CliError(e.message, 1) : e;
+        });
+        logger.info(
+          {
+            concurrency: o.concurrency ?? config.worker.concurrency,
+            endpoint: config.endpoint ?? 'aws',
+            ...(worker.metricsUrl ? { metrics: worker.metricsUrl } : {}),
+          },
+          'worker started',
+        );
+        const signal = await untilSignal();
+        logger.info(
+          { signal, deadlineMs: config.worker.shutdownTimeoutMs },
+          'stopping: finishing active jobs',
+        );
+        await worker.close();
+        logger.info('worker stopped');
+        // A connection BullMQ still retries (Redis down) would hold the process open for ever:
+        // the work is handed back, so leave once the log is written.
+        logger.flush(() => process.exit(0));
+      },
+    );
 }

@@ -15,6 +15,15 @@ export interface ResolvedModel {
   info: ModelInfo;
   /** False when the id is not in the catalog and its limits are the family defaults. */
   known: boolean;
+  /** True for an application inference profile: `requestId` is its ARN, the rest its model's. */
+  applicationProfile?: true;
+}
+
+/** What a config adds to the built-in catalog (`customModels`, `inferenceProfiles`). */
+export interface CatalogAdditions {
+  customModels?: readonly ModelInfoInput[];
+  /** Application inference profile ARN → the model (id, alias or system profile id) it routes to. */
+  inferenceProfiles?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -24,10 +33,31 @@ export interface ResolvedModel {
 export class ModelCatalog {
   private readonly byId = new Map<string, ModelInfo>();
   private readonly byAlias = new Map<string, string>();
+  private readonly profiles = new Map<string, string>();
 
-  constructor(extra: readonly ModelInfoInput[] = [], builtin: readonly ModelInfo[] = BUILTIN_MODELS) {
+  /**
+   * @param profiles application inference profile ARN → the model it routes to
+   * @throws Error when a profile's model is neither listed nor of a family its id reveals
+   */
+  constructor(
+    extra: readonly ModelInfoInput[] = [],
+    builtin: readonly ModelInfo[] = BUILTIN_MODELS,
+    profiles: Readonly<Record<string, string>> = {},
+  ) {
     for (const info of builtin) this.add(info);
     for (const info of extra) this.add(ModelInfoSchema.parse(info));
+    for (const [arn, target] of Object.entries(profiles)) {
+      if (!this.resolve(target))
+        throw new Error(
+          `inferenceProfiles["${arn}"]: model "${target}" is not in the catalog and its family cannot be inferred`,
+        );
+      this.profiles.set(arn, target);
+    }
+  }
+
+  /** The built-in catalog plus what a config adds: `ModelCatalog.of(config)`. */
+  static of(additions: CatalogAdditions): ModelCatalog {
+    return new ModelCatalog(additions.customModels, BUILTIN_MODELS, additions.inferenceProfiles);
   }
 
   private add(info: ModelInfo): void {
@@ -50,6 +80,11 @@ export class ModelCatalog {
    * @returns undefined when the family cannot be inferred (the caller refuses the id).
    */
   resolve(id: string): ResolvedModel | undefined {
+    const target = this.profiles.get(id);
+    if (target !== undefined) {
+      const model = this.resolve(target);
+      return model && { ...model, requestId: id, applicationProfile: true };
+    }
     const aliased = this.byAlias.get(id);
     const requestId = aliased ?? id;
     const { baseId, geo } = parseModelId(requestId);

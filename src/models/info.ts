@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { GEOS } from './model-id.js';
 import { FAMILIES, type Family } from './request.js';
 
+/** Bedrock's lifecycle statuses of a foundation model (`FoundationModelLifecycleStatus`). */
+export const LIFECYCLES = ['ACTIVE', 'LEGACY'] as const;
+export type Lifecycle = (typeof LIFECYCLES)[number];
+
 /**
  * What Converse takes for a model beyond messages and `inferenceConfig`; Bedrock refuses a
  * request that uses more (`docs/bedrock-wire.md#what-converse-refuses-per-model`).
@@ -71,6 +75,10 @@ export const ModelInfoSchema = z.object({
   converse: ConverseFeaturesSchema.prefault({}).describe('what Converse takes for it'),
   firstTokenMs: z.number().nonnegative().default(400).describe('typical time to first token'),
   tokensPerSecond: z.number().positive().default(80).describe('typical output speed'),
+  lifecycle: z
+    .enum(LIFECYCLES)
+    .default('ACTIVE')
+    .describe("Bedrock's lifecycle status: LEGACY models still answer but are being retired"),
 });
 /** What we know of one model, defaults applied. */
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
@@ -92,6 +100,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     converse: ALL_CONVERSE_FEATURES,
     firstTokenMs: 600,
     tokensPerSecond: 70,
+    lifecycle: 'ACTIVE',
   },
   titan: {
     family: 'titan',
@@ -106,6 +115,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     converse: PLAIN_CONVERSE,
     firstTokenMs: 400,
     tokensPerSecond: 100,
+    lifecycle: 'ACTIVE',
   },
   nova: {
     family: 'nova',
@@ -120,6 +130,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     converse: ALL_CONVERSE_FEATURES,
     firstTokenMs: 400,
     tokensPerSecond: 100,
+    lifecycle: 'ACTIVE',
   },
   llama: {
     family: 'llama',
@@ -134,6 +145,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     converse: UNARY_TOOLS_CONVERSE,
     firstTokenMs: 450,
     tokensPerSecond: 60,
+    lifecycle: 'ACTIVE',
   },
   mistral: {
     family: 'mistral',
@@ -150,6 +162,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     converse: UNARY_TOOLS_CONVERSE,
     firstTokenMs: 400,
     tokensPerSecond: 80,
+    lifecycle: 'ACTIVE',
   },
   cohere: {
     family: 'cohere',
@@ -164,6 +177,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     converse: UNARY_TOOLS_CONVERSE,
     firstTokenMs: 500,
     tokensPerSecond: 60,
+    lifecycle: 'ACTIVE',
   },
 };
 

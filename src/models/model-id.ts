@@ -38,3 +38,16 @@ export function inferFamily(id: string): Family | undefined {
   const { baseId } = parseModelId(id);
   return FAMILY_PREFIXES.find(([prefix]) => baseId.startsWith(prefix))?.[1];
 }
+
+/**
+ * An application inference profile's ARN (`…:application-inference-profile/<12-character id>`):
+ * a profile an account made from a model or a system profile. Unlike a system profile's id, it
+ * says nothing of the model behind it: config `inferenceProfiles` names that model.
+ */
+const APPLICATION_PROFILE_ARN =
+  /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:application-inference-profile\/[a-z0-9]{12}$/;
+
+/** Whether an id is an application inference profile's ARN. */
+export function isApplicationProfileArn(id: string): boolean {
+  return APPLICATION_PROFILE_ARN.test(id);
+}

@@ -49,6 +49,11 @@ export interface ProcessorDeps {
   now?: () => Date;
   /** Settings of split documents; every field has a default. */
   split?: SplitOptions;
+  /**
+   * Ids as sent that the preflight found the account may not use: jobs skip them without a
+   * call, unless every model of the job is in it (then Bedrock's own answers fail the job).
+   */
+  unusableModels?: ReadonlySet<string>;
 }
 
 /** What a processed job returns to BullMQ (and to a parent job). */
@@ -211,10 +216,12 @@ export function createProcessor(deps: ProcessorDeps) {
     throw new UnrecoverableError(message);
   }
 
-  /** Step 3: the models of the job's chain; unknown ones fail the job at once. */
+  /** Step 3: the models of the job's chain, less those the preflight found unusable; unknown ones fail the job at once. */
   async function resolveModels(job: QueuedJob, base: ResultBase): Promise<ResolvedModel[]> {
     try {
-      return validateJobModels(job, deps.catalog, deps.config).map((id) => deps.catalog.resolve(id)!);
+      const models = validateJobModels(job, deps.catalog, deps.config).map((id) => deps.catalog.resolve(id)!);
+      const usable = models.filter((m) => !deps.unusableModels?.has(m.requestId));
+      return usable.length > 0 ? usable : models;
     } catch (e) {
       const message = isJobValidationError(e) ? e.message : String(e);
       await saveFailed({ ...base, attempts: [] }, message);

@@ -108,7 +108,7 @@ const STATE: Readonly<Record<string, ExistingState>> = {
 export function createProducer(options: ProducerOptions): Producer {
   const opts = ProducerOptionsSchema.parse(options);
   const config = opts.config ?? ConfigSchema.parse({});
-  const catalog = opts.catalog ?? new ModelCatalog(config.customModels);
+  const catalog = opts.catalog ?? ModelCatalog.of(config);
   const keys = keysFor(opts.prefix ?? config.prefix);
   const log = (opts.logger ?? silentLogger).child({ component: 'producer' });
   const ownsRedis = typeof opts.redis === 'string';

@@ -21,7 +21,13 @@ export const WorkerOptionsSchema = z
     client: z
       .custom<ModelClient>()
       .optional()
-      .describe('replaces the Bedrock client (tests of the shell only; integration tests use the simulator)'),
+      .describe(
+        'replaces the Bedrock client (tests of the shell only; integration tests use the simulator); turns the preflight off',
+      ),
+    strict: z
+      .boolean()
+      .default(false)
+      .describe('refuse to start when the preflight finds a chain none of whose models the account may use'),
     checkPersistence: z
       .boolean()
       .default(true)

@@ -16,6 +16,7 @@ import { ResultStore } from '../results/store.js';
 import { TokenCalibration } from '../summarize/calibration.js';
 import { loggedClient } from './call-log.js';
 import { createJobRunEvents, observeJobRuns } from './job-runs.js';
+import { startPreflight } from './preflight.js';
 import { createProcessor, type JobOutcome } from './processor.js';
 import { createQueueFailureSweep } from './queue-failures.js';
 import { type WorkerOptions, WorkerOptionsSchema } from './worker-options.js';
@@ -45,7 +46,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   const { config, clock, rand } = options;
   const logger = options.logger.child({ component: 'worker' });
   const keys = keysFor(config.prefix);
-  const catalog = new ModelCatalog(config.customModels);
+  const catalog = ModelCatalog.of(config);
   // BullMQ's worker needs commands to wait for Redis (no retry limit); it copies this connection.
   const redis = connectRedis(config.redisUrl, config.redis, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.error({ err }, 'redis connection error'));
@@ -99,6 +100,21 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   const queue = new Queue(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ err }, 'queue error'));
 
+  // Before the first job: which chain models may the account use? (A replaced client has no control plane.)
+  const preflight = await startPreflight({
+    config: options.client ? { ...config, worker: { ...config.worker, preflight: false } } : config,
+    catalog,
+    redis,
+    keys,
+    logger,
+    strict: options.strict,
+  }).catch(async (err: unknown) => {
+    await queue.close();
+    await redis.quit();
+    sdk?.destroy();
+    throw err;
+  });
+
   breakers.events.on('open', (e) =>
     logger.warn(
       { model: e.modelId, kind: e.kind, halfOpenAt: new Date(e.halfOpenAt).toISOString() },
@@ -138,6 +154,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     logger,
     ...(input.clock ? { fleetClock: clock } : {}),
   }).catch(async (err: unknown) => {
+    await preflight.close();
     await queue.close();
     await redis.quit();
     throw err;
@@ -155,6 +172,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     calibration: new TokenCalibration(),
     clock,
     ...(limiter ? { limiter } : {}),
+    unusableModels: preflight.unusable,
   });
   const processor = observeJobRuns(processJob, { events: jobRuns, clock });
   const worker = new Worker<unknown, JobOutcome>(keys.queueName, processor, {
@@ -198,6 +216,8 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   let closing: Promise<void> | undefined;
   const shutdown = async (deadlineMs: number): Promise<void> => {
     clearInterval(sweeper);
+    // Not awaited here: the deadline below must start on the worker's clock at once.
+    const preflightClosed = preflight.close();
     const graceful = worker.close();
     const finished = new AbortController();
     const deadline = clock.sleep(deadlineMs, finished.signal).then(
@@ -243,6 +263,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
         .catch((err: unknown) => logger.warn({ err }, 'error while closing'));
       if ((await settlesWithin(done, FORCE_GRACE_MS)) === 'late') step.cut();
     }
+    await preflightClosed;
   };
   return {
     worker,

@@ -19,6 +19,8 @@ export interface Keys {
   batchJobs(batchId: string): string;
   /** Short-lived marker taken while a producer adds a job, so two producers never both add it. */
   claim(jobId: string): string;
+  /** JSON of the fleet's last preflight: which chain models the account may use; with a TTL. */
+  readonly preflight: string;
   /** Hash of one model's fleet-wide token buckets (`r`, `t`, `ts`); absent means both full. */
   rateLimit(modelId: string): string;
   /** Hash of one model's fleet-wide breaker (`until`); absent means closed. */
@@ -60,6 +62,7 @@ export function keysFor(prefix: string): Keys {
     batchResults: (batchId) => `${prefix}:batch:${batchId}:results`,
     batchJobs: (batchId) => `${prefix}:batch:${batchId}:jobs`,
     claim: (jobId) => `${prefix}:claim:${jobId}`,
+    preflight: `${prefix}:preflight`,
     rateLimit: (modelId) => `${prefix}:rl:${modelId}`,
     breaker: (modelId) => `${prefix}:br:${modelId}`,
     breakerProbe: (modelId) => `${prefix}:br:${modelId}:probe`,

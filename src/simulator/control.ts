@@ -15,6 +15,7 @@ export const SIM_ERRORS = {
   ModelStreamErrorException: 424,
   ValidationException: 400,
   ServiceQuotaExceededException: 400,
+  ConflictException: 400,
   InternalServerException: 500,
   ServiceUnavailableException: 503,
 } as const;

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { AdminApi } from './admin.js';
 import { createControl } from './behaviour.js';
+import type { ControlPlaneOptions } from './control-plane.js';
 import { loadProfile, type Profile } from './profiles.js';
 import { type RunningSimulator, startSimulator } from './server.js';
 
@@ -22,6 +23,7 @@ export {
   type SimulatorControl,
   simError,
 } from './control.js';
+export type { ControlPlaneOptions } from './control-plane.js';
 export type { ActiveFault, FaultRule, FaultRuleInput } from './faults.js';
 export { loadProfile, type Profile, ProfileError, type ProfileInput, ProfileSchema } from './profiles.js';
 export {
@@ -45,6 +47,8 @@ export interface ProfileRunOptions {
    */
   clock?: Clock;
   logger?: Logger;
+  /** How the `bedrock` control plane answers; `{ access: 'denied' }` refuses every call. */
+  controlPlane?: ControlPlaneOptions;
 }
 
 /** A simulator run from a profile, with the in-process admin API of its behaviour side. */
@@ -74,6 +78,7 @@ export async function startSimulatorWithProfile(options: ProfileRunOptions = {})
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
   });
   return { url: sim.url, port: sim.port, close: () => sim.close(), admin: behaviour.admin };
 }

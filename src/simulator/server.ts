@@ -4,6 +4,7 @@ import { type Clock, monotonicClock } from '../clock.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { type SimulatorControl, simError } from './control.js';
+import { type ControlPlaneOptions, createControlPlane } from './control-plane.js';
 import { sendError, sendMissingAuth, sendRawError, sendStreamRefusal } from './errors-wire.js';
 import { type AnyRequest, type AnyResponse, createDualListener } from './listener.js';
 import { respond } from './respond.js';
@@ -33,6 +34,8 @@ export type SimulatorOptions = z.input<typeof SimulatorOptionsSchema> & {
    */
   clock?: Clock;
   logger?: Logger;
+  /** How the `bedrock` control plane on the same port answers (model access, profiles). */
+  controlPlane?: ControlPlaneOptions;
 };
 
 export interface RunningSimulator {
@@ -51,7 +54,8 @@ const BODY_TOO_LARGE = simError(
 /**
  * Starts the Bedrock-Runtime-compatible simulator: HTTP/2 cleartext (the AWS JS SDK's default)
  * and HTTP/1.1 (boto3, curl, fetch) on one port, serving `POST /model/{modelId}/invoke`,
- * `/invoke-with-response-stream`, `/converse`, `/converse-stream` and `/count-tokens`.
+ * `/invoke-with-response-stream`, `/converse`, `/converse-stream` and `/count-tokens`, and
+ * beside them the `bedrock` control plane (`src/simulator/control-plane.ts`).
  *
  * Like Bedrock, it refuses a request without an `Authorization` header (403
  * `MissingAuthenticationTokenException`), but it does not check SigV4 signatures or bearer
@@ -69,11 +73,17 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const clock = options.clock ?? monotonicClock;
   const logger = (options.logger ?? silentLogger).child({ component: 'simulator' });
   const inFlight = new Set<AbortController>();
+  const plane = createControlPlane({
+    catalog,
+    control,
+    ...(options.controlPlane ? { options: options.controlPlane } : {}),
+  });
 
   const answer = async (r: Route, req: AnyRequest, res: AnyResponse, reply: Reply, startedMs: number) => {
     const body = await readBody(req);
     if (body === 'too_large') return sendError(reply, BODY_TOO_LARGE);
-    const call = prepareCall(r, body, control, catalog);
+    // An application inference profile is served by the model or profile it was made from.
+    const call = prepareCall({ ...r, modelId: plane.target(r.modelId) }, body, control, catalog);
     if ('error' in call) {
       logger.debug({ model: r.modelId, operation: r.operation, error: call.error.name }, 'call refused');
       control.record(call.ctx, 'client_error', { inputTokens: 0, outputTokens: 0 });
@@ -104,6 +114,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const reply = newReply(res);
     const r = req.method === 'POST' ? route(url) : undefined;
     if (!req.headers.authorization) sendMissingAuth(reply);
+    else if (!r && plane.handle(req, reply)) return;
     else if (!r)
       sendRawError(reply, 404, 'UnknownOperationException', `No operation at ${req.method} ${url}`);
     else answer(r, req, res, reply, startedMs).catch((e: unknown) => failed(e, reply));

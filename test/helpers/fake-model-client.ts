@@ -142,7 +142,7 @@ export function createTestPipeline(
   input: { config?: ConfigInput; rand?: Random; runtime?: Partial<PolicyRuntime> } = {},
 ): TestPipeline {
   const config = ConfigSchema.parse(input.config ?? {});
-  const catalog = new ModelCatalog(config.customModels);
+  const catalog = ModelCatalog.of(config);
   const clock = new ManualClock(1_000_000);
   const client = new FakeModelClient();
   const events = createResilienceEvents();

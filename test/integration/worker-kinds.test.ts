@@ -72,8 +72,18 @@ describe('what each error kind does to a job', () => {
 
   it('moves on from a model that is not enabled', async () => {
     pipe.sim.admin.setModel(CLAUDE, { enabled: false });
+    // Without the preflight, which would skip the model before any call (worker-preflight.test.ts).
+    const config = testConfig(['claude-3-haiku', 'titan-express'], {
+      worker: {
+        concurrency: 8,
+        shutdownTimeoutMs: 5_000,
+        jobAttempts: 3,
+        busyBackoffMs: 50,
+        preflight: false,
+      },
+    });
 
-    const [r] = await runJobs(testConfig(['claude-3-haiku', 'titan-express']), [ask('ad-1', 'Hello')]);
+    const [r] = await runJobs(config, [ask('ad-1', 'Hello')]);
 
     expect(r?.modelId).toBe(TITAN);
     expect(r?.attempts[0]).toMatchObject({ modelId: CLAUDE, outcome: 'access_denied', httpStatus: 403 });

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ModelAccessSchema } from '../../bedrock/model-access.js';
 import { type ModelWindowStats, mergeModelStats, readModelStats } from '../../metrics/fleet-stats-reader.js';
+import { readPreflight } from '../../queue/preflight-record.js';
 import { readFleetState } from '../../resilience/fleet-view.js';
 import { configuredLimits } from '../../resilience/ratelimit.js';
 import type { ApiContext } from './context.js';
@@ -42,6 +44,12 @@ const ModelsDoc = {
         inChains: z.array(z.string()),
         fleet: z.array(z.looseObject({ modelId: z.string() })),
         stats: z.looseObject({ '1m': StatsDoc, '5m': StatsDoc }),
+        access: z
+          .array(ModelAccessSchema)
+          .nullable()
+          .describe(
+            "the last preflight's findings on the chain entries naming this model; null: none current",
+          ),
       }),
     ),
   },
@@ -59,16 +67,17 @@ function view(s: ModelWindowStats): ModelStatsView {
 
 /**
  * `GET /v1/models`: the catalog with each model's quota, chains, its fleet rate and breaker now,
- * and what the fleet did with it over the last 1 and 5 minutes (`stats`, summed over the model's
- * base id and its profiles).
+ * what the fleet did with it over the last 1 and 5 minutes (`stats`, summed over the model's
+ * base id and its profiles), and what the last preflight found of its chain entries (`access`).
  */
 export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { config, catalog } = ctx;
   const limits = configuredLimits(config, catalog);
   app.get('/v1/models', { config: { scope: 'read' }, schema: ModelsDoc }, async () => {
-    const [fleet, windows] = await Promise.all([
+    const [fleet, windows, preflight] = await Promise.all([
       readFleetState(ctx.redis, config, catalog),
       readModelStats(ctx.redis, ctx.keys, { windowsSeconds: Object.values(SPANS) }),
+      readPreflight(ctx.redis, ctx.keys),
     ]);
     const baseOf = (id: string) => catalog.resolve(id)?.baseId;
     const stats = (baseId: string) =>
@@ -94,6 +103,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
       // Per id as sent (a profile and its base model are separate pools): rate and breaker now.
       fleet: fleet.filter((f) => baseOf(f.modelId) === m.id),
       stats: stats(m.id),
+      access: preflight ? preflight.models.filter((a) => a.baseId === m.id) : null,
     }));
   });
 }
