@@ -7,7 +7,7 @@ import {
   InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Family } from '../../src/models/request.js';
+import type { NativeFamily } from '../../src/models/request.js';
 import { estimateTokens } from '../../src/models/tokens.js';
 import { type RunningSimulator, startSimulator } from '../../src/simulator/index.js';
 import { sdkClient, type TestControl, testControl } from './simulator-fixtures.js';
@@ -18,7 +18,7 @@ type Json = Record<string, unknown>;
 interface FamilyCase {
   /** What the case is called in the test names. */
   name: string;
-  family: Family;
+  family: NativeFamily;
   model: string;
   body: Json;
   /** The answer text and token counts the family's native response carries. */
@@ -136,7 +136,7 @@ const CASES: FamilyCase[] = [
   },
 ];
 
-const END_STOP: Readonly<Record<Family, string>> = {
+const END_STOP: Readonly<Record<NativeFamily, string>> = {
   anthropic: 'end_turn',
   titan: 'FINISH',
   nova: 'end_turn',
