@@ -9,8 +9,8 @@ import { type BuiltinInput, checked, entry, REGIONS_PAGE } from './entry.js';
  * AWS's cards and price list) unless noted, and what Converse refuses for them is not known:
  * the simulator takes everything (`ALL_CONVERSE_FEATURES`, the default).
  *
- * Not listed although on the regions page: gpt-oss-safeguard, Qwen3 Next and VL, Gemma (the
- * page's "Gemma 3 27B PT" does not match an id we could confirm), MiniMax M2.1/M2.5, Kimi K2
+ * Not listed although on the regions page: gpt-oss-safeguard, Qwen3 Next and VL, Gemma 3 12B
+ * and 27B (the page's "Gemma 3 27B PT" does not match an id we could confirm), Gemma 4, MiniMax M2.1/M2.5, Kimi K2
  * Thinking, the other Nemotron models, GLM 4.7 Flash and 5. Their ids resolve by family.
  */
 const co = (info: Omit<BuiltinInput, 'converseOnly' | 'source'>): ModelInfo =>
@@ -200,6 +200,22 @@ export const CONVERSE_ONLY_MODELS: readonly ModelInfo[] = [
     profiles: ['us'],
     firstTokenMs: 600,
     tokensPerSecond: 60,
+  }),
+  // us-east-1 in-region; no profile. 128K / 4,096, $0.04 / $0.08.
+  co({
+    id: 'google.gemma-3-4b-it',
+    family: 'google',
+    name: 'Gemma 3 4B IT',
+    aliases: ['gemma-3-4b'],
+    contextWindow: 128_000,
+    maxOutputTokens: 4_096,
+    priceInPer1k: 0.00004,
+    priceOutPer1k: 0.00008,
+    rpm: 400,
+    tpm: 300_000,
+    profiles: [],
+    firstTokenMs: 200,
+    tokensPerSecond: 180,
   }),
   // us-east-1 in-region; no profile. 204,608 / 128,000, $0.30 / $1.20.
   co({
