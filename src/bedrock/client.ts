@@ -14,9 +14,9 @@ import { fromConverseOutput, toConverseInput } from '../models/converse.js';
 import { classifyError, contentFiltered } from '../models/errors.js';
 import { adapterFor } from '../models/families/index.js';
 import {
+  isNativeFamily,
   type ModelReply,
   type ModelRequest,
-  isNativeFamily,
   type NativeReply,
   USAGE_HEADERS,
   type Usage,

@@ -1,5 +1,11 @@
 import { BUILTIN_MODELS } from './builtin.js';
-import { FAMILY_DEFAULTS, isConverseOnly, type ModelInfo, type ModelInfoInput, ModelInfoSchema } from './info.js';
+import {
+  FAMILY_DEFAULTS,
+  isConverseOnly,
+  type ModelInfo,
+  type ModelInfoInput,
+  ModelInfoSchema,
+} from './info.js';
 import { inferFamily, parseModelId } from './model-id.js';
 import type { Family } from './request.js';
 

@@ -237,7 +237,12 @@ describe('validateJobModels', () => {
 
   it('refuses a model whose family cannot be inferred, naming the id and the accepted prefixes', () => {
     expect(() =>
-      validateJobModels({ models: ['nova-micro', 'stability.sd3-large'] }, ctx.catalog, ctx.config, 'jobs[2]'),
+      validateJobModels(
+        { models: ['nova-micro', 'stability.sd3-large'] },
+        ctx.catalog,
+        ctx.config,
+        'jobs[2]',
+      ),
     ).toThrow(
       /^jobs\[2\]\.models\[1\]: unknown model "stability\.sd3-large": its family cannot be inferred; use .*"anthropic\.", "amazon\.titan-text", "amazon\.nova", "meta\.llama", "mistral\.", "cohere\.command", "openai\.", "deepseek\."/,
     );

@@ -26,7 +26,9 @@ export const AttemptRecordSchema = z.object({
   api: z
     .literal('converse')
     .optional()
-    .describe('set when the call went through Converse although the job asked for invoke: the model is Converse-only'),
+    .describe(
+      'set when the call went through Converse although the job asked for invoke: the model is Converse-only',
+    ),
 });
 /**
  * One attempt: the model as sent, how it ended, the HTTP status and message of a failure, its

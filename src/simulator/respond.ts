@@ -142,7 +142,8 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
 
 /** The native format of an InvokeModel call; `prepareCall` refuses InvokeModel without one. */
 function nativeFormat(call: Call): SimFamily {
-  if (!call.format) throw new Error(`no native format for ${call.ctx.baseId}: InvokeModel should have been refused`);
+  if (!call.format)
+    throw new Error(`no native format for ${call.ctx.baseId}: InvokeModel should have been refused`);
   return call.format;
 }
 

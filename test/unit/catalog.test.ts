@@ -23,15 +23,23 @@ function shippedChains(): Record<string, string[]> {
 }
 
 describe('the built-in catalog', () => {
-  it.each(BUILTIN_MODELS.map((m) => [m.id, m] as const))('%s parses as a config model would', (_id, model) => {
-    expect(ModelInfoSchema.parse(model)).toEqual(model);
-  });
+  it.each(BUILTIN_MODELS.map((m) => [m.id, m] as const))(
+    '%s parses as a config model would',
+    (_id, model) => {
+      expect(ModelInfoSchema.parse(model)).toEqual(model);
+    },
+  );
 
-  it.each(BUILTIN_MODELS.map((m) => [m.id, m] as const))('%s says which AWS page it was checked on, and when', (_id, model) => {
-    expect(model.source?.url).toMatch(/^https:\/\/docs\.aws\.amazon\.com\/bedrock\/latest\/userguide\/[\w-]+\.html$/);
-    expect(model.source?.checked).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    expect(model.source!.checked <= CATALOG_CHECKED).toBe(true);
-  });
+  it.each(BUILTIN_MODELS.map((m) => [m.id, m] as const))(
+    '%s says which AWS page it was checked on, and when',
+    (_id, model) => {
+      expect(model.source?.url).toMatch(
+        /^https:\/\/docs\.aws\.amazon\.com\/bedrock\/latest\/userguide\/[\w-]+\.html$/,
+      );
+      expect(model.source?.checked).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(model.source!.checked <= CATALOG_CHECKED).toBe(true);
+    },
+  );
 
   it('gives every id and alias to one model only', () => {
     const names = BUILTIN_MODELS.flatMap((m) => [m.id, ...m.aliases]);

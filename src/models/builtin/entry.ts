@@ -11,7 +11,8 @@ export const CATALOG_CHECKED = '2026-11-30';
  * in-region, through a geographic profile, or a global one, and the EOL date of a LEGACY model.
  * It is what `profileOnly` (for us-east-1), `profiles` and most lifecycle entries rest on.
  */
-export const REGIONS_PAGE = 'https://docs.aws.amazon.com/bedrock/latest/userguide/models-region-compatibility.html';
+export const REGIONS_PAGE =
+  'https://docs.aws.amazon.com/bedrock/latest/userguide/models-region-compatibility.html';
 
 /** A model's card in the Bedrock user guide: context window, output limit, lifecycle, ids. */
 export const card = (slug: string): string =>

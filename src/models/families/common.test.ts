@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FAMILY_DEFAULTS, type ModelInfo } from '../info.js';
-import { NATIVE_FAMILIES, type NativeFamily, type ModelRequest } from '../request.js';
+import { type ModelRequest, NATIVE_FAMILIES, type NativeFamily } from '../request.js';
 import { ADAPTERS, adapterFor } from './index.js';
 
 /** Where each family keeps its output budget in the native body. */
@@ -36,15 +36,18 @@ describe('every family adapter', () => {
     expect(maxTokensOf[family](ADAPTERS[family].toNative(hi, modelOf(family, 300)))).toBe(300);
   });
 
-  it.each(NATIVE_FAMILIES)('%s caps a larger request at the model maximum and keeps a smaller one', (family) => {
-    const model = modelOf(family, 2_048);
+  it.each(NATIVE_FAMILIES)(
+    '%s caps a larger request at the model maximum and keeps a smaller one',
+    (family) => {
+      const model = modelOf(family, 2_048);
 
-    const big = ADAPTERS[family].toNative({ ...hi, params: { maxTokens: 100_000 } }, model);
-    const small = ADAPTERS[family].toNative({ ...hi, params: { maxTokens: 64 } }, model);
+      const big = ADAPTERS[family].toNative({ ...hi, params: { maxTokens: 100_000 } }, model);
+      const small = ADAPTERS[family].toNative({ ...hi, params: { maxTokens: 64 } }, model);
 
-    expect(maxTokensOf[family](big)).toBe(2_048);
-    expect(maxTokensOf[family](small)).toBe(64);
-  });
+      expect(maxTokensOf[family](big)).toBe(2_048);
+      expect(maxTokensOf[family](small)).toBe(64);
+    },
+  );
 
   it.each(NATIVE_FAMILIES)('%s ignores native overrides meant for other families', (family) => {
     const others = Object.fromEntries(

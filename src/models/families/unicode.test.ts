@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FAMILY_DEFAULTS, type ModelInfo } from '../info.js';
-import { type ChatMessage, NATIVE_FAMILIES, type NativeFamily, type ModelRequest } from '../request.js';
+import { type ChatMessage, type ModelRequest, NATIVE_FAMILIES, type NativeFamily } from '../request.js';
 import { ADAPTERS } from './index.js';
 
 const modelOf = (family: NativeFamily): ModelInfo => ({

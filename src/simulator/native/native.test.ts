@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelCatalog } from '../../models/catalog.js';
 import { ADAPTERS } from '../../models/families/index.js';
-import { NATIVE_FAMILIES, type ModelRequest } from '../../models/request.js';
+import { type ModelRequest, NATIVE_FAMILIES } from '../../models/request.js';
 import { SIM_FAMILIES } from './index.js';
 import { llamaTurns } from './llama.js';
 import { mistralTurns } from './mistral.js';
