@@ -86,7 +86,8 @@ const CASES: FamilyCase[] = [
   {
     name: 'llama',
     family: 'llama',
-    model: 'meta.llama3-1-8b-instruct-v1:0',
+    // us-east-1 serves Llama 3.1 through its US profile only.
+    model: 'us.meta.llama3-1-8b-instruct-v1:0',
     body: {
       prompt: `<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nAnswer briefly.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n${QUESTION}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n`,
       max_gen_len: 300,

@@ -61,6 +61,13 @@ describe('the built-in catalog', () => {
     }
   });
 
+  it('gives every profile-only model a US profile, which its alias is sent to', () => {
+    const profileOnly = BUILTIN_MODELS.filter((m) => m.profileOnly);
+
+    expect(profileOnly.filter((m) => !m.profiles?.includes('us')).map((m) => m.id)).toEqual([]);
+    for (const m of profileOnly) expect(catalog.resolve(m.aliases[0]!)?.requestId).toBe(`us.${m.id}`);
+  });
+
   it('lists at least one model of every family, and family defaults for each', () => {
     expect(new Set(BUILTIN_MODELS.map((m) => m.family))).toEqual(new Set(FAMILIES));
     expect(Object.keys(FAMILY_DEFAULTS).sort()).toEqual([...FAMILIES].sort());
