@@ -1,7 +1,7 @@
 import { type ModelInfo, PLAIN_CONVERSE } from '../info.js';
 import { card, checked, entry, REGIONS_PAGE } from './entry.js';
 
-/*
+/**
  * Amazon Titan Text and Nova. Notes as in `anthropic.ts`: card, regions, secondary, kept.
  *
  * Titan Text (Lite, Express, Premier) is no longer on the regional availability page, nor on

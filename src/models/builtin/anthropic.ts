@@ -1,7 +1,7 @@
 import type { ModelInfo } from '../info.js';
 import { card, checked, entry, REGIONS_PAGE } from './entry.js';
 
-/*
+/**
  * Anthropic Claude on bedrock-runtime (InvokeModel and Converse). How each figure was checked
  * is noted per entry: "card" (the model's card), "regions" (the regional availability page:
  * in-region support in us-east-1, profile geographies, Legacy and EOL dates), "secondary"

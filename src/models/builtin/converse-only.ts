@@ -1,7 +1,11 @@
 import { type ModelInfo, UNARY_TOOLS_CONVERSE } from '../info.js';
 import { type BuiltinInput, checked, entry, REGIONS_PAGE } from './entry.js';
 
-/*
+/** An entry served through Converse only, checked on the regions page. */
+const co = (info: Omit<BuiltinInput, 'converseOnly' | 'source'>): ModelInfo =>
+  entry({ ...info, converseOnly: true, source: checked(REGIONS_PAGE) });
+
+/**
  * Models of families we serve through Converse only (`CONVERSE_ONLY_FAMILIES`): we build no
  * native body for them, so every call goes through Converse. Notes as in `anthropic.ts`.
  * For all of them the regions page gave lifecycle, in-region support in us-east-1 and profile
@@ -10,12 +14,11 @@ import { type BuiltinInput, checked, entry, REGIONS_PAGE } from './entry.js';
  * the simulator takes everything (`ALL_CONVERSE_FEATURES`, the default).
  *
  * Not listed although on the regions page: gpt-oss-safeguard, Qwen3 Next and VL, Gemma 3 12B
- * and 27B (the page's "Gemma 3 27B PT" does not match an id we could confirm), Gemma 4, MiniMax M2.1/M2.5, Kimi K2
- * Thinking, the other Nemotron models, GLM 4.7 Flash and 5. Their ids resolve by family.
+ * and 27B (the page's "Gemma 3 27B PT" does not match an id we could confirm), Gemma 4,
+ * MiniMax M2.1 and M2.5, Kimi K2 Thinking, the other Nemotron models, GLM 4.7 Flash and 5,
+ * and the OpenAI GPT-5.x and xAI Grok models (documented for the bedrock-mantle endpoint).
+ * Their ids resolve by family where the provider prefix is known.
  */
-const co = (info: Omit<BuiltinInput, 'converseOnly' | 'source'>): ModelInfo =>
-  entry({ ...info, converseOnly: true, source: checked(REGIONS_PAGE) });
-
 export const CONVERSE_ONLY_MODELS: readonly ModelInfo[] = [
   // us-east-1 in-region; Geo only in GovCloud. 128K / 16K from the card, as a third-party
   // catalog cites it. price $0.07 / $0.30.

@@ -1,7 +1,7 @@
 import { type ModelInfo, UNARY_TOOLS_CONVERSE } from '../info.js';
 import { checked, entry, REGIONS_PAGE } from './entry.js';
 
-/*
+/**
  * Meta Llama. Notes as in `anthropic.ts`: card, regions, secondary, kept.
  * Llama 3.2 and 3.1 405B passed their EOL (2026-07-07, regions page) and are not listed.
  */

@@ -1,7 +1,7 @@
 import { type ModelInfo, PLAIN_CONVERSE, UNARY_TOOLS_CONVERSE } from '../info.js';
 import { checked, entry, REGIONS_PAGE } from './entry.js';
 
-/* Mistral AI and Cohere. Notes as in `anthropic.ts`: card, regions, secondary, kept. */
+/** Mistral AI. Notes as in `anthropic.ts`: card, regions, secondary, kept. */
 export const MISTRAL_MODELS: readonly ModelInfo[] = [
   // regions: Active; us-east-1 in-region. limits, price: kept.
   entry({
@@ -142,6 +142,7 @@ export const MISTRAL_MODELS: readonly ModelInfo[] = [
   }),
 ];
 
+/** Cohere Command R: both past their EOL. Notes as in `anthropic.ts`. */
 export const COHERE_MODELS: readonly ModelInfo[] = [
   // regions: Legacy in us-east-1 and us-west-2, EOL 2026-08-19. limits, price: kept.
   entry({
