@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../src/config.js';
+import { DEFAULT_CHAIN, loadConfig } from '../src/config.js';
 import { startWorker } from '../src/queue/worker.js';
 import { deleteKeys } from '../src/redis/purge.js';
 import { ProfileSchema, startSimulatorWithProfile } from '../src/simulator/index.js';
@@ -91,11 +91,8 @@ const configInput = {
   redisUrl: REDIS_URL,
   endpoint: sim.url,
   logLevel: 'warn' as const,
-  models: {
-    'anthropic.claude-3-haiku-20240307-v1:0': unlimited,
-    'meta.llama3-1-70b-instruct-v1:0': unlimited,
-    'amazon.titan-text-express-v1': unlimited,
-  },
+  // The default chain, as its ids are sent.
+  models: Object.fromEntries(DEFAULT_CHAIN.map((id) => [id, unlimited])),
   worker: {
     concurrency: Number(values.concurrency),
     shutdownTimeoutMs: 10_000,

@@ -164,7 +164,7 @@ const MODELS = [
   HAIKU,
   `us.${HAIKU}`,
   'amazon.titan-text-express-v1',
-  'meta.llama3-1-70b-instruct-v1:0',
+  'us.meta.llama3-1-70b-instruct-v1:0',
   'amazon.nova-lite-v1:0',
   'mistral.mistral-7b-instruct-v0:2',
   'cohere.command-r-v1:0',

@@ -167,11 +167,16 @@ const ApiTokensSchema = z.array(ApiTokenSchema).superRefine((tokens, ctx) => {
   });
 });
 
-const DEFAULT_CHAIN = [
-  'anthropic.claude-3-haiku-20240307-v1:0',
-  'meta.llama3-1-70b-instruct-v1:0',
-  'amazon.titan-text-express-v1',
-];
+/**
+ * The default chain: three cheap, fast ACTIVE models of three providers, so an outage of one
+ * provider leaves two: Claude Haiku 4.5, Llama 3.3 70B (through its US profile: us-east-1 has
+ * no in-region Llama 3.3) and Nova Lite. `src/models/builtin.test.ts` fails if one turns LEGACY.
+ */
+export const DEFAULT_CHAIN = [
+  'anthropic.claude-haiku-4-5-20251001-v1:0',
+  'us.meta.llama3-3-70b-instruct-v1:0',
+  'amazon.nova-lite-v1:0',
+] as const;
 
 /** Fleet-wide pacing and adaptive rates (`limiter` in the config). */
 export const LimiterSettingsSchema = z
@@ -267,7 +272,7 @@ export const ConfigSchema = z
       .describe('how long results stay in Redis'),
     chains: z
       .record(z.string().min(1), z.array(z.string().min(1)).min(1))
-      .default({ default: DEFAULT_CHAIN })
+      .default({ default: [...DEFAULT_CHAIN] })
       .describe('named fallback chains: ordered model ids, aliases, profiles or ARNs'),
     spill: z
       .record(z.string().min(1), z.boolean())

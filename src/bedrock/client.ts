@@ -9,11 +9,12 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import { z } from 'zod';
-import type { ResolvedModel } from '../models/catalog.js';
+import { apiFor, type ResolvedModel } from '../models/catalog.js';
 import { fromConverseOutput, toConverseInput } from '../models/converse.js';
 import { classifyError, contentFiltered } from '../models/errors.js';
 import { adapterFor } from '../models/families/index.js';
 import {
+  isNativeFamily,
   type ModelReply,
   type ModelRequest,
   type NativeReply,
@@ -151,7 +152,8 @@ export class BedrockModelClient implements ModelClient {
   }
 
   /**
-   * Calls one model once, native (`invoke`) or through Converse. Usage is Bedrock's metered
+   * Calls one model once, native (`invoke`) or through Converse; a model we serve through
+   * Converse only (no native adapter for its family) always goes through Converse. Usage is Bedrock's metered
    * count from the `X-Amzn-Bedrock-*-Token-Count` headers (InvokeModel), else the body's own.
    * @throws ModelError, classified; a content-filtered answer is thrown as `content_filtered`.
    */
@@ -161,7 +163,8 @@ export class BedrockModelClient implements ModelClient {
     let requestId: string | undefined;
     let headerUsage: Usage | undefined;
     try {
-      if (options.api === 'converse') {
+      // isNativeFamily is implied by apiFor; it narrows the family for adapterFor.
+      if (apiFor(model, options.api) === 'converse' || !isNativeFamily(model.family)) {
         const input = toConverseInput(model.requestId, request, model.info);
         const out = await this.sdk.send(new ConverseCommand(input), { abortSignal: options.signal });
         reply = fromConverseOutput(out);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { DEFAULT_CHAIN, loadConfig } from '../config.js';
 import { createLogger, redactUrlCredentials } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { createProducer } from '../queue/producer.js';
@@ -20,7 +20,8 @@ import { createProgress } from './progress.js';
 import { positiveNumber } from './simulator.js';
 import { lineSink, showHealth } from './view-feeds.js';
 
-const PRIMARY = 'anthropic.claude-3-haiku-20240307-v1:0';
+/** The default chain's first model: the demo's outage shows the chain falling back. */
+const PRIMARY = DEFAULT_CHAIN[0];
 const CORPUS = join(import.meta.dirname, '..', '..', 'examples', 'corpus');
 
 export function register(program: Command, ctx: CliContext): void {

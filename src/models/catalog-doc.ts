@@ -1,7 +1,7 @@
 import type { ModelCatalog } from './catalog.js';
-import type { Lifecycle } from './info.js';
+import { isConverseOnly, type Lifecycle } from './info.js';
 import { NATIVE_FIELDS } from './native-fields.js';
-import { FAMILIES, type Family } from './request.js';
+import { type Family, isNativeFamily, NATIVE_FAMILIES } from './request.js';
 
 /** One catalog model as `models --json` and the README show it. */
 export interface CatalogRow {
@@ -22,10 +22,12 @@ export interface CatalogRow {
    * A job may call it with `api: "converse"` (every family we know has a Converse mapping);
    * without a system prompt there, the worker opens the first user turn with it.
    */
-  converse: { supported: boolean; systemPrompt: boolean };
+  converse: { supported: boolean; systemPrompt: boolean; only: boolean };
   /** The fields `native.<family>` adds beyond the shared params. */
   nativeFields: string[];
   lifecycle: Lifecycle;
+  /** LEGACY: the day AWS retires it. */
+  eolDate?: string;
 }
 
 /** Every catalog model, built-in first. */
@@ -42,9 +44,10 @@ export function catalogRows(catalog: ModelCatalog): CatalogRow[] {
     rpm: m.rpm,
     tpm: m.tpm,
     profileOnly: m.profileOnly,
-    converse: { supported: true, systemPrompt: m.converse.system },
-    nativeFields: NATIVE_FIELDS[m.family].map((f) => f.name),
+    converse: { supported: true, systemPrompt: m.converse.system, only: isConverseOnly(m) },
+    nativeFields: isNativeFamily(m.family) ? NATIVE_FIELDS[m.family].map((f) => f.name) : [],
     lifecycle: m.lifecycle,
+    ...(m.eolDate ? { eolDate: m.eolDate } : {}),
   }));
 }
 
@@ -64,11 +67,11 @@ export function catalogMarkdown(catalog: ModelCatalog): string {
   for (const r of catalogRows(catalog)) {
     const alias = r.aliases.length > 0 ? ` (${r.aliases.map(code).join(', ')})` : '';
     lines.push(
-      `| ${r.name} | ${code(r.id)}${alias} | ${r.family} | ${count(r.contextWindow)} | ${count(r.maxOutputTokens)} | ${r.priceInPer1k} / ${r.priceOutPer1k} | ${count(r.rpm)} / ${count(r.tpm)} | ${r.profileOnly ? 'profile only' : 'yes'} | ${!r.converse.supported ? 'no' : r.converse.systemPrompt ? 'yes' : 'yes, system prompt in the first turn'} | ${r.lifecycle} |`,
+      `| ${r.name} | ${code(r.id)}${alias} | ${r.family} | ${count(r.contextWindow)} | ${count(r.maxOutputTokens)} | ${r.priceInPer1k} / ${r.priceOutPer1k} | ${count(r.rpm)} / ${count(r.tpm)} | ${r.profileOnly ? 'profile only' : 'yes'} | ${r.converse.only ? 'only' : !r.converse.supported ? 'no' : r.converse.systemPrompt ? 'yes' : 'yes, system prompt in the first turn'} | ${r.lifecycle}${r.eolDate ? ` (EOL ${r.eolDate})` : ''} |`,
     );
   }
   lines.push('', '| family | fields `native.<family>` adds |', '| --- | --- |');
-  for (const family of FAMILIES) {
+  for (const family of NATIVE_FAMILIES) {
     const fields = NATIVE_FIELDS[family]
       .map((f) => `${code(f.name)}${f.note ? ` (${f.note})` : ''}`)
       .join(', ');

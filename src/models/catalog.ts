@@ -1,5 +1,11 @@
 import { BUILTIN_MODELS } from './builtin.js';
-import { FAMILY_DEFAULTS, type ModelInfo, type ModelInfoInput, ModelInfoSchema } from './info.js';
+import {
+  FAMILY_DEFAULTS,
+  isConverseOnly,
+  type ModelInfo,
+  type ModelInfoInput,
+  ModelInfoSchema,
+} from './info.js';
 import { inferFamily, parseModelId } from './model-id.js';
 import type { Family } from './request.js';
 
@@ -107,4 +113,15 @@ export class ModelCatalog {
     const info: ModelInfo = { ...FAMILY_DEFAULTS[family], id: baseId, name: baseId, aliases: [] };
     return { requestId, baseId, ...(geo ? { geo } : {}), family, info, known: false };
   }
+}
+
+/**
+ * The API a call to the model uses: Converse for a model we serve through Converse only (its
+ * family has no native adapter), whatever the job asked; otherwise the job's own choice.
+ */
+export function apiFor<A extends 'invoke' | 'converse'>(
+  model: Pick<ResolvedModel, 'info'>,
+  requested: A,
+): A | 'converse' {
+  return isConverseOnly(model.info) ? 'converse' : requested;
 }

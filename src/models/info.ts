@@ -1,10 +1,19 @@
 import { z } from 'zod';
 import { GEOS } from './model-id.js';
-import { FAMILIES, type Family } from './request.js';
+import { FAMILIES, type Family, isNativeFamily } from './request.js';
 
 /** Bedrock's lifecycle statuses of a foundation model (`FoundationModelLifecycleStatus`). */
 export const LIFECYCLES = ['ACTIVE', 'LEGACY'] as const;
+/** One of {@link LIFECYCLES}. */
 export type Lifecycle = (typeof LIFECYCLES)[number];
+
+/** Where a catalog entry's figures were read, and when. */
+export const ModelSourceSchema = z.object({
+  url: z.url().describe("the AWS page the figures were checked against (the model's card, as a rule)"),
+  checked: z.iso.date().describe('the day they were checked, YYYY-MM-DD'),
+});
+/** Where a catalog entry's figures were read, and when. */
+export type ModelSource = z.infer<typeof ModelSourceSchema>;
 
 /**
  * What Converse takes for a model beyond messages and `inferenceConfig`; Bedrock refuses a
@@ -41,49 +50,104 @@ export const UNARY_TOOLS_CONVERSE: ConverseFeatures = ConverseFeaturesSchema.par
  * What we know of one model: limits, prices, default quotas and a latency profile
  * (used by the simulator and for timeouts). Prices are USD per 1,000 tokens, on-demand.
  */
-export const ModelInfoSchema = z.object({
-  id: z.string().min(1).describe('base model id, e.g. anthropic.claude-3-haiku-20240307-v1:0'),
-  family: z.enum(FAMILIES),
-  name: z.string().min(1),
-  aliases: z.array(z.string()).default([]),
-  contextWindow: z.number().int().positive().describe('input + output tokens the model accepts'),
-  maxOutputTokens: z.number().int().positive(),
-  priceInPer1k: z.number().nonnegative(),
-  priceOutPer1k: z.number().nonnegative(),
-  rpm: z.number().int().positive().describe('default on-demand requests per minute'),
-  tpm: z.number().int().positive().describe('default on-demand tokens per minute'),
-  profileOnly: z
-    .boolean()
-    .default(false)
-    .describe('on-demand calls need a us./eu./apac. inference profile id'),
-  profiles: z
-    .array(z.enum(GEOS))
-    .optional()
-    .describe(
-      'geographies of the cross-region profiles that serve the model (us, eu, ...); absent: not known, any',
-    ),
-  nativeBody: z
-    .enum(['prompt', 'chat', 'both'])
-    .optional()
-    .describe(
-      'Mistral: the InvokeModel bodies the model takes, `prompt` (the default) and/or `chat` (`messages`)',
-    ),
-  countTokens: z
-    .boolean()
-    .default(false)
-    .describe('Bedrock counts tokens for it (CountTokens on its base id)'),
-  converse: ConverseFeaturesSchema.prefault({}).describe('what Converse takes for it'),
-  firstTokenMs: z.number().nonnegative().default(400).describe('typical time to first token'),
-  tokensPerSecond: z.number().positive().default(80).describe('typical output speed'),
-  lifecycle: z
-    .enum(LIFECYCLES)
-    .default('ACTIVE')
-    .describe("Bedrock's lifecycle status: LEGACY models still answer but are being retired"),
-});
+export const ModelInfoSchema = z
+  .object({
+    id: z.string().min(1).describe('base model id, e.g. anthropic.claude-3-haiku-20240307-v1:0'),
+    family: z.enum(FAMILIES),
+    name: z.string().min(1),
+    aliases: z.array(z.string()).default([]),
+    contextWindow: z.number().int().positive().describe('input + output tokens the model accepts'),
+    maxOutputTokens: z.number().int().positive(),
+    priceInPer1k: z.number().nonnegative(),
+    priceOutPer1k: z.number().nonnegative(),
+    rpm: z
+      .number()
+      .int()
+      .positive()
+      .describe('starting on-demand requests per minute for the limiter (quotas vary by account)'),
+    tpm: z
+      .number()
+      .int()
+      .positive()
+      .describe('starting on-demand tokens per minute for the limiter (quotas vary by account)'),
+    profileOnly: z
+      .boolean()
+      .default(false)
+      .describe('on-demand calls need a cross-region profile id (us., eu., global., ...)'),
+    profiles: z
+      .array(z.enum(GEOS))
+      .optional()
+      .describe(
+        'geographies of the cross-region profiles that serve the model (us, eu, ...); absent: not known, any',
+      ),
+    nativeBody: z
+      .enum(['prompt', 'chat', 'both'])
+      .optional()
+      .describe(
+        'Mistral: the InvokeModel bodies the model takes, `prompt` (the default) and/or `chat` (`messages`)',
+      ),
+    countTokens: z
+      .boolean()
+      .default(false)
+      .describe('Bedrock counts tokens for it (CountTokens on its base id)'),
+    converse: ConverseFeaturesSchema.prefault({}).describe('what Converse takes for it'),
+    firstTokenMs: z.number().nonnegative().default(400).describe('typical time to first token'),
+    tokensPerSecond: z.number().positive().default(80).describe('typical output speed'),
+    lifecycle: z
+      .enum(LIFECYCLES)
+      .default('ACTIVE')
+      .describe("Bedrock's lifecycle status: LEGACY models still answer until their EOL date"),
+    eolDate: z.iso
+      .date()
+      .optional()
+      .describe('LEGACY: the day AWS retires the model (YYYY-MM-DD); calls fail after it'),
+    converseOnly: z
+      .boolean()
+      .optional()
+      .describe(
+        'served through Converse only, whatever the job asks: we build no native body for it (default: true for a family without a native adapter)',
+      ),
+    source: ModelSourceSchema.optional().describe('where the figures were checked, and when'),
+  })
+  .superRefine((info, ctx) => {
+    if (info.converseOnly === false && !isNativeFamily(info.family))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['converseOnly'],
+        message: `family ${info.family} has no native format here; its models are served through Converse`,
+      });
+  });
 /** What we know of one model, defaults applied. */
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
 /** A model as config `customModels` may write it: defaulted fields may be left out. */
 export type ModelInfoInput = z.input<typeof ModelInfoSchema>;
+
+/** Defaults for a family we serve through Converse only. */
+function converseOnlyDefaults(
+  family: Family,
+  contextWindow: number,
+  maxOutputTokens: number,
+  priceInPer1k: number,
+  priceOutPer1k: number,
+): Omit<ModelInfo, 'id' | 'name' | 'aliases'> {
+  return {
+    family,
+    contextWindow,
+    maxOutputTokens,
+    priceInPer1k,
+    priceOutPer1k,
+    rpm: 100,
+    tpm: 100_000,
+    profileOnly: false,
+    countTokens: false,
+    // What Converse refuses for these models is not written down here: the simulator takes it all.
+    converse: ALL_CONVERSE_FEATURES,
+    converseOnly: true,
+    firstTokenMs: 500,
+    tokensPerSecond: 80,
+    lifecycle: 'ACTIVE',
+  };
+}
 
 /** Limits used for a model id we infer the family of but do not list. */
 export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'name' | 'aliases'>>> = {
@@ -179,7 +243,26 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     tokensPerSecond: 60,
     lifecycle: 'ACTIVE',
   },
+  // The Converse-only families: a listed model of each gives the prices; limits are the
+  // smallest listed ones, so an unlisted model is not sent more than it may take.
+  openai: converseOnlyDefaults('openai', 128_000, 16_000, 0.00015, 0.0006), // gpt-oss-120b
+  deepseek: converseOnlyDefaults('deepseek', 128_000, 8_192, 0.00062, 0.00185), // DeepSeek V3.2
+  qwen: converseOnlyDefaults('qwen', 32_000, 8_192, 0.00015, 0.0006), // Qwen3 32B
+  writer: converseOnlyDefaults('writer', 122_880, 8_192, 0.0006, 0.006), // Palmyra X5
+  google: converseOnlyDefaults('google', 128_000, 8_192, 0.00012, 0.0002), // Gemma 3 27B
+  minimax: converseOnlyDefaults('minimax', 128_000, 8_192, 0.0003, 0.0012), // MiniMax M2
+  moonshot: converseOnlyDefaults('moonshot', 128_000, 8_192, 0.0006, 0.003), // Kimi K2.5
+  nvidia: converseOnlyDefaults('nvidia', 128_000, 4_096, 0.00006, 0.00023), // Nemotron Nano 9B v2
+  zai: converseOnlyDefaults('zai', 128_000, 8_192, 0.0006, 0.0022), // GLM 4.7
 };
+
+/**
+ * True when the model is served through Converse whatever the job asks: its family has no
+ * native adapter, or its entry says so (a model whose native body we do not build).
+ */
+export function isConverseOnly(info: Pick<ModelInfo, 'family' | 'converseOnly'>): boolean {
+  return info.converseOnly ?? !isNativeFamily(info.family);
+}
 
 /** Cost in USD of one call's usage at a model's on-demand prices. */
 export function costUsd(

@@ -19,6 +19,17 @@ export const FAMILY_PREFIXES: readonly (readonly [string, Family])[] = [
   ['meta.llama', 'llama'],
   ['mistral.', 'mistral'],
   ['cohere.command', 'cohere'],
+  // Families we serve through Converse only (`CONVERSE_ONLY_FAMILIES`).
+  ['openai.', 'openai'],
+  ['deepseek.', 'deepseek'],
+  ['qwen.', 'qwen'],
+  ['writer.', 'writer'],
+  ['google.', 'google'],
+  ['minimax.', 'minimax'],
+  // Bedrock names Moonshot's models under two providers: `moonshot.` and `moonshotai.`.
+  ['moonshot', 'moonshot'],
+  ['nvidia.', 'nvidia'],
+  ['zai.', 'zai'],
 ];
 
 /** Peels a cross-region profile's geo prefix off an id: `us.x` → `{ baseId: 'x', geo: 'us' }`. */

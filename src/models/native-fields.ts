@@ -1,4 +1,4 @@
-import type { Family } from './request.js';
+import type { NativeFamily } from './request.js';
 
 /** One field a job's `native.<family>` may add to that family's body, with a value Bedrock takes. */
 export interface NativeField {
@@ -16,10 +16,11 @@ const field = (name: string, example: Record<string, unknown>, note?: string): N
 /**
  * The native fields each family's InvokeModel body takes beyond what the shared `params`
  * (`maxTokens`, `temperature`, `topP`, `stopSequences`) already set: what only `native`
- * reaches (`docs/bedrock-wire.md#native-formats`). Tool use is left out: jobs answer with text. With `api: "converse"` the same object goes
+ * reaches (`docs/bedrock-wire.md#native-formats`); Converse-only families have no native body.
+ * Tool use is left out: jobs answer with text. With `api: "converse"` the same object goes
  * to Converse as `additionalModelRequestFields`.
  */
-export const NATIVE_FIELDS: Readonly<Record<Family, readonly NativeField[]>> = {
+export const NATIVE_FIELDS: Readonly<Record<NativeFamily, readonly NativeField[]>> = {
   anthropic: [
     field('top_k', { top_k: 20 }),
     field('thinking', { thinking: { type: 'disabled' } }),

@@ -4,9 +4,33 @@
  * that family's native body; the native answer comes back as a {@link ModelReply}.
  */
 
-/** Model families whose native formats we speak. */
-export const FAMILIES = ['anthropic', 'titan', 'nova', 'llama', 'mistral', 'cohere'] as const;
+/** Model families whose native InvokeModel formats we speak. */
+export const NATIVE_FAMILIES = ['anthropic', 'titan', 'nova', 'llama', 'mistral', 'cohere'] as const;
+/** A family with a native adapter (`src/models/families/`). */
+export type NativeFamily = (typeof NATIVE_FAMILIES)[number];
+/**
+ * Providers whose models we serve through Converse only: we build no native body for them, so
+ * a job asking for `api: "invoke"` is served through Converse (`docs/architecture.md#the-job`).
+ */
+export const CONVERSE_ONLY_FAMILIES = [
+  'openai',
+  'deepseek',
+  'qwen',
+  'writer',
+  'google',
+  'minimax',
+  'moonshot',
+  'nvidia',
+  'zai',
+] as const;
+/** Every family a model id can belong to: native ones first, then the Converse-only ones. */
+export const FAMILIES = [...NATIVE_FAMILIES, ...CONVERSE_ONLY_FAMILIES] as const;
 export type Family = (typeof FAMILIES)[number];
+
+/** True when we speak the family's native InvokeModel format. */
+export function isNativeFamily(family: Family): family is NativeFamily {
+  return (NATIVE_FAMILIES as readonly string[]).includes(family);
+}
 
 export type Role = 'user' | 'assistant';
 

@@ -16,6 +16,8 @@ interface Rates {
   otherTokensPerChar: number;
 }
 
+const LARGE_VOCABULARY: Rates = { latinCharsPerToken: 4.2, cjkTokensPerChar: 0.75, otherTokensPerChar: 0.4 };
+
 const RATES: Readonly<Record<Family, Rates>> = {
   anthropic: { latinCharsPerToken: 3.6, cjkTokensPerChar: 1.0, otherTokensPerChar: 0.5 },
   titan: { latinCharsPerToken: 4.0, cjkTokensPerChar: 1.1, otherTokensPerChar: 0.5 },
@@ -23,6 +25,16 @@ const RATES: Readonly<Record<Family, Rates>> = {
   llama: { latinCharsPerToken: 4.2, cjkTokensPerChar: 0.75, otherTokensPerChar: 0.4 },
   mistral: { latinCharsPerToken: 3.8, cjkTokensPerChar: 1.2, otherTokensPerChar: 0.5 },
   cohere: { latinCharsPerToken: 4.2, cjkTokensPerChar: 0.8, otherTokensPerChar: 0.4 },
+  // Converse-only families: large modern vocabularies, counted like Llama 3 until calibrated.
+  openai: LARGE_VOCABULARY,
+  deepseek: LARGE_VOCABULARY,
+  qwen: LARGE_VOCABULARY,
+  writer: LARGE_VOCABULARY,
+  google: LARGE_VOCABULARY,
+  minimax: LARGE_VOCABULARY,
+  moonshot: LARGE_VOCABULARY,
+  nvidia: LARGE_VOCABULARY,
+  zai: LARGE_VOCABULARY,
 };
 
 function isCjk(code: number): boolean {

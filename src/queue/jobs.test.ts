@@ -145,8 +145,8 @@ describe('parseJob', () => {
   });
 
   it('refuses native fields for a family that does not exist', () => {
-    expect(refusal({ ...generate, native: { openai: { seed: 1 } } })).toBe(
-      'job.native.openai: is not a model family; expected one of anthropic, titan, nova, llama, mistral, cohere',
+    expect(refusal({ ...generate, native: { gpt: { seed: 1 } } })).toBe(
+      'job.native.gpt: is not a model family; expected one of anthropic, titan, nova, llama, mistral, cohere, openai, deepseek, qwen, writer, google, minimax, moonshot, nvidia, zai',
     );
   });
 
@@ -237,9 +237,14 @@ describe('validateJobModels', () => {
 
   it('refuses a model whose family cannot be inferred, naming the id and the accepted prefixes', () => {
     expect(() =>
-      validateJobModels({ models: ['nova-micro', 'openai.gpt-4'] }, ctx.catalog, ctx.config, 'jobs[2]'),
+      validateJobModels(
+        { models: ['nova-micro', 'stability.sd3-large'] },
+        ctx.catalog,
+        ctx.config,
+        'jobs[2]',
+      ),
     ).toThrow(
-      /^jobs\[2\]\.models\[1\]: unknown model "openai\.gpt-4": its family cannot be inferred; use .*"anthropic\.", "amazon\.titan-text", "amazon\.nova", "meta\.llama", "mistral\.", "cohere\.command"/,
+      /^jobs\[2\]\.models\[1\]: unknown model "stability\.sd3-large": its family cannot be inferred; use .*"anthropic\.", "amazon\.titan-text", "amazon\.nova", "meta\.llama", "mistral\.", "cohere\.command", "openai\.", "deepseek\."/,
     );
   });
 

@@ -112,7 +112,7 @@ export interface JobContext {
 
 function acceptedPrefixes(): string {
   const prefixes = FAMILY_PREFIXES.map(([p]) => `"${p}"`).join(', ');
-  return `a catalog id or alias, or an id starting with ${prefixes} (optionally behind a "us."/"eu."/"apac." profile prefix or inside a Bedrock ARN)`;
+  return `a catalog id or alias, or an id starting with ${prefixes} (optionally behind a "us."/"eu."/"global."/... profile prefix or inside a Bedrock ARN)`;
 }
 
 /**

@@ -23,6 +23,15 @@ export const AttemptRecordSchema = z.object({
   httpStatus: z.number().int().optional(),
   message: z.string().optional(),
   latencyMs: z.number().nonnegative(),
+  api: z
+    .literal('converse')
+    .optional()
+    .describe(
+      'set when the call went through Converse although the job asked for invoke: the model is Converse-only',
+    ),
 });
-/** One attempt: the model as sent, how it ended, the HTTP status and message of a failure, and its latency. */
+/**
+ * One attempt: the model as sent, how it ended, the HTTP status and message of a failure, its
+ * latency, and `api: "converse"` when a Converse-only model served an `invoke` job.
+ */
 export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { ModelApi, ModelClient } from '../bedrock/types.js';
 import type { Clock } from '../clock.js';
 import { type Config, LimiterSettingsSchema, type PolicyConfig, policyFor, SECOND } from '../config.js';
-import type { ResolvedModel } from '../models/catalog.js';
+import { apiFor, type ResolvedModel } from '../models/catalog.js';
 import { classifyError, isRetryableKind, type ModelErrorKind } from '../models/errors.js';
 import { parseModelId } from '../models/model-id.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
@@ -195,13 +195,16 @@ export class ModelPolicy {
       }
     }
 
+    // A Converse-only model is called through Converse whatever the job asked; the attempt says so.
+    const callApi = apiFor(model, api);
+    const via: Pick<AttemptRecord, 'api'> = callApi !== api ? { api: 'converse' } : {};
     let startedAt = this.o.clock.now();
     try {
       const reply = await this.slots.execute(() => {
         const call = () => {
           startedAt = this.o.clock.now();
           return callWithTimeout(this.o.client, model, request, {
-            api,
+            api: callApi,
             timeoutMs: this.o.config.timeoutMs,
             clock: this.o.clock,
             ...(signal ? { signal } : {}),
@@ -214,7 +217,7 @@ export class ModelPolicy {
       const latencyMs = this.o.clock.now() - startedAt;
       const used = reply.usage.inputTokens + reply.usage.outputTokens;
       if (limiter && used !== reserved) await limiter.refund(this.modelId, reserved - used);
-      this.record(attempts, { modelId: this.modelId, outcome: 'ok', latencyMs });
+      this.record(attempts, { modelId: this.modelId, outcome: 'ok', latencyMs, ...via });
       this.o.events?.emit('call', { modelId: this.modelId, outcome: 'ok', latencyMs, usage: reply.usage });
       return { ok: true, reply };
     } catch (e) {
@@ -249,6 +252,7 @@ export class ModelPolicy {
         outcome: err.kind,
         message: err.message,
         latencyMs,
+        ...via,
       };
       if (err.httpStatus !== undefined) record.httpStatus = err.httpStatus;
       this.record(attempts, record);

@@ -59,6 +59,15 @@ const PROVIDERS: Readonly<Record<Family, string>> = {
   llama: 'Meta',
   mistral: 'Mistral AI',
   cohere: 'Cohere',
+  openai: 'OpenAI',
+  deepseek: 'DeepSeek',
+  qwen: 'Qwen',
+  writer: 'Writer',
+  google: 'Google',
+  minimax: 'MiniMax',
+  moonshot: 'Moonshot AI',
+  nvidia: 'NVIDIA',
+  zai: 'Z.AI',
 };
 
 /** `arn:aws:bedrock:<region>::foundation-model/<id>` (foundation models have no account). */

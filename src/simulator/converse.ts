@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ConverseFeatures } from '../models/info.js';
 import type { Family } from '../models/request.js';
 import { type SimError, simError } from './control.js';
-import { SIM_FAMILIES } from './native/index.js';
+import { simFamilyOf } from './native/index.js';
 import type { Generation, ModelLimits, ParsedPrompt, SimStop, Turn } from './native/types.js';
 import { malformed } from './native/validate.js';
 
@@ -135,9 +135,10 @@ function featureError(body: ConverseRequest, model: ConverseModel, stream: boole
         `This model doesn't support the toolConfig.toolChoice.${choice} field. Remove toolConfig.toolChoice.${choice} and try again.`,
       );
   }
-  const known = SIM_FAMILIES[model.family].keys(model);
+  // Families without a native reading here pass their extra fields unchecked.
+  const known = simFamilyOf(model.family)?.keys(model);
   for (const key of Object.keys(body.additionalModelRequestFields ?? {}))
-    if (!known.has(key)) return malformed(`#: extraneous key [${key}] is not permitted`);
+    if (known && !known.has(key)) return malformed(`#: extraneous key [${key}] is not permitted`);
   return undefined;
 }
 

@@ -4,8 +4,7 @@ import { converseEvents, converseResponse } from './converse.js';
 import { inStreamError, sendError } from './errors-wire.js';
 import { chunkEvent, converseEvent, exceptionEvent } from './eventstream.js';
 import { generate, pieces } from './generate.js';
-import { SIM_FAMILIES } from './native/index.js';
-import type { AnswerContext, Generation, InvocationMetrics } from './native/types.js';
+import type { AnswerContext, Generation, InvocationMetrics, SimFamily } from './native/types.js';
 import type { Call } from './routes.js';
 import { endStream, type Reply, sendJson, startStream, writeFrame } from './wire.js';
 
@@ -112,7 +111,7 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
       const latencyMs = elapsedMs(clock, x);
       if (ctx.operation === 'converse') sendJson(x.reply, 200, converseResponse(g, latencyMs));
       else
-        sendJson(x.reply, 200, SIM_FAMILIES[call.family].respond(g, answer), {
+        sendJson(x.reply, 200, nativeFormat(call).respond(g, answer), {
           'X-Amzn-Bedrock-Input-Token-Count': g.inputTokens,
           'X-Amzn-Bedrock-Output-Token-Count': g.outputTokens,
           'X-Amzn-Bedrock-Invocation-Latency': latencyMs,
@@ -139,6 +138,13 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
     control.settle(admission.reservation, charged);
     control.record(ctx, x.signal.aborted && outcome === 'ok' ? 'client_error' : outcome, usage);
   }
+}
+
+/** The native format of an InvokeModel call; `prepareCall` refuses InvokeModel without one. */
+function nativeFormat(call: Call): SimFamily {
+  if (!call.format)
+    throw new Error(`no native format for ${call.ctx.baseId}: InvokeModel should have been refused`);
+  return call.format;
 }
 
 interface StreamPlan {
@@ -179,7 +185,7 @@ async function stream(
     encode = (i) => converseEvent(events[i]!.type, events[i]!.payload, i);
     startStream(x.reply, {});
   } else {
-    const chunks = SIM_FAMILIES[call.family].chunks(g, parts, metrics, a);
+    const chunks = nativeFormat(call).chunks(g, parts, metrics, a);
     count = chunks.length;
     encode = (i) => chunkEvent(chunks[i], i);
     startStream(x.reply, { 'X-Amzn-Bedrock-Content-Type': 'application/json' });

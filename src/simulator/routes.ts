@@ -13,8 +13,8 @@ import {
 } from './control.js';
 import { type ConverseModel, parseConverse } from './converse.js';
 import { contextLengthError } from './errors-wire.js';
-import { SIM_FAMILIES } from './native/index.js';
-import type { ParsedPrompt } from './native/types.js';
+import { simFamilyOf } from './native/index.js';
+import type { ParsedPrompt, SimFamily } from './native/types.js';
 import { isSimError, malformed } from './native/validate.js';
 
 const OPERATIONS: Readonly<Record<string, SimOperation>> = {
@@ -63,6 +63,8 @@ export function route(url: string): Route | undefined {
 export interface Call {
   ctx: CallContext;
   family: Family;
+  /** The family's native format; absent for a model the simulator serves through Converse only. */
+  format?: SimFamily;
   state: ModelState;
   prompt: ParsedPrompt;
 }
@@ -94,6 +96,16 @@ function parseJson(body: Buffer): { json: unknown } | SimError {
   }
 }
 
+/**
+ * A native InvokeModel body as a prompt. The families we serve through Converse only have no
+ * native reading here, so the simulator refuses InvokeModel for them in the words Bedrock uses
+ * for an operation a model does not take (Bedrock itself takes native bodies for some of them).
+ */
+function nativePrompt(json: unknown, model: ConverseModel): ParsedPrompt | SimError {
+  const format = simFamilyOf(model.family);
+  return format ? format.parse(json, model) : simError('ValidationException', MESSAGES.operation);
+}
+
 /** A CountTokens `input`: a base64 native body or a Converse request (`docs/bedrock-wire.md#operations`). */
 function countTokensPrompt(json: unknown, model: ConverseModel): ParsedPrompt | SimError {
   const input =
@@ -109,7 +121,7 @@ function countTokensPrompt(json: unknown, model: ConverseModel): ParsedPrompt | 
         "1 validation error detected: Value at 'input.invokeModel.body' failed to satisfy constraint: Member must not be null",
       );
     const inner = parseJson(Buffer.from(b64, 'base64'));
-    return 'json' in inner ? SIM_FAMILIES[model.family].parse(inner.json, model) : inner;
+    return 'json' in inner ? nativePrompt(inner.json, model) : inner;
   }
   if (input && 'converse' in input) return parseConverse(input.converse, model, false);
   return simError(
@@ -124,7 +136,7 @@ function promptOf(operation: SimOperation, body: Buffer, model: ConverseModel): 
   switch (operation) {
     case 'invoke':
     case 'invoke-stream':
-      return SIM_FAMILIES[model.family].parse(parsed.json, model);
+      return nativePrompt(parsed.json, model);
     case 'converse':
     case 'converse-stream':
       return parseConverse(parsed.json, model, operation === 'converse-stream');
@@ -140,6 +152,8 @@ const MESSAGES = {
   profileOnly: (baseId: string) =>
     `Invocation of model ID ${baseId} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.`,
   noCounting: "The provided model doesn't support counting tokens.",
+  operation:
+    "This action doesn't support the model that you provided. Try again with a supported text or chat model.",
 };
 
 /**
@@ -220,5 +234,6 @@ export function prepareCall(
   ctx.maxOutputTokens = r.operation === 'count-tokens' ? 0 : prompt.maxTokens;
   ctx.promptText = prompt.system ? `${prompt.system}\n` : '';
   for (const turn of prompt.turns) ctx.promptText += `${turn.text}\n`;
-  return { ctx, family, state, prompt };
+  const format = simFamilyOf(family);
+  return { ctx, family, ...(format ? { format } : {}), state, prompt };
 }

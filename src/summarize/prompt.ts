@@ -1,5 +1,11 @@
 import { type Config, ConfigSchema } from '../config.js';
-import type { Family, GenerationParams, ModelRequest, NativeOverrides } from '../models/request.js';
+import {
+  CONVERSE_ONLY_FAMILIES,
+  type Family,
+  type GenerationParams,
+  type ModelRequest,
+  type NativeOverrides,
+} from '../models/request.js';
 import { scriptCounts } from '../models/tokens.js';
 
 /**
@@ -22,6 +28,11 @@ const BASE: SummaryTemplate = {
 
 /** Defaults shipped per family; config `summarize.templates.<family>` overrides either field. */
 const DEFAULT_TEMPLATES: Readonly<Record<Family, SummaryTemplate>> = {
+  // The Converse-only families get the base prompt through Converse's own roles.
+  ...(Object.fromEntries(CONVERSE_ONLY_FAMILIES.map((f) => [f, BASE])) as Record<
+    (typeof CONVERSE_ONLY_FAMILIES)[number],
+    SummaryTemplate
+  >),
   anthropic: BASE,
   nova: BASE,
   cohere: BASE,

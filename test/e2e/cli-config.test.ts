@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MINUTE } from '../../src/config.js';
+import { FAMILIES } from '../../src/models/request.js';
 import { BIN, jsonLines, ROOT, runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bj-cli-'));
@@ -79,7 +80,7 @@ describe('CLI configuration', { timeout: 2 * MINUTE }, () => {
     expect(run.stdout).not.toContain('scoped-secret-token-1');
   });
 
-  it('lists at least 20 models of all six families, and the fleet rate of each chain model', async () => {
+  it('lists at least 40 models of every family, and the fleet rate of each default chain model', async () => {
     const run = await runCli(['--json', 'models']);
     const [listing] = jsonLines(run.stdout) as unknown as {
       models: { family: string }[];
@@ -89,14 +90,12 @@ describe('CLI configuration', { timeout: 2 * MINUTE }, () => {
     const fleet = listing?.fleet;
 
     expect(run.code).toBe(0);
-    expect(models!.length).toBeGreaterThanOrEqual(20);
-    expect(new Set(models!.map((m) => m.family))).toEqual(
-      new Set(['anthropic', 'titan', 'nova', 'llama', 'mistral', 'cohere']),
-    );
+    expect(models!.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(models!.map((m) => m.family))).toEqual(new Set(FAMILIES));
     expect(fleet?.map((f) => f.modelId)).toEqual([
-      'anthropic.claude-3-haiku-20240307-v1:0',
-      'meta.llama3-1-70b-instruct-v1:0',
-      'amazon.titan-text-express-v1',
+      'anthropic.claude-haiku-4-5-20251001-v1:0',
+      'us.meta.llama3-3-70b-instruct-v1:0',
+      'amazon.nova-lite-v1:0',
     ]);
     expect(fleet?.every((f) => (f.rate?.rpm ?? 0) > 0)).toBe(true);
   });

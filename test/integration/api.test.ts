@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, type RunningApi } from '../../src/api/server.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, DEFAULT_CHAIN, loadConfig } from '../../src/config.js';
 import { type RunningWorker, startWorker } from '../../src/queue/worker.js';
 import {
   ProfileSchema,
@@ -130,7 +130,7 @@ describe('HTTP API', () => {
     expect(result.json()).toMatchObject({
       id: 'j2',
       status: 'completed',
-      modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      modelId: DEFAULT_CHAIN[0],
     });
     expect(lines.headers['content-type']).toMatch(/ndjson/);
     expect(
@@ -144,7 +144,7 @@ describe('HTTP API', () => {
     expect(metrics.body).toMatch(/bedrock_jobs_results_stream_length 3/);
     expect(
       (models.json() as { id: string; inChains: string[] }[]).find(
-        (m) => m.id === 'amazon.titan-text-express-v1',
+        (m) => m.id === 'meta.llama3-3-70b-instruct-v1:0',
       )?.inChains,
     ).toEqual(['default']);
   });

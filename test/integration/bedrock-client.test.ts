@@ -3,7 +3,7 @@ import { BedrockModelClient, createBedrockRuntime } from '../../src/bedrock/clie
 import { CallAborted } from '../../src/bedrock/types.js';
 import { ModelCatalog } from '../../src/models/catalog.js';
 import { isModelError, type ModelError } from '../../src/models/errors.js';
-import { FAMILIES, type ModelRequest } from '../../src/models/request.js';
+import { type ModelRequest, NATIVE_FAMILIES } from '../../src/models/request.js';
 import {
   ProfileSchema,
   type ProfileSimulator,
@@ -12,7 +12,7 @@ import {
 
 const catalog = new ModelCatalog();
 const FIRST_OF_FAMILY = Object.fromEntries(
-  FAMILIES.map((f) => [f, catalog.list().find((m) => m.family === f && !m.profileOnly)!.id]),
+  NATIVE_FAMILIES.map((f) => [f, catalog.list().find((m) => m.family === f && !m.profileOnly)!.id]),
 );
 
 let sim: ProfileSimulator;
@@ -61,7 +61,7 @@ async function failure(p: Promise<unknown>): Promise<ModelError> {
 }
 
 describe('BedrockModelClient against the simulator', () => {
-  it.each(FAMILIES)(
+  it.each(NATIVE_FAMILIES)(
     'invokes %s natively and through Converse, with usage and the Korean summary',
     async (family) => {
       const model = catalog.resolve(FIRST_OF_FAMILY[family]!)!;

@@ -8,7 +8,7 @@ import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
-const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
+const LLAMA = 'meta.llama3-70b-instruct-v1:0';
 const HALF_OPEN_MS = 30_000;
 
 const ctx = useRedis();

@@ -14,7 +14,7 @@ import { BIN, ROOT } from '../e2e/helpers.js';
 import { useRedis } from '../helpers/redis.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
-const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
+const LLAMA = 'meta.llama3-70b-instruct-v1:0';
 const SECOND = 1_000;
 
 const ctx = useRedis();

@@ -26,7 +26,7 @@ import { sdkClient, type TestControl, type TestControlOptions, testControl } fro
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
 const NOVA = 'amazon.nova-micro-v1:0';
-const LLAMA = 'meta.llama3-1-8b-instruct-v1:0';
+const LLAMA = 'us.meta.llama3-1-8b-instruct-v1:0';
 const MISTRAL = 'mistral.mistral-7b-instruct-v0:2';
 const COHERE = 'cohere.command-r-v1:0';
 

@@ -27,7 +27,8 @@ import {
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
 const NOVA = 'amazon.nova-lite-v1:0';
-const LLAMA31 = 'meta.llama3-1-70b-instruct-v1:0';
+// us-east-1 serves Llama 3.1 through its US profile only.
+const LLAMA31 = 'us.meta.llama3-1-70b-instruct-v1:0';
 const LARGE2 = 'mistral.mistral-large-2407-v1:0';
 
 const catalog = new ModelCatalog();

@@ -7,7 +7,7 @@ import {
   InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Family } from '../../src/models/request.js';
+import type { NativeFamily } from '../../src/models/request.js';
 import { estimateTokens } from '../../src/models/tokens.js';
 import { type RunningSimulator, startSimulator } from '../../src/simulator/index.js';
 import { sdkClient, type TestControl, testControl } from './simulator-fixtures.js';
@@ -18,7 +18,7 @@ type Json = Record<string, unknown>;
 interface FamilyCase {
   /** What the case is called in the test names. */
   name: string;
-  family: Family;
+  family: NativeFamily;
   model: string;
   body: Json;
   /** The answer text and token counts the family's native response carries. */
@@ -86,7 +86,8 @@ const CASES: FamilyCase[] = [
   {
     name: 'llama',
     family: 'llama',
-    model: 'meta.llama3-1-8b-instruct-v1:0',
+    // us-east-1 serves Llama 3.1 through its US profile only.
+    model: 'us.meta.llama3-1-8b-instruct-v1:0',
     body: {
       prompt: `<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nAnswer briefly.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n${QUESTION}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n`,
       max_gen_len: 300,
@@ -136,7 +137,7 @@ const CASES: FamilyCase[] = [
   },
 ];
 
-const END_STOP: Readonly<Record<Family, string>> = {
+const END_STOP: Readonly<Record<NativeFamily, string>> = {
   anthropic: 'end_turn',
   titan: 'FINISH',
   nova: 'end_turn',

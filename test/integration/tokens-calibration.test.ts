@@ -8,7 +8,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCatalog } from '../../src/models/catalog.js';
 import { adapterFor } from '../../src/models/families/index.js';
-import { FAMILIES } from '../../src/models/request.js';
+import { NATIVE_FAMILIES } from '../../src/models/request.js';
 import { estimateTokens } from '../../src/models/tokens.js';
 import {
   ProfileSchema,
@@ -75,7 +75,7 @@ afterAll(async () => {
 describe('token estimate vs metered input tokens on a mixed corpus', () => {
   it('stays within 5% for every family', async () => {
     const lines: string[] = [];
-    for (const family of FAMILIES) {
+    for (const family of NATIVE_FAMILIES) {
       // A model that counts if the family has one, else the widest window the corpus fits.
       const model = catalog
         .list()

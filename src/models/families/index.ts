@@ -1,4 +1,4 @@
-import type { Family } from '../request.js';
+import type { NativeFamily } from '../request.js';
 import { anthropic } from './anthropic.js';
 import { cohere } from './cohere.js';
 import { llama } from './llama.js';
@@ -8,7 +8,7 @@ import { titan } from './titan.js';
 import type { FamilyAdapter } from './types.js';
 
 /** One adapter per family: the native InvokeModel format each family speaks. */
-export const ADAPTERS: Readonly<Record<Family, FamilyAdapter>> = {
+export const ADAPTERS: Readonly<Record<NativeFamily, FamilyAdapter>> = {
   anthropic,
   titan,
   nova,
@@ -18,6 +18,6 @@ export const ADAPTERS: Readonly<Record<Family, FamilyAdapter>> = {
 };
 
 /** The adapter that builds and parses `family`'s native bodies. */
-export function adapterFor(family: Family): FamilyAdapter {
+export function adapterFor(family: NativeFamily): FamilyAdapter {
   return ADAPTERS[family];
 }

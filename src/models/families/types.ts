@@ -1,5 +1,5 @@
 import type { ModelInfo } from '../info.js';
-import type { Family, ModelRequest, NativeReply, StopReason, Usage } from '../request.js';
+import type { ModelRequest, NativeFamily, NativeReply, StopReason, Usage } from '../request.js';
 
 /** A native InvokeModel body: a JSON object in the family's own format. */
 export type NativeBody = Record<string, unknown>;
@@ -17,7 +17,7 @@ export interface StreamDelta {
  * unified request becomes each family's native prompt when a chain moves on.
  */
 export interface FamilyAdapter {
-  readonly family: Family;
+  readonly family: NativeFamily;
   /**
    * Builds the native body. `request.native?.[family]` is merged on top; overrides for other
    * families are ignored. `params.maxTokens` defaults to a family default capped at the model's max output.

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FAMILY_DEFAULTS, type ModelInfo } from '../info.js';
-import { type ChatMessage, FAMILIES, type Family, type ModelRequest } from '../request.js';
+import { type ChatMessage, type ModelRequest, NATIVE_FAMILIES, type NativeFamily } from '../request.js';
 import { ADAPTERS } from './index.js';
 
-const modelOf = (family: Family): ModelInfo => ({
+const modelOf = (family: NativeFamily): ModelInfo => ({
   ...FAMILY_DEFAULTS[family],
   id: `test.${family}`,
   name: family,
@@ -34,7 +34,7 @@ const korean: ModelRequest = {
 };
 
 describe('Korean text through every family', () => {
-  it.each(FAMILIES)('%s keeps the Korean system prompt and every turn byte for byte', (family) => {
+  it.each(NATIVE_FAMILIES)('%s keeps the Korean system prompt and every turn byte for byte', (family) => {
     const wire = Buffer.from(JSON.stringify(ADAPTERS[family].toNative(korean, modelOf(family))), 'utf8');
 
     // Cohere and Mistral may place a text in a larger string, but never re-encode it.
@@ -43,9 +43,9 @@ describe('Korean text through every family', () => {
     expect(wire.toString('utf8')).not.toMatch(/\\u[0-9a-f]{4}/i);
   });
 
-  it.each(FAMILIES)('%s gives back a Korean answer unchanged', (family) => {
+  it.each(NATIVE_FAMILIES)('%s gives back a Korean answer unchanged', (family) => {
     const text = '서울은 대한민국의 수도이다.';
-    const answers: Record<Family, unknown> = {
+    const answers: Record<NativeFamily, unknown> = {
       anthropic: {
         content: [{ type: 'text', text }],
         stop_reason: 'end_turn',
@@ -91,7 +91,7 @@ describe('any unicode text', () => {
   it('appears verbatim in every family native body after a JSON round trip', () => {
     fc.assert(
       fc.property(conversations, (request) => {
-        for (const family of FAMILIES) {
+        for (const family of NATIVE_FAMILIES) {
           const body = JSON.parse(JSON.stringify(ADAPTERS[family].toNative(request, modelOf(family))));
           const inBody = strings(body);
           const texts = [

@@ -1,4 +1,4 @@
-import type { Family } from '../../models/request.js';
+import { type Family, isNativeFamily, type NativeFamily } from '../../models/request.js';
 import { anthropic } from './anthropic.js';
 import { cohere } from './cohere.js';
 import { llama } from './llama.js';
@@ -12,7 +12,7 @@ import type { SimFamily } from './types.js';
  * project's adapters (`src/models/families/`) on purpose: adapter tests against the
  * simulator then check two independent readings of the wire reference against each other.
  */
-export const SIM_FAMILIES: Readonly<Record<Family, SimFamily>> = {
+export const SIM_FAMILIES: Readonly<Record<NativeFamily, SimFamily>> = {
   anthropic,
   titan,
   nova,
@@ -20,3 +20,11 @@ export const SIM_FAMILIES: Readonly<Record<Family, SimFamily>> = {
   mistral,
   cohere,
 };
+
+/**
+ * The simulator's reading of a family's native format, or undefined for a family we serve
+ * through Converse only: the simulator answers those models through Converse alone.
+ */
+export function simFamilyOf(family: Family): SimFamily | undefined {
+  return isNativeFamily(family) ? SIM_FAMILIES[family] : undefined;
+}

@@ -1,4 +1,4 @@
-import type { Family } from '../../models/request.js';
+import type { NativeFamily } from '../../models/request.js';
 import type { SimError } from '../control.js';
 
 /** One turn of a conversation as the simulator recovers it from a request body. */
@@ -61,7 +61,7 @@ export interface AnswerContext {
 
 /** One family's native wire format, as Bedrock checks and answers it. */
 export interface SimFamily {
-  family: Family;
+  family: NativeFamily;
   /** Validates a native InvokeModel body like Bedrock does and recovers its prompt. */
   parse(body: unknown, model: ModelLimits): ParsedPrompt | SimError;
   /**
