@@ -14,9 +14,11 @@ import {
 import { useRedis } from '../helpers/redis.js';
 import { jsonLines, runCli } from './helpers.js';
 
-const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
-const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
-const TITAN = 'amazon.titan-text-express-v1';
+// The default chain's models: Claude Haiku 4.5 (not enabled here), Llama 3.3 70B (served through
+// its `us.` profile in us-east-1) and Nova Lite.
+const HAIKU = 'anthropic.claude-haiku-4-5-20251001-v1:0';
+const LLAMA = 'meta.llama3-3-70b-instruct-v1:0';
+const TITAN = 'amazon.nova-lite-v1:0';
 
 const ctx = useRedis();
 let sim: ProfileSimulator;
@@ -68,16 +70,16 @@ describe('bedrock-jobs models --check / --probe', () => {
       status: 'unusable',
       reason: expect.stringMatching(/NOT_AUTHORIZED/),
     });
-    expect(out?.models.find((m) => m.id === LLAMA)?.access).toMatchObject({ status: 'usable' });
-    expect(out?.models.find((m) => m.id === LLAMA)?.lifecycle).toBe('ACTIVE');
+    expect(out?.models.find((m) => m.id === TITAN)?.access).toMatchObject({ status: 'usable' });
+    expect(out?.models.find((m) => m.id === TITAN)?.lifecycle).toBe('ACTIVE');
     expect(out?.check.chains.default?.map((a) => [a.id, a.status])).toEqual([
       [HAIKU, 'unusable'],
-      [LLAMA, 'usable'],
+      [`us.${LLAMA}`, 'usable'],
       [TITAN, 'usable'],
     ]);
     expect(out?.probes.map((p) => [p.id, p.outcome])).toEqual([
       [HAIKU, 'access_denied'],
-      [LLAMA, 'ok'],
+      [`us.${LLAMA}`, 'ok'],
       [TITAN, 'ok'],
     ]);
     expect(out?.probes[0]?.httpStatus).toBe(403);
@@ -92,7 +94,7 @@ describe('bedrock-jobs models --check / --probe', () => {
     expect(run.stdout).toMatch(
       new RegExp(`1\\. us\\.${LLAMA.replace(/\./g, '\\.')}  usable  → us-east-1, us-east-2, us-west-2`),
     );
-    expect(run.stdout).toMatch(/2\. amazon\.titan-text-express-v1 {2}usable/);
+    expect(run.stdout).toMatch(/2\. amazon\.nova-lite-v1:0 {2}usable/);
   });
 
   it('exits 1 and says why when the control plane does not answer', async () => {
@@ -128,7 +130,9 @@ describe('bedrock-jobs models --check / --probe', () => {
 
       expect(s?.preflight.status).toBe('checked');
       expect(s?.preflight.models.find((m) => m.id === HAIKU)?.status).toBe('unusable');
-      expect(models.stdout).toMatch(/chain default:\n {4}anthropic\.claude-3-haiku-20240307-v1:0: unusable/);
+      expect(models.stdout).toMatch(
+        /chain default:\n {4}anthropic\.claude-haiku-4-5-20251001-v1:0: unusable/,
+      );
     } finally {
       await worker.close({ deadlineMs: 5_000 });
     }

@@ -75,7 +75,7 @@ describe('the Invoke and Converse example jobs', { timeout: 2 * MINUTE }, () => 
       expect(codes).toEqual([0, 0]);
       expect(invoke).toMatchObject({ status: 'completed', modelId: 'amazon.titan-text-express-v1' });
       expect(invoke?.attempts[0]).toMatchObject({ outcome: 'unavailable' });
-      expect(converse).toMatchObject({ status: 'completed', modelId: 'meta.llama3-1-70b-instruct-v1:0' });
+      expect(converse).toMatchObject({ status: 'completed', modelId: 'us.meta.llama3-1-70b-instruct-v1:0' });
     } finally {
       sim.admin.reset();
     }

@@ -10,7 +10,10 @@ import { parseExposition, promtoolProblems, sampleSum } from '../helpers/prometh
 import { useRedis } from '../helpers/redis.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
-const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
+// Llama 3.1 70B is served in us-east-1 through its `us.` profile only.
+const LLAMA = 'us.meta.llama3-1-70b-instruct-v1:0';
+/** The catalog lists it by its base id; its stats add up what every id of it served. */
+const LLAMA_BASE = 'meta.llama3-1-70b-instruct-v1:0';
 const JOBS = 8;
 
 const ctx = useRedis();
@@ -60,10 +63,12 @@ describe('GET /v1/models', () => {
     );
     await producer.waitForBatch('b1', { pollMs: 50 });
     // Workers write their counts every stats.flushMs: read until the last job's are in.
-    await expect.poll(async () => find(await models(), LLAMA).stats['1m'].ok, { timeout: 15_000 }).toBe(JOBS);
+    await expect
+      .poll(async () => find(await models(), LLAMA_BASE).stats['1m'].ok, { timeout: 15_000 })
+      .toBe(JOBS);
     const busy = await models();
     const claude = find(busy, CLAUDE);
-    const llama = find(busy, LLAMA);
+    const llama = find(busy, LLAMA_BASE);
 
     expect(find(quiet, CLAUDE).stats['1m']).toMatchObject({ calls: 0, latencyMs: { p50: null, p95: null } });
     expect(claude.fleet[0]?.breaker.state).toBe('open');

@@ -18,7 +18,8 @@ import { useRedis } from '../helpers/redis.js';
 import { type OwnRedisCluster, startOwnRedisCluster } from '../helpers/redis-server.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
-const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
+// Llama 3.1 70B is served in us-east-1 through its `us.` profile only.
+const LLAMA = 'us.meta.llama3-1-70b-instruct-v1:0';
 const QUOTA = { rpm: 1e6, tpm: 1e9 };
 /** About 15k tokens of English: longer than Titan Text Express's 8k window, so it is split into parts. */
 const LONG = readFileSync(

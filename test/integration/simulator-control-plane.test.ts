@@ -61,7 +61,8 @@ describe('the simulated bedrock control plane, through @aws-sdk/client-bedrock',
       providerName: 'Anthropic',
       outputModalities: ['TEXT'],
       inferenceTypesSupported: ['ON_DEMAND'],
-      modelLifecycle: { status: 'ACTIVE' },
+      // Claude 3 Haiku is LEGACY on Bedrock's lifecycle page: the control plane says so.
+      modelLifecycle: { status: 'LEGACY' },
     });
     expect(anthropic.modelSummaries?.every((m) => m.providerName === 'Anthropic')).toBe(true);
     expect(anthropic.modelSummaries?.map((m) => m.modelId)).toContain(SONNET_37);

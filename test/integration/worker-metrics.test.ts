@@ -15,7 +15,8 @@ import {
 import { useRedis } from '../helpers/redis.js';
 
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
-const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
+// Llama 3.1 70B is served in us-east-1 through its `us.` profile only.
+const LLAMA = 'us.meta.llama3-1-70b-instruct-v1:0';
 const HALF_OPEN_MS = 30_000;
 
 const ctx = useRedis();
