@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { shortModelName } from '../../src/cli/progress-layout.js';
 import { systemClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
+import { DEFAULT_CHAIN, loadConfig } from '../../src/config.js';
 import { startWorker } from '../../src/queue/worker.js';
 import { keysFor } from '../../src/redis/keys.js';
 import { FleetBreakers } from '../../src/resilience/fleet-breaker.js';
@@ -13,7 +14,9 @@ import { useRedis } from '../helpers/redis.js';
 import { BIN } from './helpers.js';
 import { barLines, TmuxTerminal } from './tmux.js';
 
-const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
+/** The default chain's first model: the watchers follow the breakers of the chains' models. */
+const HAIKU = DEFAULT_CHAIN[0];
+const NAME = shortModelName(HAIKU).replace(/[.]/g, '\\.');
 const JOBS = 5;
 
 const ctx = useRedis();
@@ -24,8 +27,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const opened = (l: string) => /^breaker opened: claude-3-haiku-20240307; next probe in \d+ s$/.test(l);
-const closed = (l: string) => l === 'breaker closed: claude-3-haiku-20240307 is back';
+const opened = (l: string) => new RegExp(`^breaker opened: ${NAME}; next probe in \\d+ s$`).test(l);
+const closed = (l: string) => l === `breaker closed: ${shortModelName(HAIKU)} is back`;
 
 describe('enqueue --wait and status --watch on a terminal', () => {
   it("show the fleet's breaker going down and coming back above one bar, and end on a clean line", async () => {
