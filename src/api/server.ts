@@ -19,8 +19,10 @@ import { formBodies, strictJsonBodies } from './body.js';
 import { registerDocs } from './docs.js';
 import { checkHealth, HealthSchema } from './health.js';
 import { createMetrics } from './metrics.js';
+import { ResultsTail } from './results-tail.js';
 import { batchRoutes } from './routes/batches.js';
 import type { ApiContext } from './routes/context.js';
+import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { sessionRoutes } from './routes/session.js';
@@ -158,6 +160,9 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   batchRoutes(app, ctx);
   modelRoutes(app, ctx);
   sessionRoutes(app, { ...ctx, tokens, sessions });
+  // One reader of the results stream for every event-stream client of this process.
+  const tail = new ResultsTail(redis, keys.results, options.logger);
+  eventRoutes(app, ctx, tail);
 
   let closing: Promise<void> | undefined;
   return {
@@ -165,6 +170,8 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
     close() {
       closing ??= (async () => {
         for (const step of [
+          // Event streams never end on their own: end them first, or the server would wait for them.
+          () => tail.close(),
           () => app.close(),
           () => queue.close(),
           () => producer.close(),

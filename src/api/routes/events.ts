@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import { silentLogger } from '../../log.js';
+import { BatchIdSchema } from '../../queue/ids.js';
+import { BatchEventStream } from '../batch-events.js';
+import type { ResultsTail } from '../results-tail.js';
+import { compareStreamIds, STREAM_ID } from '../sse.js';
+import { type ApiContext, badRequest, idParam } from './context.js';
+
+/**
+ * `GET /v1/batches/:id/events`: a batch's progress as server-sent events (README, "HTTP API").
+ * 404 for a batch with no record; 204 (which tells EventSource to stop reconnecting) to a
+ * client whose `Last-Event-ID` is already the batch's `done` event.
+ */
+export function eventRoutes(app: FastifyInstance, ctx: ApiContext, tail: ResultsTail): void {
+  const deps = {
+    redis: ctx.redis,
+    keys: ctx.keys,
+    store: ctx.store,
+    tail,
+    logger: ctx.logger ?? silentLogger,
+    progressMs: ctx.config.api.eventsProgressMs,
+    heartbeatMs: ctx.config.api.eventsHeartbeatMs,
+  };
+  app.get('/v1/batches/:id/events', { config: { scope: 'read' } }, async (req, reply) => {
+    const batchId = idParam(req, BatchIdSchema, 'batch id');
+    const header = req.headers['last-event-id'];
+    const lastEventId = typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined;
+    if (lastEventId !== undefined && !STREAM_ID.test(lastEventId)) {
+      throw badRequest('Last-Event-ID: must be an event id this stream sent (<ms>-<seq>)');
+    }
+    const state = await ctx.store.state(batchId);
+    if (!state) return reply.code(404).send({ error: `no batch ${batchId}` });
+    if (lastEventId && state.doneEventId && compareStreamIds(lastEventId, state.doneEventId) >= 0) {
+      return reply.code(204).send();
+    }
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // The socket is not reused after the stream: nothing lingers when the API shuts down.
+      connection: 'close',
+      // nginx and similar proxies would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    await new BatchEventStream(deps, batchId, reply.raw).start(lastEventId);
+  });
+}
