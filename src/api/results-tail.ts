@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../log.js';
 import { duplicateClient, type RedisClient } from '../redis/connect.js';
 import { parseResultsEntry, type ResultsEntry } from '../results/stream-entry.js';
@@ -77,7 +78,11 @@ export class ResultsTail {
 
   private start(): Promise<void> {
     this.started ??= (async () => {
-      const reader = duplicateClient(this.redis);
+      // Named, so CLIENT LIST shows the one reader each API process keeps.
+      const reader =
+        this.redis instanceof Redis
+          ? this.redis.duplicate({ connectionName: `bedrock-jobs-results-tail-${this.streamKey}` })
+          : duplicateClient(this.redis);
       reader.on('error', (err) => this.log.warn({ err }, 'results stream connection error'));
       this.reader = reader;
       try {

@@ -56,6 +56,8 @@ const MetricsDoc = {
 
 export interface RunningApi {
   app: FastifyInstance;
+  /** Clients following a batch on `GET /v1/batches/:id/events` now. */
+  eventClients(): number;
   /** Stops listening and closes every connection it opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -167,6 +169,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   let closing: Promise<void> | undefined;
   return {
     app,
+    eventClients: () => tail.size,
     close() {
       closing ??= (async () => {
         for (const step of [
