@@ -70,7 +70,11 @@ export class BatchEventStream {
       return this.fail(err);
     }
     this.unsubscribe = subscription.unsubscribe;
-    if (this.ended) return this.stop();
+    if (this.ended) {
+      // The client left while we subscribed.
+      this.stop();
+      return this.openGate();
+    }
     this.heartbeat = setInterval(() => this.write(SSE_HEARTBEAT), this.deps.heartbeatMs);
     this.heartbeat.unref();
     try {

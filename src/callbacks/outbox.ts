@@ -27,7 +27,7 @@ export interface OutboxOptions {
  * batch, at once, or any worker's periodic sweep) queues it again if BullMQ lost it.
  */
 export class CallbackOutbox {
-  readonly queue: Queue<Delivery>;
+  private queue: Queue<Delivery> | undefined;
   private readonly log: Logger;
   private moving: Promise<void> | undefined;
   private again = false;
@@ -35,10 +35,20 @@ export class CallbackOutbox {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: OutboxOptions) {
-    const { redis, keys } = options;
     this.log = options.logger.child({ component: 'callback-outbox' });
-    this.queue = new Queue<Delivery>(keys.callbackQueueName, { connection: redis, prefix: keys.bullPrefix });
-    this.queue.on('error', (err) => this.log.error({ err }, 'callback queue error'));
+  }
+
+  /** The delivery queue, made on first use: a producer that never ends a batch with a callback writes nothing of it. */
+  private deliveries(): Queue<Delivery> {
+    if (!this.queue) {
+      const { redis, keys } = this.options;
+      this.queue = new Queue<Delivery>(keys.callbackQueueName, {
+        connection: redis,
+        prefix: keys.bullPrefix,
+      });
+      this.queue.on('error', (err) => this.log.error({ err }, 'callback queue error'));
+    }
+    return this.queue;
   }
 
   /**
@@ -86,7 +96,7 @@ export class CallbackOutbox {
         const jobId = deliveryJobId(deliveryId);
         // BullMQ's add is idempotent by id too; the check spares its 'duplicated' event.
         if ((await redis.exists(keys.callbackJob(jobId))) === 1) continue;
-        await this.queue.add(parsed.data.event, parsed.data, {
+        await this.deliveries().add(parsed.data.event, parsed.data, {
           jobId,
           attempts: callbacks.attempts,
           backoff: { type: 'exponential', delay: callbacks.backoffMs },
@@ -111,7 +121,7 @@ export class CallbackOutbox {
     this.closed = true;
     this.closing ??= (async () => {
       await this.moving;
-      await this.queue.close();
+      await this.queue?.close();
     })();
     return this.closing;
   }

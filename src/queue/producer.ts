@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { Cluster, Redis } from 'ioredis';
-import { z } from 'zod';
 import { CallbackOutbox } from '../callbacks/outbox.js';
-import { type Config, ConfigSchema, MINUTE, SECOND } from '../config.js';
-import { type Logger, silentLogger } from '../log.js';
+import { ConfigSchema } from '../config.js';
+import { silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { ensureSafeRedis, RedisSetupError } from '../redis/checks.js';
 import { connectRedis } from '../redis/connect.js';
@@ -18,41 +16,10 @@ import { BatchWaiter, type WaitOptions } from './batch-wait.js';
 import { type ClaimCode, type ClaimRequest, Claims } from './claim.js';
 import { BatchIdSchema } from './ids.js';
 import { type JobInput, parseJob, type QueuedJob } from './jobs.js';
-import { RetentionFields } from './retention.js';
+import { type ProducerOptions, ProducerOptionsSchema } from './producer-options.js';
 import { JobValidationError, toJobIssues } from './validation.js';
 
-export const ProducerOptionsSchema = z
-  .object({
-    redis: z
-      .union([z.string().min(1), z.instanceof(Redis), z.instanceof(Cluster)])
-      .describe('REDIS_URL (connected with config.redis), or a connection to share'),
-    prefix: z.string().min(1).optional().describe('key prefix; default config.prefix'),
-    config: z.custom<Config>().optional().describe('default: every setting at its default'),
-    catalog: z.instanceof(ModelCatalog).optional().describe('default: built-in models + config.customModels'),
-    logger: z.custom<Logger>().optional(),
-    sliceSize: z.number().int().positive().default(500).describe('jobs per claim + addBulk round trip'),
-    sliceBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(16 * 1024 * 1024)
-      .describe('approximate text per round trip, so batches of long documents stay bounded'),
-    backoffDelayMs: z
-      .number()
-      .int()
-      .positive()
-      .default(SECOND)
-      .describe('first BullMQ retry delay; doubles per attempt'),
-    ...RetentionFields,
-    claimTtlSeconds: z
-      .number()
-      .int()
-      .positive()
-      .default((5 * MINUTE) / SECOND)
-      .describe('how long an id stays reserved between claim and BullMQ add'),
-  })
-  .strict();
-export type ProducerOptions = z.input<typeof ProducerOptionsSchema>;
+export type { ProducerOptions };
 
 /**
  * Where an id that was not enqueued again already is. `enqueuing`: an enqueue of another batch
