@@ -179,3 +179,40 @@ describe('a done batch', () => {
     expect(await doneEntries(ctx.redis, ctx.prefix, batchId)).toHaveLength(1);
   });
 });
+
+describe('an NDJSON batch', () => {
+  it('stays open after a refused line and is sealed by the request that ends it, with its callback', async () => {
+    const c = loadConfig({
+      env: {},
+      overrides: { redisUrl: ctx.url, prefix: ctx.prefix, callbacks: { secret: 'an-ndjson-secret-0123' } },
+    });
+    const api = pipe.track(await buildApi({ config: c }));
+    const store = new ResultStore(ctx.redis, { prefix: ctx.prefix });
+    const post = (body: string) =>
+      api.app.inject({
+        method: 'POST',
+        url: '/v1/batches?batchId=streamed&callbackUrl=https%3A%2F%2Fhooks.example.com%2Fdone',
+        headers: { 'content-type': 'application/x-ndjson' },
+        payload: body,
+      });
+    const line = (id: string, extra: object = {}) => JSON.stringify({ ...ask(id), ...extra });
+
+    const cut = await post([line('nd-1'), line('nd-2', { params: { temperature: 9 } })].join('\n'));
+    await store.save(resultFor('nd-1', 'streamed', 'completed'));
+    const afterCut = await store.state('streamed');
+    const rest = await post([line('nd-2'), line('nd-3')].join('\n'));
+    const afterRest = await store.state('streamed');
+    await store.save(resultFor('nd-2', 'streamed', 'completed'));
+    await store.save(resultFor('nd-3', 'streamed', 'failed'));
+
+    expect(cut.statusCode).toBe(400);
+    expect(afterCut).toMatchObject({ total: 1, completed: 1, sealed: false, done: false });
+    expect(rest.statusCode).toBe(202);
+    expect(afterRest).toMatchObject({ total: 3, sealed: true, done: false, callback: { status: 'waiting' } });
+    expect(await store.state('streamed')).toMatchObject({
+      done: true,
+      callback: { on: 'done', status: 'pending' },
+    });
+    expect(await doneEntries(ctx.redis, ctx.prefix, 'streamed')).toHaveLength(1);
+  });
+});
