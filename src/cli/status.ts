@@ -62,7 +62,7 @@ export function register(program: Command, ctx: CliContext): void {
                 view.stop();
               }
               ctx.out(
-                `batch ${s.batchId}: ${s.completed} completed, ${s.failed} failed, ${s.active} active, ${s.waiting} waiting of ${s.total}${s.missing > 0 ? `; ${s.missing} never reached the queue (enqueue the batch again to add them)` : ''}${s.done ? '; done' : s.sealed ? '' : '; open (more jobs may be added)'}${s.callback ? `; callback ${s.callback.status}` : ''}`,
+                `batch ${s.batchId}: ${s.completed} completed, ${s.failed} failed, ${s.active} active, ${s.waiting} waiting of ${s.total}${s.missing > 0 ? `; ${s.missing} never reached the queue (enqueue the batch again to add them)` : ''}${s.sealed ? '' : '; open (more jobs may be added)'}${s.callback ? `; callback ${s.callback.status}` : ''}`,
               );
             }
             if (done) break;
