@@ -117,6 +117,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     logger,
     strict: options.strict,
   }).catch(async (err: unknown) => {
+    await callbacks.close();
     await queue.close();
     await redis.quit();
     sdk?.destroy();
