@@ -24,6 +24,7 @@ const ENV: Readonly<Record<string, string>> = {
   'api.tokens': 'API_TOKENS',
   logLevel: 'LOG_LEVEL',
   logPrompts: 'LOG_PROMPTS',
+  'callbacks.secret': 'CALLBACK_SECRET',
 };
 
 function walk(

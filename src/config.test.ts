@@ -51,3 +51,33 @@ describe('redactedConfig', () => {
     expect(shown).toContain('redis://app:***@cache:6379');
   });
 });
+
+describe('callbacks settings', () => {
+  it('takes CALLBACK_SECRET from the environment without dropping the file’s other callback settings', () => {
+    const file = join(dir, 'callbacks.yaml');
+    writeFileSync(file, 'callbacks:\n  attempts: 3\n  allowedHosts: [hooks.example.com]\n');
+
+    const config = loadConfig({ file, env: { CALLBACK_SECRET: 'from-the-environment-0123' } });
+
+    expect(config.callbacks).toMatchObject({
+      secret: 'from-the-environment-0123',
+      attempts: 3,
+      allowedHosts: ['hooks.example.com'],
+      timeoutMs: 10_000,
+    });
+  });
+
+  it('refuses a secret too short to be one, naming the setting', () => {
+    expect(() => loadConfig({ env: { CALLBACK_SECRET: 'short' } })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: { CALLBACK_SECRET: 'short' } })).toThrow(
+      /callbacks\.secret: must be at least 16 characters/,
+    );
+  });
+
+  it('never shows the secret in the printed config', () => {
+    const config = loadConfig({ env: { CALLBACK_SECRET: 'from-the-environment-0123' } });
+
+    expect(JSON.stringify(redactedConfig(config))).not.toContain('from-the-environment-0123');
+    expect(redactedConfig(config).callbacks.secret).toBe('[redacted]');
+  });
+});

@@ -446,6 +446,68 @@ export const ConfigSchema = z
           .positive()
           .default(1_000)
           .describe('NDJSON batches: jobs enqueued per round while the body streams in'),
+        eventsProgressMs: z
+          .number()
+          .int()
+          .positive()
+          .default(250)
+          .describe('GET /v1/batches/:id/events sends at most one progress event per this long'),
+        eventsHeartbeatMs: z
+          .number()
+          .int()
+          .positive()
+          .default(15 * SECOND)
+          .describe('GET /v1/batches/:id/events sends a comment this often, so proxies keep the stream open'),
+      })
+      .strict()
+      .prefault({}),
+    callbacks: z
+      .object({
+        secret: z
+          .string()
+          .min(16, { error: 'must be at least 16 characters' })
+          .optional()
+          .describe(
+            'HMAC-SHA256 key that signs every callback; a batch with a callbackUrl is refused without it',
+          ),
+        timeoutMs: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * SECOND)
+          .describe('a callback POST that has not answered after this long counts as a failed attempt'),
+        attempts: z
+          .number()
+          .int()
+          .positive()
+          .default(8)
+          .describe('POSTs per callback before it is recorded as failed on the batch'),
+        backoffMs: z
+          .number()
+          .int()
+          .positive()
+          .default(SECOND)
+          .describe('wait before the second attempt; doubles after each failed one'),
+        concurrency: z
+          .number()
+          .int()
+          .positive()
+          .default(8)
+          .describe('callback POSTs in flight at once per worker process'),
+        sweepMs: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * SECOND)
+          .describe(
+            'how often each worker queues callbacks still waiting in the outbox (after a crash of the one that should have)',
+          ),
+        allowedHosts: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            'when not empty, the only hosts a callbackUrl may name (exact, or `*.example.com` for subdomains)',
+          ),
       })
       .strict()
       .prefault({}),
@@ -603,6 +665,14 @@ export function loadConfig(options: { file?: string; env?: Env; overrides?: Conf
       tokens: parseApiTokens(env.API_TOKENS),
     };
   }
+  // CALLBACK_SECRET sets callbacks.secret and keeps the file's other callback settings.
+  if (env.CALLBACK_SECRET) {
+    const callbacks = merged.callbacks;
+    merged.callbacks = {
+      ...(callbacks !== null && typeof callbacks === 'object' ? callbacks : {}),
+      secret: env.CALLBACK_SECRET,
+    };
+  }
   // REDIS_PASSWORD and the like add to the file's `redis` settings rather than replacing them.
   const redisLayers = [fromFile, fromEnv(env), options.overrides]
     .map((l) => (l as { redis?: unknown } | null | undefined)?.redis)
@@ -619,8 +689,8 @@ export function loadConfig(options: { file?: string; env?: Env; overrides?: Conf
 }
 
 /**
- * The config as it may be shown: the API tokens and the Redis password replaced by
- * `[redacted]`, and the password in `redisUrl` masked (`redis://user:***@host`).
+ * The config as it may be shown: the API tokens, the Redis password and the callback secret
+ * replaced by `[redacted]`, and the password in `redisUrl` masked (`redis://user:***@host`).
  */
 export function redactedConfig(config: Config): Config {
   return {
@@ -629,6 +699,7 @@ export function redactedConfig(config: Config): Config {
     redis: { ...config.redis, ...(config.redis.password ? { password: '[redacted]' } : {}) },
     ...(config.apiToken ? { apiToken: '[redacted]' } : {}),
     api: { ...config.api, tokens: config.api.tokens.map((t) => ({ ...t, token: '[redacted]' })) },
+    callbacks: { ...config.callbacks, ...(config.callbacks.secret ? { secret: '[redacted]' } : {}) },
   };
 }
 

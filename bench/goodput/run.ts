@@ -81,7 +81,8 @@ function bedrockJobsFeeder(producer: Producer, maxTokens: number): Feeder {
         // The baselines' budget too: without it the model's own maximum would apply.
         params: { maxTokens },
       }));
-      await producer.enqueueBatch(inputs, { batchId });
+      // Jobs arrive in waves into one batch: it stays open, and only its counters are read.
+      await producer.enqueueBatch(inputs, { batchId, open: true });
     },
     async finished() {
       const counters = await producer.getBatch(batchId);

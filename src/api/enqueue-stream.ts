@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { ModelCatalog } from '../models/catalog.js';
+import type { BatchOptions } from '../queue/batch-options.js';
 import { type Job, parseJob } from '../queue/jobs.js';
 import type { Producer } from '../queue/producer.js';
 import { isJobValidationError, JobValidationError } from '../queue/validation.js';
@@ -11,6 +12,8 @@ import { type Line, LineError } from './ndjson.js';
 export interface StreamOptions {
   /** The batch every line joins; default the first line's `batchId`, else a new uuid. */
   batchId?: string;
+  /** The batch's callback, given with every round. */
+  callback?: Pick<BatchOptions, 'callbackUrl' | 'callbackOn'>;
   /** Jobs per enqueue round (`api.ndjsonChunkJobs`). */
   chunkJobs: number;
   /** Text per enqueue round, so a chunk of long documents stays bounded too. */
@@ -68,17 +71,17 @@ export async function enqueueStream(
   let chunkBytes = 0;
 
   // Each round joins the batch and leaves it open; the batch is sealed after the last round.
-  // Until the producer can leave a batch open, every round is a plain enqueueBatch under the
-  // batch id (the counters add up the same; the batch counts as done whenever it catches up).
   const flush = async (id: string): Promise<void> => {
     if (chunk.length === 0) return;
-    const result = await deps.producer.enqueueBatch(chunk, { batchId: id });
+    const result = await deps.producer.enqueueBatch(chunk, { batchId: id, open: true, ...options.callback });
     accepted.enqueued += result.enqueued;
     accepted.duplicates += result.duplicates;
     chunk = [];
     chunkBytes = 0;
   };
-  const seal = async (_id: string): Promise<void> => {};
+  const seal = async (id: string): Promise<void> => {
+    await deps.producer.sealBatch(id);
+  };
 
   let current = 0;
   let read = 0;

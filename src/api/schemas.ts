@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { BatchStatus } from '../queue/batch-status.js';
 import type { EnqueueResult, ExistingState } from '../queue/producer.js';
+import { CALLBACK_ON } from '../redis/names.js';
+import type { CallbackState } from '../results/batch-state.js';
 
 /**
  * Zod schemas of what the API answers, for the OpenAPI document (`docs.ts`). Each is typed
@@ -54,12 +56,32 @@ export const NdjsonRefusedSchema = ErrorSchema.extend({
     .describe('the jobs of the lines before the refused one, every one of them in the batch'),
 }).describe('A line was refused; every line before it is enqueued, none from it on');
 
+/** The `callback` of `GET /v1/batches/:id` (docs/callbacks.md). */
+const CallbackStateSchema: z.ZodType<CallbackState> = z.object({
+  on: z.enum(CALLBACK_ON),
+  status: z
+    .enum(['waiting', 'pending', 'delivered', 'failed'])
+    .describe('waiting: the batch is not done; pending: queued or being retried'),
+  attempts: z.number().int().describe('POSTs of the batch.done delivery so far'),
+  lastError: z.string().optional().describe('the last failed attempt, e.g. `HTTP 503`'),
+  failedJobs: z
+    .object({ delivered: z.number().int(), failed: z.number().int() })
+    .optional()
+    .describe('failed-and-done: job.failed deliveries that ended'),
+});
+
 /** `GET /v1/batches/:id`. */
 export const BatchStatusSchema: z.ZodType<BatchStatus> = z.object({
   batchId: z.string(),
   total: z.number().int(),
   completed: z.number().int(),
   failed: z.number().int(),
+  sealed: z
+    .boolean()
+    .describe('false while more jobs may be added (enqueued with open: true, not yet sealed)'),
+  done: z.boolean().describe('sealed, and every job has a result'),
+  finishedAt: z.string().optional().describe('when it became done'),
+  callback: CallbackStateSchema.optional(),
   waiting: z.number().int(),
   active: z.number().int(),
   missing: z.number().int().describe('counted but never reached the queue; enqueue the batch again'),

@@ -19,8 +19,10 @@ import { formBodies, strictJsonBodies } from './body.js';
 import { registerDocs } from './docs.js';
 import { checkHealth, HealthSchema } from './health.js';
 import { createMetrics } from './metrics.js';
+import { ResultsTail } from './results-tail.js';
 import { batchRoutes } from './routes/batches.js';
 import type { ApiContext } from './routes/context.js';
+import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { sessionRoutes } from './routes/session.js';
@@ -54,6 +56,8 @@ const MetricsDoc = {
 
 export interface RunningApi {
   app: FastifyInstance;
+  /** Clients following a batch on `GET /v1/batches/:id/events` now. */
+  eventClients(): number;
   /** Stops listening and closes every connection it opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -158,13 +162,19 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   batchRoutes(app, ctx);
   modelRoutes(app, ctx);
   sessionRoutes(app, { ...ctx, tokens, sessions });
+  // One reader of the results stream for every event-stream client of this process.
+  const tail = new ResultsTail(redis, keys.results, options.logger);
+  eventRoutes(app, ctx, tail);
 
   let closing: Promise<void> | undefined;
   return {
     app,
+    eventClients: () => tail.size,
     close() {
       closing ??= (async () => {
         for (const step of [
+          // Event streams never end on their own: end them first, or the server would wait for them.
+          () => tail.close(),
           () => app.close(),
           () => queue.close(),
           () => producer.close(),

@@ -90,11 +90,12 @@ export function register(program: Command, ctx: CliContext): void {
         for await (const { job } of readJobs(o.corpus, batchId)) {
           slice.push(job);
           if (slice.length === 100) {
-            jobs += (await producer.enqueueBatch(slice as never, { batchId })).enqueued;
+            jobs += (await producer.enqueueBatch(slice as never, { batchId, open: true })).enqueued;
             slice = [];
           }
         }
         if (slice.length > 0) jobs += (await producer.enqueueBatch(slice as never, { batchId })).enqueued;
+        else await producer.sealBatch(batchId);
         say(`enqueued ${jobs} documents as batch ${batchId} (chain: ${config.chains.default?.join(' → ')})`);
 
         let injected = false;

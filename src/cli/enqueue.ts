@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import type { Config } from '../config.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { BatchClosedError } from '../queue/batch-closed.js';
+import { type BatchOptions, parseBatchOptions } from '../queue/batch-options.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import { parseJob } from '../queue/jobs.js';
 import { createProducer, type Producer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
 import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
+import { CALLBACK_ON } from '../redis/names.js';
 import type { BatchCounters } from '../results/record.js';
 import { ResultStore } from '../results/store.js';
 import { BatchTallier } from '../results/tally.js';
@@ -78,6 +81,15 @@ export async function watchBatch(
   }
 }
 
+interface EnqueueFlags {
+  task?: string;
+  chain?: string;
+  batch?: string;
+  wait?: boolean;
+  callbackUrl?: string;
+  callbackOn?: (typeof CALLBACK_ON)[number];
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('enqueue')
@@ -89,10 +101,33 @@ export function register(program: Command, ctx: CliContext): void {
       new Option('--task <task>', 'task for lines that name none').choices(['generate', 'summarize']),
     )
     .option('--chain <name>', 'chain for jobs that name no chain or models')
-    .option('--batch <id>', 'batch id (default: a new uuid); enqueueing again into a batch adds up')
+    .option(
+      '--batch <id>',
+      'batch id (default: a new uuid); enqueueing again into a batch adds up until it is done',
+    )
     .option('--wait', 'wait until every job finished; exit 0 when all completed, 3 when some failed')
-    .action(async (source: string, o: { task?: string; chain?: string; batch?: string; wait?: boolean }) => {
+    .option(
+      '--callback-url <url>',
+      'POST a signed summary there when the batch is done (needs CALLBACK_SECRET)',
+    )
+    .addOption(
+      new Option('--callback-on <when>', 'done, or failed-and-done: also once per failed job').choices(
+        CALLBACK_ON,
+      ),
+    )
+    .action(async (source: string, o: EnqueueFlags) => {
       const config = ctx.config();
+      const callback: BatchOptions = {
+        ...(o.callbackUrl !== undefined ? { callbackUrl: o.callbackUrl } : {}),
+        ...(o.callbackOn !== undefined ? { callbackOn: o.callbackOn } : {}),
+      };
+      try {
+        parseBatchOptions(callback, config.callbacks);
+      } catch (e) {
+        if (!isJobValidationError(e)) throw e;
+        const flag = e.path === 'callbackOn' ? '--callback-on' : '--callback-url';
+        throw new CliError(`${flag}: ${e.issues[0]?.message ?? e.message}`);
+      }
       if (o.chain && !config.chains[o.chain])
         throw new CliError(
           `--chain: unknown chain "${o.chain}"; configured chains: ${Object.keys(config.chains).join(', ')}`,
@@ -109,10 +144,12 @@ export function register(program: Command, ctx: CliContext): void {
         const flush = async () => {
           if (slice.length === 0) return;
           try {
-            const r = await producer.enqueueBatch(slice as never, { batchId });
+            // Open until every slice is in: the batch cannot be done between two of them.
+            const r = await producer.enqueueBatch(slice as never, { batchId, open: true, ...callback });
             enqueued += r.enqueued;
             duplicates += r.duplicates;
           } catch (e) {
+            if (e instanceof BatchClosedError) throw new CliError(`--batch: ${e.message}`);
             // Name the input position: jobs[i] of this slice is input job first + i.
             if (isJobValidationError(e))
               throw new CliError(
@@ -150,11 +187,12 @@ export function register(program: Command, ctx: CliContext): void {
           // Standard input is read once, so earlier slices are already in; say so.
           if (e instanceof CliError && enqueued + duplicates > 0)
             throw new CliError(
-              `${e.message} (nothing after it was enqueued; the ${enqueued + duplicates} jobs before it are in batch ${batchId}: ${enqueued} enqueued, ${duplicates} already known)`,
+              `${e.message} (nothing after it was enqueued; the ${enqueued + duplicates} jobs before it are in batch ${batchId}: ${enqueued} enqueued, ${duplicates} already known; the batch stays open until it is enqueued again with --batch ${batchId})`,
             );
           throw e;
         }
         await flush();
+        await producer.sealBatch(batchId);
         const summary = { batchId, enqueued, duplicates };
         if (ctx.json()) ctx.emit(summary);
         else ctx.out(`batch ${batchId}: ${enqueued} enqueued, ${duplicates} already known`);

@@ -19,7 +19,7 @@ import { followFleet } from './view-feeds.js';
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('status')
-    .description('queue counts, or one batch: total, completed, failed, waiting, active')
+    .description('queue counts, or one batch: total, completed, failed, waiting, active, sealed, done')
     .argument('[batchId]', 'a batch id')
     .option('--watch', 'print again every second until interrupted or the batch is done')
     .action(async (batchId: string | undefined, o: { watch?: boolean }) => {
@@ -51,7 +51,8 @@ export function register(program: Command, ctx: CliContext): void {
           if (batchId) {
             const s = await batchStatus(redis, keys, store, batchId);
             if (!s) throw new CliError(`no batch ${batchId}`, 1);
-            const done = s.completed + s.failed >= s.total;
+            // Done means sealed too: an open batch whose jobs all finished may still grow.
+            const { done } = s;
             if (ctx.json()) ctx.emit(s);
             else if (view && !done) view.update(s, {});
             else {
@@ -61,7 +62,7 @@ export function register(program: Command, ctx: CliContext): void {
                 view.stop();
               }
               ctx.out(
-                `batch ${s.batchId}: ${s.completed} completed, ${s.failed} failed, ${s.active} active, ${s.waiting} waiting of ${s.total}${s.missing > 0 ? `; ${s.missing} never reached the queue (enqueue the batch again to add them)` : ''}`,
+                `batch ${s.batchId}: ${s.completed} completed, ${s.failed} failed, ${s.active} active, ${s.waiting} waiting of ${s.total}${s.missing > 0 ? `; ${s.missing} never reached the queue (enqueue the batch again to add them)` : ''}${s.sealed ? '' : '; open (more jobs may be added)'}${s.callback ? `; callback ${s.callback.status}` : ''}`,
               );
             }
             if (done) break;

@@ -1,5 +1,6 @@
 import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
+import type { BatchState, CallbackState } from '../results/batch-state.js';
 import type { ResultStore } from '../results/store.js';
 
 /** Where a batch stands; `waiting`, `active` and `missing` are read from the queue itself. */
@@ -8,6 +9,14 @@ export interface BatchStatus {
   total: number;
   completed: number;
   failed: number;
+  /** False while more jobs may be added (an enqueue with `open: true` not yet sealed). */
+  sealed: boolean;
+  /** Sealed, and every job has a result. */
+  done: boolean;
+  /** When it became done (ISO 8601). */
+  finishedAt?: string;
+  /** The batch's callback and how its delivery stands, when it has one. */
+  callback?: CallbackState;
   /** Jobs BullMQ holds that are not running: waiting, prioritized or delayed for a retry. */
   waiting: number;
   /** Jobs running now, including summaries whose parts are running. */
@@ -26,7 +35,7 @@ const PAGE = 500;
 /**
  * Counters of a batch plus how its unfinished jobs stand in the queue. Walks the batch's id set
  * (a page of ids per round trip), so it costs one pass over the batch: fine for a status call,
- * too much for a hot path. A finished batch answers from its counters alone.
+ * too much for a hot path. A batch whose jobs all have results answers from its hash alone.
  */
 export async function batchStatus(
   redis: RedisClient,
@@ -34,10 +43,10 @@ export async function batchStatus(
   store: ResultStore,
   batchId: string,
 ): Promise<BatchStatus | undefined> {
-  const counters = await store.batch(batchId);
-  if (!counters) return undefined;
-  const status: BatchStatus = { ...counters, batchId, waiting: 0, active: 0, missing: 0 };
-  if (counters.completed + counters.failed >= counters.total) return status;
+  const state = await store.state(batchId);
+  if (!state) return undefined;
+  const status = toStatus(state);
+  if (state.completed + state.failed >= state.total) return status;
   // Running jobs are few (workers × concurrency), so their ids are read whole.
   const running = new Set(await redis.lrange(keys.bullActive, 0, -1));
   let cursor = '0';
@@ -61,4 +70,20 @@ export async function batchStatus(
     });
   } while (cursor !== '0');
   return status;
+}
+
+function toStatus(s: BatchState): BatchStatus {
+  return {
+    batchId: s.batchId,
+    total: s.total,
+    completed: s.completed,
+    failed: s.failed,
+    sealed: s.sealed,
+    done: s.done,
+    waiting: 0,
+    active: 0,
+    missing: 0,
+    ...(s.finishedAt !== undefined ? { finishedAt: s.finishedAt } : {}),
+    ...(s.callback !== undefined ? { callback: s.callback } : {}),
+  };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SECOND } from '../config.js';
 import type { Logger } from '../log.js';
 import { duplicateClient, type RedisClient } from '../redis/connect.js';
+import { type BatchState, countersOf } from '../results/batch-state.js';
 import type { BatchCounters } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 
@@ -33,10 +34,6 @@ export class WaiterClosedError extends Error {
   override readonly name = 'WaiterClosedError';
 }
 
-function isDone(c: BatchCounters): boolean {
-  return c.completed + c.failed >= c.total;
-}
-
 function sameCounts(a: BatchCounters | undefined, b: BatchCounters): boolean {
   return a !== undefined && a.total === b.total && a.completed === b.completed && a.failed === b.failed;
 }
@@ -57,8 +54,8 @@ export class BatchWaiter {
   ) {}
 
   /**
-   * Resolves with the counters once `completed + failed >= total`; an unknown batch counts as
-   * empty, so it resolves at once with zeros.
+   * Resolves with the counters once the batch is done (sealed, and `completed + failed >= total`);
+   * an unknown batch counts as empty, so it resolves at once with zeros.
    * @throws the signal's reason when aborted; {@link WaiterClosedError} when closed.
    */
   async wait(batchId: string, options: WaitOptions = {}): Promise<BatchCounters> {
@@ -80,15 +77,24 @@ export class BatchWaiter {
       for (;;) {
         signal?.throwIfAborted();
         if (stale) {
-          const now = (await this.store.batch(batchId)) ?? { batchId, total: 0, completed: 0, failed: 0 };
+          const state: BatchState = (await this.store.state(batchId)) ?? {
+            batchId,
+            total: 0,
+            completed: 0,
+            failed: 0,
+            sealed: true,
+            done: true,
+          };
+          const now = countersOf(state);
           if (!sameCounts(last, now)) onProgress?.(now);
           last = now;
-          if (isDone(now)) return now;
+          if (state.done) return now;
         }
         const reply = await reader.xread('COUNT', READ_COUNT, 'BLOCK', pollMs, 'STREAMS', streamKey, lastId);
         const entries = reply?.[0]?.[1] ?? [];
         lastId = entries.at(-1)?.[0] ?? lastId;
         // A timeout (no entries) re-reads too: more jobs may have been enqueued into the batch.
+        // The batch's own entries include the one that marks it done, also when a seal ends it.
         stale = entries.length === 0 || entries.some(([, fields]) => fieldOf(fields, 'batchId') === batchId);
       }
     } catch (err) {

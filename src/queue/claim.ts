@@ -14,10 +14,17 @@ export interface ClaimOutcome {
   codes: ClaimCode[];
   /** How many ids were new to the batch and were added to its `total`. */
   counted: number;
+  /**
+   * The batch is done, and this call would have added jobs to it or changed its callback:
+   * nothing was claimed or changed.
+   */
+  refused: boolean;
 }
 
 /** Claim tokens are uuids; the owner (batch id) follows the token in the claim's value. */
 const TOKEN_LENGTH = 36;
+/** ARGV index (Lua, 1-based) of the first job id. */
+const FIRST_ID = 8;
 
 /**
  * Decides, atomically, which ids this enqueue may add, and counts them in the batch.
@@ -30,43 +37,74 @@ const TOKEN_LENGTH = 36;
  * script and BullMQ's add. When the same batch is enqueued again and finds its own batch's
  * claim with no BullMQ job behind it, the id is claimed anew and added (`repair`). Should the
  * first producer still be alive and add it too, BullMQ keeps one job per id, so the job runs once.
+ *
+ * Sealing (`docs/architecture.md#batches`): a batch that gains jobs is open (`sealed` = '0')
+ * until the producer seals it, so it cannot be done between two parts of an enqueue. A batch
+ * that is already done takes no new job and no other callback: the call is refused whole,
+ * before anything is written. A callback given for a batch not yet done replaces the one before.
  * KEYS: batch hash, batch id set, then per job: result, BullMQ job, claim.
- * ARGV: claim ttl s, batch ttl s, has batch ('1'/'0'), token, owner, then the job ids.
+ * ARGV: claim ttl s, batch ttl s, has batch ('1'/'0'), token, owner, callback url ('' for
+ * none), callback on, then the job ids.
  */
 const CLAIM_LUA = `
-local counted = 0
-local codes = {}
 local hasBatch = ARGV[3] == '1'
 local value = ARGV[4] .. ARGV[5]
-for i = 6, #ARGV do
-  local k = 3 + (i - 6) * 3
+local codes = {}
+local first = {}
+local fresh = 0
+for i = ${FIRST_ID}, #ARGV do
+  local k = 3 + (i - ${FIRST_ID}) * 3
   local id = ARGV[i]
-  local result = redis.call('GET', KEYS[k])
-  if result then
-    local ok, rec = pcall(cjson.decode, result)
-    codes[#codes + 1] = (ok and type(rec) == 'table' and rec.status == 'failed') and 'failed' or 'completed'
-  elseif redis.call('EXISTS', KEYS[k + 1]) == 1 then
-    codes[#codes + 1] = 'bull'
-  else
-    local claim = redis.call('GET', KEYS[k + 2])
-    if claim == value then
-      codes[#codes + 1] = 'again'
-    elseif claim and string.sub(claim, ${TOKEN_LENGTH + 1}) ~= ARGV[5] then
-      codes[#codes + 1] = 'claimed'
+  local code = first[id]
+  if code == 'new' or code == 'repair' then
+    code = 'again'
+  elseif not code then
+    local result = redis.call('GET', KEYS[k])
+    if result then
+      local ok, rec = pcall(cjson.decode, result)
+      code = (ok and type(rec) == 'table' and rec.status == 'failed') and 'failed' or 'completed'
+    elseif redis.call('EXISTS', KEYS[k + 1]) == 1 then
+      code = 'bull'
     else
-      redis.call('SET', KEYS[k + 2], value, 'EX', ARGV[1])
-      codes[#codes + 1] = claim and 'repair' or 'new'
-      if hasBatch and redis.call('SADD', KEYS[2], id) == 1 then counted = counted + 1 end
+      local claim = redis.call('GET', KEYS[k + 2])
+      if claim and string.sub(claim, ${TOKEN_LENGTH + 1}) ~= ARGV[5] then
+        code = 'claimed'
+      else
+        code = claim and 'repair' or 'new'
+      end
     end
+    first[id] = code
+  end
+  codes[#codes + 1] = code
+  if code == 'new' or code == 'repair' then fresh = fresh + 1 end
+end
+local done = false
+if hasBatch then
+  local b = redis.call('HMGET', KEYS[1], 'doneAt', 'callbackUrl', 'callbackOn')
+  done = b[1] ~= false
+  local otherCallback = ARGV[6] ~= '' and (ARGV[6] ~= b[2] or ARGV[7] ~= b[3])
+  if done and (fresh > 0 or otherCallback) then return { 0, {}, 1 } end
+end
+local counted = 0
+for i = ${FIRST_ID}, #ARGV do
+  if codes[i - ${FIRST_ID} + 1] == 'new' or codes[i - ${FIRST_ID} + 1] == 'repair' then
+    local k = 3 + (i - ${FIRST_ID}) * 3
+    redis.call('SET', KEYS[k + 2], value, 'EX', ARGV[1])
+    if hasBatch and redis.call('SADD', KEYS[2], ARGV[i]) == 1 then counted = counted + 1 end
   end
 end
 if hasBatch then
-  if counted > 0 then redis.call('HINCRBY', KEYS[1], 'total', counted) end
+  if counted > 0 then
+    redis.call('HINCRBY', KEYS[1], 'total', counted)
+    redis.call('HSET', KEYS[1], 'sealed', '0')
+  end
   redis.call('HSETNX', KEYS[1], 'total', 0)
+  redis.call('HSETNX', KEYS[1], 'sealed', '0')
+  if ARGV[6] ~= '' and not done then redis.call('HSET', KEYS[1], 'callbackUrl', ARGV[6], 'callbackOn', ARGV[7]) end
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
 end
-return { counted, codes }
+return { counted, codes, 0 }
 `;
 
 /**
@@ -76,8 +114,8 @@ return { counted, codes }
 const RELEASE_LUA = `
 local undone = 0
 local value = ARGV[4] .. ARGV[5]
-for i = 6, #ARGV do
-  local k = 3 + (i - 6) * 3
+for i = ${FIRST_ID}, #ARGV do
+  local k = 3 + (i - ${FIRST_ID}) * 3
   if redis.call('EXISTS', KEYS[k + 1]) == 0 and redis.call('GET', KEYS[k + 2]) == value then
     redis.call('DEL', KEYS[k + 2])
     if ARGV[3] == '1' and redis.call('SREM', KEYS[2], ARGV[i]) == 1 then
@@ -92,6 +130,8 @@ return undone
 export interface ClaimRequest {
   ids: readonly string[];
   batchId?: string;
+  /** Set on the batch unless it is done (then it must be the one it has). */
+  callback?: { url: string; on: string };
   token: string;
   claimTtlSeconds: number;
   batchTtlSeconds: number;
@@ -116,7 +156,11 @@ export class Claims {
     if (!Array.isArray(reply) || !Array.isArray(reply[1])) {
       throw new Error(`unexpected reply from the claim script: ${JSON.stringify(reply)}`);
     }
-    return { counted: Number(reply[0]), codes: reply[1].map(String) as ClaimCode[] };
+    return {
+      counted: Number(reply[0]),
+      codes: reply[1].map(String) as ClaimCode[],
+      refused: Number(reply[2]) === 1,
+    };
   }
 
   /** Releases claims of `ids` that BullMQ did not take (after an add failed). */
@@ -134,6 +178,15 @@ export class Claims {
   private scriptArgs(req: ClaimRequest): (string | number)[] {
     if (req.token.length !== TOKEN_LENGTH) throw new Error(`claim token must be ${TOKEN_LENGTH} characters`);
     const owner = req.batchId ?? '';
-    return [req.claimTtlSeconds, req.batchTtlSeconds, req.batchId ? '1' : '0', req.token, owner, ...req.ids];
+    return [
+      req.claimTtlSeconds,
+      req.batchTtlSeconds,
+      req.batchId ? '1' : '0',
+      req.token,
+      owner,
+      req.callback?.url ?? '',
+      req.callback?.on ?? '',
+      ...req.ids,
+    ];
   }
 }

@@ -18,7 +18,7 @@ import type { BreakerRegistry } from '../resilience/breaker.js';
 import { type PolicySource, runChain } from '../resilience/chain.js';
 import type { ResilienceEmitter } from '../resilience/events.js';
 import type { RateLimiter } from '../resilience/ratelimit.js';
-import type { ResultRecordInput } from '../results/record.js';
+import { type FailureKind, failureKind, type ResultRecordInput } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 import type { TokenCalibration } from '../summarize/calibration.js';
 import { chainOutcome, type SummaryOutcome, servedModel } from '../summarize/plan.js';
@@ -133,7 +133,7 @@ export function createProcessor(deps: ProcessorDeps) {
     ...(deps.split ? { options: deps.split } : {}),
   };
 
-  async function saveFailed(base: ResultBase, error: string): Promise<void> {
+  async function saveFailed(base: ResultBase, error: string, errorKind: FailureKind): Promise<void> {
     await deps.store.save({
       ...base,
       status: 'failed',
@@ -141,6 +141,7 @@ export function createProcessor(deps: ProcessorDeps) {
       stopReason: null,
       modelId: null,
       error,
+      errorKind,
       finishedAt: finishedAt(),
     });
   }
@@ -167,7 +168,8 @@ export function createProcessor(deps: ProcessorDeps) {
       return { id: base.id, status: 'completed', modelId: out.modelId };
     },
     async fail(base, failure, log) {
-      await saveFailed({ ...base, attempts: failure.attempts }, failure.message);
+      const kind = failureKind({ attempts: failure.attempts });
+      await saveFailed({ ...base, attempts: failure.attempts }, failure.message, kind);
       log.warn({ attempts: failure.attempts.length, reason: failure.message }, 'job failed');
     },
   };
@@ -212,6 +214,7 @@ export function createProcessor(deps: ProcessorDeps) {
         startedAt,
       },
       message,
+      'invalid_job',
     );
     throw new UnrecoverableError(message);
   }
@@ -224,7 +227,7 @@ export function createProcessor(deps: ProcessorDeps) {
       return usable.length > 0 ? usable : models;
     } catch (e) {
       const message = isJobValidationError(e) ? e.message : String(e);
-      await saveFailed({ ...base, attempts: [] }, message);
+      await saveFailed({ ...base, attempts: [] }, message, 'invalid_job');
       throw new UnrecoverableError(message);
     }
   }
@@ -275,7 +278,8 @@ export function createProcessor(deps: ProcessorDeps) {
         await ctx.role.fail(base, outcome, log);
         throw new UnrecoverableError(outcome.message);
       case 'retry':
-        if (outcome.lastAttempt) await saveFailed(base, outcome.message).catch(() => undefined);
+        if (outcome.lastAttempt)
+          await saveFailed(base, outcome.message, 'worker_error').catch(() => undefined);
         throw error;
     }
   }

@@ -1,54 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { Cluster, Redis } from 'ioredis';
-import { z } from 'zod';
-import { type Config, ConfigSchema, MINUTE, SECOND } from '../config.js';
-import { type Logger, silentLogger } from '../log.js';
+import { CallbackOutbox } from '../callbacks/outbox.js';
+import { ConfigSchema } from '../config.js';
+import { silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { ensureSafeRedis, RedisSetupError } from '../redis/checks.js';
 import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
+import type { BatchState } from '../results/batch-state.js';
 import type { BatchCounters, ResultRecord } from '../results/record.js';
 import { ResultStore } from '../results/store.js';
+import { BatchClosedError } from './batch-closed.js';
+import { type BatchOptions, parseBatchOptions } from './batch-options.js';
 import { BatchWaiter, type WaitOptions } from './batch-wait.js';
-import { type ClaimCode, Claims } from './claim.js';
+import { type ClaimCode, type ClaimRequest, Claims } from './claim.js';
 import { BatchIdSchema } from './ids.js';
 import { type JobInput, parseJob, type QueuedJob } from './jobs.js';
-import { RetentionFields } from './retention.js';
+import { type ProducerOptions, ProducerOptionsSchema } from './producer-options.js';
 import { JobValidationError, toJobIssues } from './validation.js';
 
-export const ProducerOptionsSchema = z
-  .object({
-    redis: z
-      .union([z.string().min(1), z.instanceof(Redis), z.instanceof(Cluster)])
-      .describe('REDIS_URL (connected with config.redis), or a connection to share'),
-    prefix: z.string().min(1).optional().describe('key prefix; default config.prefix'),
-    config: z.custom<Config>().optional().describe('default: every setting at its default'),
-    catalog: z.instanceof(ModelCatalog).optional().describe('default: built-in models + config.customModels'),
-    logger: z.custom<Logger>().optional(),
-    sliceSize: z.number().int().positive().default(500).describe('jobs per claim + addBulk round trip'),
-    sliceBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(16 * 1024 * 1024)
-      .describe('approximate text per round trip, so batches of long documents stay bounded'),
-    backoffDelayMs: z
-      .number()
-      .int()
-      .positive()
-      .default(SECOND)
-      .describe('first BullMQ retry delay; doubles per attempt'),
-    ...RetentionFields,
-    claimTtlSeconds: z
-      .number()
-      .int()
-      .positive()
-      .default((5 * MINUTE) / SECOND)
-      .describe('how long an id stays reserved between claim and BullMQ add'),
-  })
-  .strict();
-export type ProducerOptions = z.input<typeof ProducerOptionsSchema>;
+export type { ProducerOptions };
 
 /**
  * Where an id that was not enqueued again already is. `enqueuing`: an enqueue of another batch
@@ -78,17 +49,33 @@ export interface Producer {
   enqueue(job: JobInput): Promise<EnqueueResult>;
   /**
    * Validates every job, then enqueues them all under one batch id (`opts.batchId`, the jobs'
-   * shared `batchId`, or a new uuid). Calls with the same batch id add up.
-   * @throws JobValidationError naming the index and field (`jobs[7].messages: …`); nothing is enqueued.
+   * shared `batchId`, or a new uuid). Calls with the same batch id add up. The call seals the
+   * batch at its end, unless `open: true` leaves it open for more calls and {@link sealBatch}.
+   * `callbackUrl` (with `callbackOn`) asks for a signed POST when the batch is done.
+   * @throws JobValidationError naming the index and field (`jobs[7].messages: …`, `callbackUrl: …`); nothing is enqueued.
+   * @throws BatchClosedError when the batch is done already and this call would add jobs to it.
    */
-  enqueueBatch(jobs: readonly JobInput[], opts?: { batchId?: string }): Promise<BatchEnqueueResult>;
+  enqueueBatch(jobs: readonly JobInput[], opts?: BatchOptions): Promise<BatchEnqueueResult>;
+  /**
+   * Seals a batch: no more jobs will be added. It is done once every job has a result, at once
+   * when they all have one already. Sealing again changes nothing.
+   * @returns the batch after sealing, or undefined when no job was ever enqueued in it.
+   */
+  sealBatch(batchId: string): Promise<BatchState | undefined>;
   getResult(id: string): Promise<ResultRecord | undefined>;
   /** Counters of a batch, or undefined when it has none. */
   getBatch(batchId: string): Promise<BatchCounters | undefined>;
-  /** Resolves with the final counters once `completed + failed == total`. */
+  /** Resolves with the final counters once the batch is sealed and `completed + failed == total`. */
   waitForBatch(batchId: string, opts?: WaitOptions): Promise<BatchCounters>;
   /** Stops waiters, closes the queue, and the connection if the producer opened it. Idempotent. */
   close(): Promise<void>;
+}
+
+/** Where the jobs of one call go: no batch, or a batch left open or sealed at the end, with its callback. */
+interface BatchTarget {
+  batchId?: string;
+  open: boolean;
+  callback?: ClaimRequest['callback'];
 }
 
 interface Prepared {
@@ -117,7 +104,13 @@ export function createProducer(options: ProducerOptions): Producer {
   // BullMQ shares our connection (it never closes a connection it was given).
   const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => log.error({ err }, 'queue connection error'));
-  const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
+  // Callbacks due when this producer seals a batch are queued at once; workers' sweeps are the backstop.
+  const outbox = new CallbackOutbox({ redis, keys, callbacks: config.callbacks, logger: log });
+  const store = new ResultStore(redis, {
+    prefix: keys.prefix,
+    ttlSeconds: config.resultTtlSeconds,
+    onOutbox: () => outbox.kick(),
+  });
   const claims = new Claims(redis, keys);
   const waiter = new BatchWaiter(redis, store, log);
   let closing: Promise<void> | undefined;
@@ -157,15 +150,18 @@ export function createProducer(options: ProducerOptions): Producer {
     return STATE[await queue.getJobState(id)] ?? 'queued';
   }
 
-  async function addSlice(slice: readonly Prepared[], batchId?: string): Promise<EnqueueResult[]> {
-    const req = {
+  async function addSlice(slice: readonly Prepared[], batch: BatchTarget): Promise<EnqueueResult[]> {
+    const { batchId } = batch;
+    const req: ClaimRequest = {
       ids: slice.map((p) => p.id),
       ...(batchId !== undefined ? { batchId } : {}),
+      ...(batch.callback ? { callback: batch.callback } : {}),
       token: randomUUID(),
       claimTtlSeconds: opts.claimTtlSeconds,
       batchTtlSeconds: config.resultTtlSeconds,
     };
-    const { codes } = await claims.claim(req);
+    const { codes, refused } = await claims.claim(req);
+    if (refused && batchId !== undefined) throw new BatchClosedError(batchId);
     const fresh = slice.filter((_, i) => codes[i] === 'new' || codes[i] === 'repair');
     try {
       await queue.addBulk(
@@ -207,7 +203,7 @@ export function createProducer(options: ProducerOptions): Producer {
     return checked;
   }
 
-  async function add(prepared: readonly Prepared[], batchId?: string): Promise<EnqueueResult[]> {
+  async function add(prepared: readonly Prepared[], batch: BatchTarget): Promise<EnqueueResult[]> {
     await checkRedis();
     const out: EnqueueResult[] = [];
     let slice: Prepared[] = [];
@@ -216,12 +212,14 @@ export function createProducer(options: ProducerOptions): Producer {
       slice.push(p);
       bytes += p.bytes;
       if (slice.length >= opts.sliceSize || bytes >= opts.sliceBytes) {
-        out.push(...(await addSlice(slice, batchId)));
+        out.push(...(await addSlice(slice, batch)));
         slice = [];
         bytes = 0;
       }
     }
-    if (slice.length > 0) out.push(...(await addSlice(slice, batchId)));
+    if (slice.length > 0) out.push(...(await addSlice(slice, batch)));
+    // Sealed only after BullMQ holds every job: a batch cannot be done half-enqueued.
+    if (batch.batchId !== undefined && !batch.open) await store.seal(batch.batchId);
     return out;
   }
 
@@ -233,7 +231,8 @@ export function createProducer(options: ProducerOptions): Producer {
     async enqueue(input) {
       assertOpen();
       const p = prepare(input, 'job', new Date().toISOString());
-      const [result] = await add([p], p.job.batchId);
+      const batchId = p.job.batchId;
+      const [result] = await add([p], batchId !== undefined ? { batchId, open: false } : { open: false });
       if (!result) throw new Error(`enqueue of ${p.id} returned no result`);
       log.debug({ jobId: p.id, batchId: p.job.batchId, status: result.status }, 'enqueue');
       return result;
@@ -241,15 +240,24 @@ export function createProducer(options: ProducerOptions): Producer {
 
     async enqueueBatch(inputs, callOpts = {}) {
       assertOpen();
-      const requested = callOpts.batchId === undefined ? undefined : parseBatchId(callOpts.batchId);
+      const { batchId: requested, open, callback } = parseBatchOptions(callOpts, config.callbacks);
       const enqueuedAt = new Date().toISOString();
       // Validate everything before writing anything: one bad job refuses the whole batch.
       const prepared = inputs.map((input, i) => prepare(input, `jobs[${i}]`, enqueuedAt));
       const batchId = assignBatch(prepared, requested);
-      const jobs = await add(prepared, batchId);
+      const jobs = await add(prepared, { batchId, open, ...(callback ? { callback } : {}) });
       const enqueued = jobs.filter((j) => j.status === 'enqueued').length;
       log.info({ batchId, enqueued, duplicates: jobs.length - enqueued }, 'batch enqueued');
       return { batchId, enqueued, duplicates: jobs.length - enqueued, jobs };
+    },
+
+    async sealBatch(batchId) {
+      assertOpen();
+      const parsed = BatchIdSchema.safeParse(batchId, { reportInput: true });
+      if (!parsed.success) throw new JobValidationError(toJobIssues('batchId', parsed.error));
+      const state = await store.seal(parsed.data);
+      log.info({ batchId, done: state?.done }, 'batch sealed');
+      return state;
     },
 
     getResult: (id) => store.get(id),
@@ -263,10 +271,12 @@ export function createProducer(options: ProducerOptions): Producer {
     close() {
       closing ??= (async () => {
         waiter.close();
-        try {
-          await queue.close();
-        } catch (err) {
-          log.warn({ err }, 'closing the queue failed');
+        for (const closable of [queue, outbox]) {
+          try {
+            await closable.close();
+          } catch (err) {
+            log.warn({ err }, 'closing a queue failed');
+          }
         }
         if (ownsRedis) {
           try {
@@ -279,10 +289,4 @@ export function createProducer(options: ProducerOptions): Producer {
       return closing;
     },
   };
-}
-
-function parseBatchId(batchId: string): string {
-  const parsed = BatchIdSchema.safeParse(batchId, { reportInput: true });
-  if (parsed.success) return parsed.data;
-  throw new JobValidationError(toJobIssues('batchId', parsed.error));
 }

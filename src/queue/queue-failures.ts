@@ -91,6 +91,7 @@ async function recordFailure(job: Job, deps: QueueFailureDeps): Promise<boolean>
     startedAt: at(job.processedOn, enqueuedAt),
     finishedAt,
     error: `the queue failed the job without running it to the end: ${reason}`,
+    errorKind: 'worker_error',
   });
   if (saved) deps.logger.warn({ jobId: id, reason }, 'job failed by the queue; failed result written');
   return saved;

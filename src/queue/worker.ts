@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { BedrockModelClient, createBedrockRuntime } from '../bedrock/client.js';
+import { startCallbackWorker } from '../callbacks/delivery-worker.js';
 import { SECOND } from '../config.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ModelCatalog } from '../models/catalog.js';
@@ -39,7 +40,8 @@ export interface RunningWorker {
 
 /**
  * Starts one worker process's BullMQ worker with its resilience pipeline: one SDK client,
- * per-model breakers and policies, the fleet-wide limiter, and the result store.
+ * per-model breakers and policies, the fleet-wide limiter, and the result store; beside it, the
+ * delivery of batch callbacks (`docs/callbacks.md`).
  */
 export async function startWorker(input: WorkerOptions): Promise<RunningWorker> {
   const options = WorkerOptionsSchema.parse(input);
@@ -96,7 +98,13 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
         // A clock the caller chose is the fleet's time too; otherwise Redis TIME is, for every worker alike.
         ...(input.clock ? { clock } : {}),
       });
-  const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
+  const callbacks = await startCallbackWorker({ config, keys, redis, logger });
+  // A result that ends a batch (or fails a job) with a callback due has it queued at once.
+  const store = new ResultStore(redis, {
+    prefix: keys.prefix,
+    ttlSeconds: config.resultTtlSeconds,
+    onOutbox: () => callbacks.outbox.kick(),
+  });
   const queue = new Queue(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.error({ err }, 'queue error'));
 
@@ -109,6 +117,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     logger,
     strict: options.strict,
   }).catch(async (err: unknown) => {
+    await callbacks.close();
     await queue.close();
     await redis.quit();
     sdk?.destroy();
@@ -154,6 +163,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     logger,
     ...(input.clock ? { fleetClock: clock } : {}),
   }).catch(async (err: unknown) => {
+    await callbacks.close();
     await preflight.close();
     await queue.close();
     await redis.quit();
@@ -250,6 +260,10 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     const steps: { run: () => Promise<unknown>; cut: () => unknown }[] = [
       // Its last flush of the fleet counts waits for Redis on its own, at most 2 s.
       { run: () => telemetry.close(), cut: () => undefined },
+      {
+        run: () => (reachable ? callbacks.close() : callbacks.disconnect()),
+        cut: () => callbacks.disconnect(),
+      },
       { run: () => (reachable ? queue.close() : queue.disconnect()), cut: () => queue.disconnect() },
       {
         run: () => (reachable ? redis.quit() : Promise.resolve(redis.disconnect())),

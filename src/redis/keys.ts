@@ -1,4 +1,4 @@
-import { QUEUE_NAME } from './names.js';
+import { CALLBACK_QUEUE_NAME, QUEUE_NAME } from './names.js';
 
 /**
  * Every Redis key the service writes, in one place (`docs/architecture.md#redis-keys`).
@@ -11,7 +11,10 @@ export interface Keys {
   readonly prefix: string;
   /** JSON result record of one job, with a TTL. The lasting idempotency record of that id. */
   result(jobId: string): string;
-  /** Hash `{ total, completed, failed }` of one batch. */
+  /**
+   * Hash of one batch: `total`, `completed`, `failed`; `sealed` ('0' while more jobs may come);
+   * `doneAt`/`doneEventId` once it is done; its callback settings and delivery state.
+   */
   batch(batchId: string): string;
   /** List of the ids of a batch's finished jobs, in finishing order: export reads it in pages. */
   batchResults(batchId: string): string;
@@ -36,8 +39,19 @@ export interface Keys {
   statsWindow(startSecond: number): string;
   /** Hash of the fleet's finished jobs per second in the 10 s window starting at `startSecond`. */
   seriesWindow(startSecond: number): string;
-  /** Stream with one entry per finished job (`id`, `batchId`, `status`), for followers. */
+  /**
+   * Stream with one entry per finished job (`id`, `batchId`, `status`), and one per batch that is
+   * done (`batchId`, `status: done`, its counters), for followers.
+   */
   readonly results: string;
+  /** Hash of callback deliveries not yet finished: delivery id → JSON delivery. */
+  readonly callbackOutbox: string;
+  /** How one callback delivery ended (`delivered` or `failed`); its presence makes a retry a no-op. */
+  callbackDelivery(deliveryId: string): string;
+  /** The BullMQ queue of callback deliveries. */
+  readonly callbackQueueName: string;
+  /** BullMQ's hash of one callback delivery job. */
+  callbackJob(jobId: string): string;
   /** The BullMQ queue name. */
   readonly queueName: string;
   /** The `prefix` option for BullMQ `Queue`, `Worker` and `QueueEvents`. */
@@ -70,6 +84,11 @@ export function keysFor(prefix: string): Keys {
     statsWindow: (startSecond) => `${prefix}:stats:${startSecond}`,
     seriesWindow: (startSecond) => `${prefix}:series:${startSecond}`,
     results: `${prefix}:results`,
+    // Not under `callbacks:`, which is the BullMQ queue's own key space.
+    callbackOutbox: `${prefix}:callback-outbox`,
+    callbackDelivery: (deliveryId) => `${prefix}:callback:${deliveryId}`,
+    callbackQueueName: CALLBACK_QUEUE_NAME,
+    callbackJob: (jobId) => `${prefix}:${CALLBACK_QUEUE_NAME}:${jobId}`,
     queueName: QUEUE_NAME,
     bullPrefix: prefix,
     bullJob: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}`,

@@ -6,6 +6,15 @@
 /** The BullMQ queue every job goes through. */
 export const QUEUE_NAME = 'jobs';
 
+/** The BullMQ queue of callback deliveries (signed POSTs to a batch's `callbackUrl`). */
+export const CALLBACK_QUEUE_NAME = 'callbacks';
+
+/** When a batch's callback is sent: once when it is done, or also once per failed job. */
+export const CALLBACK_ON = ['done', 'failed-and-done'] as const;
+
+/** What a callback delivery reports, also sent in its `X-Bedrock-Jobs-Event` header. */
+export const CALLBACK_EVENTS = ['batch.done', 'job.failed'] as const;
+
 /** What a job asks for; the BullMQ job name is the task. */
 export const TASKS = ['generate', 'summarize'] as const;
 

@@ -7,6 +7,17 @@ const RESULT_STATUSES = ['completed', 'failed'] as const;
 const Timestamp = z.iso.datetime({ offset: true });
 
 /**
+ * Why a job failed, in one word: the last attempt's outcome (a failure kind, `circuit_open` or
+ * `rate_limited`), `invalid_job` when the job was refused before any model was called, or
+ * `worker_error` when the worker itself kept failing (Redis down, a bug) until its attempts ran out.
+ */
+export const FailureKindSchema = z.union([
+  AttemptRecordSchema.shape.outcome.exclude(['ok']),
+  z.enum(['invalid_job', 'worker_error']),
+]);
+export type FailureKind = z.infer<typeof FailureKindSchema>;
+
+/**
  * The result of one job, stored as JSON at `<prefix>:result:<id>` (`docs/architecture.md#the-result`).
  * Fields with nothing to say are `null` (no batch; a failed job has no text, stop reason or
  * serving model); `error` is present exactly when the job failed.
@@ -29,18 +40,21 @@ export const ResultRecordSchema = z
     startedAt: Timestamp,
     finishedAt: Timestamp,
     error: z.string().min(1).optional().describe('why the job failed'),
+    errorKind: FailureKindSchema.optional().describe('why the job failed, in one word'),
   })
   .superRefine((r, ctx) => {
     if (r.status === 'failed' && r.error === undefined) {
       ctx.addIssue({ code: 'custom', path: ['error'], message: 'is required when status is "failed"' });
     }
     if (r.status === 'completed') {
-      if (r.error !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['error'],
-          message: 'must be absent when status is "completed"',
-        });
+      for (const field of ['error', 'errorKind'] as const) {
+        if (r[field] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: 'must be absent when status is "completed"',
+          });
+        }
       }
       for (const field of ['text', 'stopReason', 'modelId'] as const) {
         if (r[field] === null) {
@@ -51,6 +65,16 @@ export const ResultRecordSchema = z
   });
 export type ResultRecord = z.output<typeof ResultRecordSchema>;
 export type ResultRecordInput = z.input<typeof ResultRecordSchema>;
+
+/**
+ * The kind of a failed result: its `errorKind`, or for records written without one, its last
+ * attempt's outcome (`invalid_job` when it has none).
+ */
+export function failureKind(r: Pick<ResultRecord, 'errorKind' | 'attempts'>): FailureKind {
+  if (r.errorKind) return r.errorKind;
+  const last = r.attempts.at(-1)?.outcome;
+  return last && last !== 'ok' ? last : 'invalid_job';
+}
 
 /** Progress of one batch. `total` counts jobs enqueued; it is done when `completed + failed == total`. */
 export interface BatchCounters {

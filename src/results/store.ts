@@ -3,8 +3,11 @@ import { ConfigSchema } from '../config.js';
 import type { RedisClient } from '../redis/connect.js';
 import { type Keys, keysFor } from '../redis/keys.js';
 import { defineScript, type ScriptRunner } from '../redis/script.js';
+import { FINISH_BATCH_LUA } from './batch-done.js';
+import { type BatchState, countersOf, parseBatchState } from './batch-state.js';
 import {
   type BatchCounters,
+  failureKind,
   type ResultRecord,
   type ResultRecordInput,
   ResultRecordSchema,
@@ -27,6 +30,10 @@ const ResultStoreOptionsSchema = z
       .positive()
       .default(100_000)
       .describe('approximate length the results stream is trimmed to'),
+    onOutbox: z
+      .custom<() => void>()
+      .optional()
+      .describe('called after a save or seal wrote a callback delivery to the outbox, to queue it at once'),
   })
   .strict();
 export type ResultStoreOptions = z.input<typeof ResultStoreOptionsSchema>;
@@ -36,11 +43,15 @@ export const DEFAULT_PAGE_SIZE = 500;
 
 /**
  * Writes a result once: a second save of the same id (a job retried after a worker crashed
- * between saving and acknowledging) changes nothing, so no job is ever counted twice.
- * KEYS: result, batch, batch results list, results stream.
- * ARGV: json, ttl seconds, job id, batch id ('' for none), status, stream max length.
+ * between saving and acknowledging) changes nothing, so no job is ever counted twice. In the
+ * same step: a `job.failed` callback when the batch asks for one, and the batch's end when this
+ * was its last result (`./batch-done.ts`).
+ * KEYS: result, batch, batch results list, results stream, callback outbox.
+ * ARGV: json, ttl seconds, job id, batch id ('' for none), status, stream max length,
+ * failure kind, finished at (unix ms).
+ * Returns 0 when a result was there already, 1 when written, 2 when a callback was queued too.
  */
-const SAVE_LUA = `
+const SAVE_LUA = `${FINISH_BATCH_LUA}
 if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 0 end
 if ARGV[4] ~= '' then
   redis.call('HINCRBY', KEYS[2], ARGV[5], 1)
@@ -49,13 +60,30 @@ if ARGV[4] ~= '' then
   redis.call('EXPIRE', KEYS[3], ARGV[2])
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'id', ARGV[3], 'batchId', ARGV[4], 'status', ARGV[5])
-return 1
+if ARGV[4] == '' then return 1 end
+local queued = false
+if ARGV[5] == 'failed' then
+  local cb = redis.call('HMGET', KEYS[2], 'callbackUrl', 'callbackOn', 'doneAt')
+  if cb[1] and cb[2] == 'failed-and-done' and not cb[3] then
+    queueCallback(KEYS[5], { event = 'job.failed', url = cb[1], batchId = ARGV[4], jobId = ARGV[3],
+      kind = ARGV[7], at = tonumber(ARGV[8]) })
+    queued = true
+  end
+end
+if finishBatch(KEYS[2], KEYS[4], KEYS[5], ARGV[4], ARGV[6]) == 2 then queued = true end
+return queued and 2 or 1
 `;
 
-function toCount(value: string | null | undefined): number {
-  const n = Number(value ?? 0);
-  return Number.isFinite(n) ? n : 0;
-}
+/**
+ * Seals a batch: no more jobs will come. Ends it when its last result came first.
+ * KEYS: batch, results stream, callback outbox. ARGV: batch id, stream max length.
+ * Returns -1 for an unknown batch, else what `finishBatch` returns.
+ */
+const SEAL_LUA = `${FINISH_BATCH_LUA}
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+redis.call('HSET', KEYS[1], 'sealed', '1')
+return finishBatch(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
+`;
 
 /**
  * Result records, batch progress and the results stream (`docs/architecture.md#the-result`).
@@ -66,6 +94,8 @@ export class ResultStore {
   readonly ttlSeconds: number;
   private readonly streamMaxLen: number;
   private readonly saveScript: ScriptRunner;
+  private readonly sealScript: ScriptRunner;
+  private readonly onOutbox: (() => void) | undefined;
 
   constructor(
     readonly redis: RedisClient,
@@ -75,7 +105,9 @@ export class ResultStore {
     this.keys = keysFor(opts.prefix);
     this.ttlSeconds = opts.ttlSeconds;
     this.streamMaxLen = opts.streamMaxLen;
+    this.onOutbox = opts.onOutbox;
     this.saveScript = defineScript(redis, 'bjSaveResult', SAVE_LUA);
+    this.sealScript = defineScript(redis, 'bjSealBatch', SEAL_LUA);
   }
 
   /**
@@ -88,10 +120,47 @@ export class ResultStore {
     const batchId = record.batchId ?? '';
     const { keys } = this;
     const written = await this.saveScript(
-      [keys.result(record.id), keys.batch(batchId), keys.batchResults(batchId), keys.results],
-      [JSON.stringify(record), this.ttlSeconds, record.id, batchId, record.status, this.streamMaxLen],
+      [
+        keys.result(record.id),
+        keys.batch(batchId),
+        keys.batchResults(batchId),
+        keys.results,
+        keys.callbackOutbox,
+      ],
+      [
+        JSON.stringify(record),
+        this.ttlSeconds,
+        record.id,
+        batchId,
+        record.status,
+        this.streamMaxLen,
+        record.status === 'failed' ? failureKind(record) : '',
+        Date.parse(record.finishedAt),
+      ],
     );
-    return written === 1;
+    if (written === 2) this.onOutbox?.();
+    return written !== 0;
+  }
+
+  /**
+   * Seals a batch (no more jobs will come) and ends it if every job already has a result.
+   * Sealing twice changes nothing.
+   * @returns the batch after sealing, or undefined when it has no record.
+   */
+  async seal(batchId: string): Promise<BatchState | undefined> {
+    const { keys } = this;
+    const reply = await this.sealScript(
+      [keys.batch(batchId), keys.results, keys.callbackOutbox],
+      [batchId, this.streamMaxLen],
+    );
+    if (reply === -1) return undefined;
+    if (reply === 2) this.onOutbox?.();
+    return this.state(batchId);
+  }
+
+  /** A batch's counters, whether it is sealed and done, and its callback; undefined when it has no record. */
+  async state(batchId: string): Promise<BatchState | undefined> {
+    return parseBatchState(batchId, await this.redis.hgetall(this.keys.batch(batchId)));
   }
 
   /** The result of a job, or undefined when it has none (yet, or any more). */
@@ -113,14 +182,8 @@ export class ResultStore {
 
   /** A batch's counters, or undefined when no job was ever enqueued in it (or it expired). */
   async batch(batchId: string): Promise<BatchCounters | undefined> {
-    const [total, completed, failed] = await this.redis.hmget(
-      this.keys.batch(batchId),
-      'total',
-      'completed',
-      'failed',
-    );
-    if (total == null && completed == null && failed == null) return undefined;
-    return { batchId, total: toCount(total), completed: toCount(completed), failed: toCount(failed) };
+    const state = await this.state(batchId);
+    return state && countersOf(state);
   }
 
   /**

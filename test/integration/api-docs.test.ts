@@ -67,6 +67,7 @@ describe('OpenAPI document', () => {
         'POST /v1/batches enqueue',
         'GET /v1/batches/{id} read',
         'GET /v1/batches/{id}/results read',
+        'GET /v1/batches/{id}/events read',
         'GET /v1/models read',
         'POST /v1/session public',
         'DELETE /v1/session public',
@@ -94,7 +95,11 @@ describe('OpenAPI document', () => {
       'application/json',
       'application/x-ndjson',
     ]);
-    expect(batches?.parameters).toEqual([expect.objectContaining({ name: 'batchId', in: 'query' })]);
+    expect(batches?.parameters).toEqual([
+      expect.objectContaining({ name: 'batchId', in: 'query' }),
+      expect.objectContaining({ name: 'callbackUrl', in: 'query' }),
+      expect.objectContaining({ name: 'callbackOn', in: 'query' }),
+    ]);
   });
 
   it('keeps the field-naming messages of the zod schemas, not a generic validator', async () => {

@@ -214,7 +214,9 @@ describe('NDJSON batches', () => {
     });
 
     expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().error).toBe('query.batch: is not a field of a batch (expected batchId)');
+    expect(unknown.json().error).toBe(
+      'query.batch: is not a field of a batch (expected batchId, callbackUrl, callbackOn)',
+    );
     expect(badId.json().error).toMatch(/^query\.batchId: must not contain ":"/);
     expect(onJson.json().error).toMatch(/^query\.batchId: only for application\/x-ndjson bodies/);
   });

@@ -123,6 +123,9 @@ describe('HTTP API', () => {
       total: 3,
       completed: 3,
       failed: 0,
+      sealed: true,
+      done: true,
+      finishedAt: expect.any(String),
       waiting: 0,
       active: 0,
       missing: 0,
@@ -141,7 +144,8 @@ describe('HTTP API', () => {
         .sort(),
     ).toEqual(['j1', 'j2', 'j3']);
     expect(metrics.body).toMatch(/bedrock_jobs_queue_jobs\{state="waiting"\} 0/);
-    expect(metrics.body).toMatch(/bedrock_jobs_results_stream_length 3/);
+    // Three jobs, and the entry that marks their batch done.
+    expect(metrics.body).toMatch(/bedrock_jobs_results_stream_length 4/);
     expect(
       (models.json() as { id: string; inChains: string[] }[]).find(
         (m) => m.id === 'meta.llama3-3-70b-instruct-v1:0',

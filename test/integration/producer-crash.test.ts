@@ -59,7 +59,9 @@ describe('an enqueue killed between claim and add', () => {
     pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
     const final = await producer.waitForBatch('crashed', { pollMs: 100 });
     const stream = await ctx.redis.xrange(keys.results, '-', '+');
-    const streamIds = stream.map(([, fields]) => fields[fields.indexOf('id') + 1]);
+    const jobEntries = stream.filter(([, fields]) => fields.includes('id'));
+    const streamIds = jobEntries.map(([, fields]) => fields[fields.indexOf('id') + 1]);
+    const doneEntries = stream.filter(([, fields]) => fields[fields.indexOf('status') + 1] === 'done');
 
     expect(died).toEqual({ signal: 'SIGKILL', stdout: 'claimed\n' });
     expect(afterCrash).toEqual({
@@ -67,6 +69,9 @@ describe('an enqueue killed between claim and add', () => {
       total: 40,
       completed: 0,
       failed: 0,
+      // The dead enqueue never sealed it: it cannot be done with 40 jobs missing.
+      sealed: false,
+      done: false,
       waiting: 0,
       active: 0,
       missing: 40,
@@ -77,6 +82,7 @@ describe('an enqueue killed between claim and add', () => {
     expect(final).toEqual({ batchId: 'crashed', total: 40, completed: 40, failed: 0 });
     expect(new Set(streamIds).size).toBe(40);
     expect(streamIds).toHaveLength(40);
+    expect(doneEntries).toHaveLength(1);
   });
 
   it('does not add a job twice when the same call repeats an id, nor count it twice', async () => {

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { CallbackOnSchema, CallbackUrlSchema } from '../../callbacks/options.js';
 import { MIB } from '../../config.js';
+import { parseBatchOptions } from '../../queue/batch-options.js';
 import { batchStatus } from '../../queue/batch-status.js';
 import { BatchIdSchema } from '../../queue/ids.js';
 import { JobSchema } from '../../queue/jobs.js';
@@ -25,16 +27,30 @@ const CHUNK_BYTES = 16 * MIB;
 const BatchBody = z.strictObject({
   batchId: z.string().optional(),
   jobs: z.array(z.unknown()).min(1, { error: 'must hold at least one job' }),
+  // Checked by the producer (scheme, allow-list, a signing secret configured).
+  callbackUrl: z
+    .string()
+    .optional()
+    .describe('POSTed a signed summary when the batch is done (docs/callbacks.md)'),
+  callbackOn: CallbackOnSchema.optional().describe(
+    'done (default), or failed-and-done: also once per failed job',
+  ),
 });
 
 /** What the OpenAPI document shows of {@link BatchBody}: the jobs' own schema. */
-const BatchBodyDoc = BatchBody.extend({ batchId: BatchIdSchema.optional(), jobs: z.array(JobSchema).min(1) });
+const BatchBodyDoc = BatchBody.extend({
+  batchId: BatchIdSchema.optional(),
+  jobs: z.array(JobSchema).min(1),
+  callbackUrl: CallbackUrlSchema.optional(),
+});
 
 /** Query parameters of an NDJSON batch (a JSON body carries the same fields itself). */
 export const BatchQuery = z.strictObject({
   batchId: BatchIdSchema.optional().describe(
     "NDJSON only: the batch's id; default the first line's, else a new uuid",
   ),
+  callbackUrl: z.string().optional().describe('NDJSON only: as the JSON body field'),
+  callbackOn: CallbackOnSchema.optional().describe('NDJSON only: as the JSON body field'),
 });
 
 const BatchParams = z.object({ id: BatchIdSchema });
@@ -62,11 +78,17 @@ async function enqueueJsonBody(req: FastifyRequest, reply: FastifyReply, ctx: Ap
       .send({ error: `query.${name}: only for ${NDJSON} bodies; a JSON body carries batchId itself` });
   }
   const body = BatchBody.safeParse(req.body);
-  if (!body.success) return reply.code(400).send({ error: firstIssue(body.error, 'body', 'batchId, jobs') });
-  const result = await ctx.producer.enqueueBatch(
-    body.data.jobs as never,
-    body.data.batchId ? { batchId: body.data.batchId } : {},
-  );
+  if (!body.success) {
+    return reply
+      .code(400)
+      .send({ error: firstIssue(body.error, 'body', 'batchId, jobs, callbackUrl, callbackOn') });
+  }
+  const { batchId, callbackUrl, callbackOn } = body.data;
+  const result = await ctx.producer.enqueueBatch(body.data.jobs as never, {
+    ...(batchId ? { batchId } : {}),
+    ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+    ...(callbackOn !== undefined ? { callbackOn } : {}),
+  });
   return reply
     .code(202)
     .send({ batchId: result.batchId, enqueued: result.enqueued, duplicates: result.duplicates });
@@ -77,8 +99,17 @@ async function enqueueNdjsonBody(req: FastifyRequest, reply: FastifyReply, ctx: 
   const query = BatchQuery.safeParse(req.query);
   if (!query.success) {
     body.resume();
-    return reply.code(400).send({ error: firstIssue(query.error, 'query', 'batchId') });
+    return reply
+      .code(400)
+      .send({ error: firstIssue(query.error, 'query', 'batchId, callbackUrl, callbackOn') });
   }
+  const { callbackUrl, callbackOn } = query.data;
+  const callback = {
+    ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+    ...(callbackOn !== undefined ? { callbackOn } : {}),
+  };
+  // Refused before a line is read, rather than at the first round.
+  parseBatchOptions(callback, ctx.config.callbacks);
   const maxLineBytes = ctx.config.limits.maxDocumentBytes + LINE_OVERHEAD_BYTES;
   const lines = readLines(
     // Stopping early must not destroy the request: the client is still to read the answer.
@@ -91,6 +122,7 @@ async function enqueueNdjsonBody(req: FastifyRequest, reply: FastifyReply, ctx: 
     { producer: ctx.producer, catalog: ctx.catalog, config: ctx.config },
     {
       ...(query.data.batchId !== undefined ? { batchId: query.data.batchId } : {}),
+      ...(callbackUrl !== undefined ? { callback } : {}),
       chunkJobs: ctx.config.api.ndjsonChunkJobs,
       chunkBytes: CHUNK_BYTES,
     },

@@ -1,0 +1,40 @@
+import { Cluster, Redis } from 'ioredis';
+import { z } from 'zod';
+import { type Config, MINUTE, SECOND } from '../config.js';
+import type { Logger } from '../log.js';
+import { ModelCatalog } from '../models/catalog.js';
+import { RetentionFields } from './retention.js';
+
+/** How a producer is made; see `docs/producer.md` for each option. */
+export const ProducerOptionsSchema = z
+  .object({
+    redis: z
+      .union([z.string().min(1), z.instanceof(Redis), z.instanceof(Cluster)])
+      .describe('REDIS_URL (connected with config.redis), or a connection to share'),
+    prefix: z.string().min(1).optional().describe('key prefix; default config.prefix'),
+    config: z.custom<Config>().optional().describe('default: every setting at its default'),
+    catalog: z.instanceof(ModelCatalog).optional().describe('default: built-in models + config.customModels'),
+    logger: z.custom<Logger>().optional(),
+    sliceSize: z.number().int().positive().default(500).describe('jobs per claim + addBulk round trip'),
+    sliceBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * 1024 * 1024)
+      .describe('approximate text per round trip, so batches of long documents stay bounded'),
+    backoffDelayMs: z
+      .number()
+      .int()
+      .positive()
+      .default(SECOND)
+      .describe('first BullMQ retry delay; doubles per attempt'),
+    ...RetentionFields,
+    claimTtlSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default((5 * MINUTE) / SECOND)
+      .describe('how long an id stays reserved between claim and BullMQ add'),
+  })
+  .strict();
+export type ProducerOptions = z.input<typeof ProducerOptionsSchema>;
