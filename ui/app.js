@@ -171,12 +171,12 @@ function connect() {
     live.textContent = 'live';
     live.className = 'live on';
   };
-  source.onmessage = (event) => {
+  source.addEventListener('snapshot', (event) => {
     const snap = JSON.parse(event.data);
     renderModels(snap.models);
     renderBatches(snap.batches);
     renderChart(snap.series);
-  };
+  });
   source.onerror = async () => {
     live.textContent = 'reconnecting…';
     live.className = 'live off';

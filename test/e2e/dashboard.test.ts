@@ -100,7 +100,7 @@ async function breakerOf(page: Page, modelId: string): Promise<string | null> {
 }
 
 describe('dashboard in a browser', () => {
-  it('logs in, follows a batch, shows a breaker opening and closing, links bull-board', async () => {
+  it('logs in, follows a batch, shows a breaker opening and closing, links bull-board, logs out', async () => {
     const config = testConfig();
     const api = pipe.track(await buildApi({ config }));
     await api.app.listen({ host: '127.0.0.1', port: 0 });
@@ -153,5 +153,12 @@ describe('dashboard in a browser', () => {
     await page.goto(`${base}/ui/queues`);
     await page.locator('#root').waitFor({ state: 'attached' });
     await expect(page.title()).resolves.toMatch(/bedrock-jobs/);
+
+    // Logging out clears the session: the page asks for a token again.
+    await page.goto(`${base}/ui`);
+    await page.locator('#logout').click();
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    const after = await page.evaluate(async () => (await fetch('/v1/batches')).status);
+    expect(after).toBe(401);
   });
 });

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
+import { sseEvent } from '../sse.js';
 import type { DashboardSnapshot } from './snapshot.js';
 
 /** How often a snapshot is pushed. */
@@ -20,7 +21,7 @@ export class LiveFeed {
     private readonly logger?: Logger,
   ) {}
 
-  /** Starts the event stream on `res`: a snapshot now, then every tick until it closes. */
+  /** Starts the event stream on `res`: a `snapshot` event now, then every tick until it closes. */
   add(res: ServerResponse): void {
     if (this.closed) {
       res.end();
@@ -66,11 +67,12 @@ export class LiveFeed {
     if (this.building || this.clients.size === 0) return;
     this.building = true;
     try {
-      const frame = `data: ${JSON.stringify(await this.build())}\n\n`;
+      const frame = sseEvent('snapshot', await this.build());
       for (const res of this.clients) res.write(frame);
     } catch (err) {
       this.logger?.warn({ err }, 'dashboard snapshot failed');
-      for (const res of this.clients) res.write('event: problem\ndata: "snapshot failed; retrying"\n\n');
+      const frame = sseEvent('problem', { error: 'snapshot failed; retrying' });
+      for (const res of this.clients) res.write(frame);
     } finally {
       this.building = false;
     }
