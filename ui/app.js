@@ -80,6 +80,7 @@ function renderChart(series) {
       width: box.clientWidth,
       height: 240,
       cursor: { drag: { x: false, y: false } },
+      legend: { live: false },
       scales: { y: { range: (_u, _min, max) => [0, Math.max(5, max * 1.15)] } },
       axes: [{}, { label: 'per second', size: 60 }],
       series: [
@@ -143,9 +144,16 @@ function renderBatches(batches) {
           { class: 'batch-facts' },
           el('b', {}, fmt.int(b.completed)), ' done · ',
           el('b', {}, fmt.int(b.failed)), ' failed · ',
-          el('b', {}, fmt.int(b.total)), ' total · ',
-          el('b', {}, done < b.total && b.ratePerSecond != null ? `${fmt.num(b.ratePerSecond)}/s` : '—'), ' · ETA ',
-          el('b', {}, fmt.eta(b.etaSeconds)), ' · ',
+          el('b', {}, fmt.int(b.total)),
+          ' total · ',
+          ...(done >= b.total
+            ? [el('b', {}, 'finished'), ' · ']
+            : [
+                el('b', {}, b.ratePerSecond == null ? '—' : fmt.num(b.ratePerSecond)),
+                ' jobs/s · ETA ',
+                el('b', {}, fmt.eta(b.etaSeconds)),
+                ' · ',
+              ]),
           el('b', {}, fmt.usd(b.costUsd)),
         ),
       ),
