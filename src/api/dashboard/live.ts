@@ -49,6 +49,11 @@ export class LiveFeed {
     return this.clients.size;
   }
 
+  /** Whether the timer runs: only while a stream is open. */
+  get ticking(): boolean {
+    return this.timer !== undefined;
+  }
+
   /** Ends every stream and stops the timer; for the server's close. */
   close(): void {
     this.closed = true;
