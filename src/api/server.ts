@@ -16,12 +16,15 @@ import { readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
 import { requireScopes, scopeRoutesUnder } from './auth.js';
 import { formBodies, strictJsonBodies } from './body.js';
+import { mountBullBoard } from './bull-board.js';
 import { registerDocs } from './docs.js';
 import { checkHealth, HealthSchema } from './health.js';
 import { createMetrics } from './metrics.js';
 import { ResultsTail } from './results-tail.js';
+import { batchListRoutes } from './routes/batch-list.js';
 import { batchRoutes } from './routes/batches.js';
 import type { ApiContext } from './routes/context.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
@@ -81,7 +84,7 @@ async function checkRedis(redis: RedisClient, logger: Logger | undefined): Promi
 
 /**
  * The HTTP API (README.md, "HTTP API"): enqueue jobs and batches, read results and
- * batch progress, the model catalog with quotas, Prometheus metrics, a health check, browser
+ * batch progress, the model catalog with quotas, the dashboard at `/ui` (bull-board under it), Prometheus metrics, a health check, browser
  * sessions and the OpenAPI document. Every route declares the scope it needs
  * (`config: { scope }`, `auth.ts`); one that declares none needs `admin`.
  *
@@ -119,6 +122,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   scopeRoutesUnder(app, BULL_BOARD_PREFIX, (method) =>
     method === 'GET' || method === 'HEAD' ? 'read' : 'admin',
   );
+  await mountBullBoard(app, queue, BULL_BOARD_PREFIX);
   await registerDocs(app, { publicDocs: config.api.publicDocs });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
@@ -160,11 +164,13 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   };
   jobRoutes(app, ctx);
   batchRoutes(app, ctx);
+  batchListRoutes(app, ctx);
   modelRoutes(app, ctx);
   sessionRoutes(app, { ...ctx, tokens, sessions });
   // One reader of the results stream for every event-stream client of this process.
   const tail = new ResultsTail(redis, keys.results, options.logger);
   eventRoutes(app, ctx, tail);
+  dashboardRoutes(app, ctx);
 
   let closing: Promise<void> | undefined;
   return {

@@ -21,6 +21,9 @@ export interface ClaimOutcome {
   refused: boolean;
 }
 
+/** How many of the newest batches the index of recent batches keeps ({@link Keys.batchIndex}). */
+export const BATCH_INDEX_CAP = 1000;
+
 /** Claim tokens are uuids; the owner (batch id) follows the token in the claim's value. */
 const TOKEN_LENGTH = 36;
 /** ARGV index (Lua, 1-based) of the first job id. */
@@ -42,7 +45,9 @@ const FIRST_ID = 8;
  * until the producer seals it, so it cannot be done between two parts of an enqueue. A batch
  * that is already done takes no new job and no other callback: the call is refused whole,
  * before anything is written. A callback given for a batch not yet done replaces the one before.
- * KEYS: batch hash, batch id set, then per job: result, BullMQ job, claim.
+ * A batch seen for the first time joins the index of recent batches (capped at
+ * {@link BATCH_INDEX_CAP}, the oldest dropped), scored by Redis time.
+ * KEYS: batch hash, batch id set, then per job: result, BullMQ job, claim; last the batch index.
  * ARGV: claim ttl s, batch ttl s, has batch ('1'/'0'), token, owner, callback url ('' for
  * none), callback on, then the job ids.
  */
@@ -94,6 +99,11 @@ for i = ${FIRST_ID}, #ARGV do
   end
 end
 if hasBatch then
+  if redis.call('EXISTS', KEYS[1]) == 0 then
+    local t = redis.call('TIME')
+    redis.call('ZADD', KEYS[#KEYS], 'NX', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[5])
+    redis.call('ZREMRANGEBYRANK', KEYS[#KEYS], 0, -${BATCH_INDEX_CAP + 1})
+  end
   if counted > 0 then
     redis.call('HINCRBY', KEYS[1], 'total', counted)
     redis.call('HSET', KEYS[1], 'sealed', '0')
@@ -172,6 +182,7 @@ export class Claims {
     const batchId = req.batchId ?? '';
     const keys = [this.keys.batch(batchId), this.keys.batchJobs(batchId)];
     for (const id of req.ids) keys.push(this.keys.result(id), this.keys.bullJob(id), this.keys.claim(id));
+    keys.push(this.keys.batchIndex);
     return keys;
   }
 

@@ -20,6 +20,8 @@ export interface Keys {
   batchResults(batchId: string): string;
   /** Set of the ids ever enqueued in a batch, so a job id adds to `total` once only. */
   batchJobs(batchId: string): string;
+  /** Sorted set of recent batch ids scored by creation time (ms), capped: the dashboard's list. */
+  readonly batchIndex: string;
   /** Short-lived marker taken while a producer adds a job, so two producers never both add it. */
   claim(jobId: string): string;
   /** JSON of the fleet's last preflight: which chain models the account may use; with a TTL. */
@@ -75,6 +77,7 @@ export function keysFor(prefix: string): Keys {
     batch: (batchId) => `${prefix}:batch:${batchId}`,
     batchResults: (batchId) => `${prefix}:batch:${batchId}:results`,
     batchJobs: (batchId) => `${prefix}:batch:${batchId}:jobs`,
+    batchIndex: `${prefix}:batches`,
     claim: (jobId) => `${prefix}:claim:${jobId}`,
     preflight: `${prefix}:preflight`,
     rateLimit: (modelId) => `${prefix}:rl:${modelId}`,

@@ -206,6 +206,9 @@ describe('the packed package', { timeout: 5 * MINUTE }, () => {
         'dist/queue/producer.d.ts',
         'profiles/steady.yaml',
         'examples/corpus/001-en-contract.txt',
+        'ui/index.html',
+        'ui/app.js',
+        'ui/app.css',
       ]),
     );
     expect(
