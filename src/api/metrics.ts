@@ -5,17 +5,10 @@ import { registerFleetWindowGauges } from '../metrics/fleet-window-gauges.js';
 import { readEvictionState } from '../redis/checks.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
+import { QUEUE_STATES } from '../redis/names.js';
 import type { ModelFleetState } from '../resilience/fleet-view.js';
 
-const STATES = [
-  'waiting',
-  'active',
-  'delayed',
-  'prioritized',
-  'waiting-children',
-  'completed',
-  'failed',
-] as const;
+const STATES = QUEUE_STATES;
 
 /**
  * Prometheus metrics of the API process, read from Redis at scrape time so every API

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BatchStatus } from '../queue/batch-status.js';
 import type { EnqueueResult, ExistingState } from '../queue/producer.js';
-import { CALLBACK_ON } from '../redis/names.js';
+import { CALLBACK_ON, QUEUE_STATES } from '../redis/names.js';
 import type { CallbackState } from '../results/batch-state.js';
 
 /**
@@ -90,16 +90,5 @@ export const BatchStatusSchema: z.ZodType<BatchStatus> = z.object({
 /** `GET /v1/jobs/:id` for a job without a result yet. */
 export const JobStateSchema = z.object({
   id: z.string(),
-  status: z
-    .enum([
-      'waiting',
-      'active',
-      'delayed',
-      'prioritized',
-      'waiting-children',
-      'completed',
-      'failed',
-      'unknown',
-    ])
-    .describe('its state in BullMQ'),
+  status: z.enum([...QUEUE_STATES, 'unknown']).describe('its state in BullMQ'),
 });

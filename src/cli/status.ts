@@ -7,6 +7,7 @@ import type { QueuedJob } from '../queue/jobs.js';
 import { readPreflight } from '../queue/preflight-record.js';
 import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
+import { QUEUE_STATES } from '../redis/names.js';
 import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
@@ -67,15 +68,7 @@ export function register(program: Command, ctx: CliContext): void {
             }
             if (done) break;
           } else {
-            const counts = await queue.getJobCounts(
-              'waiting',
-              'active',
-              'delayed',
-              'prioritized',
-              'waiting-children',
-              'completed',
-              'failed',
-            );
+            const counts = await queue.getJobCounts(...QUEUE_STATES);
             const models = await readFleetState(redis, config, ModelCatalog.of(config));
             const stats = await readShortStats(redis, keys);
             const preflight = await readPreflight(redis, keys);

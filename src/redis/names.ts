@@ -26,3 +26,14 @@ export const DEFAULT_CHAIN_NAME = 'default';
 
 /** BullMQ job name of one part of a split document (a child of the document's job). */
 export const PART_JOB = 'part';
+
+/** The states of a BullMQ job the service reports, in the order it shows them. */
+export const QUEUE_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'completed',
+  'failed',
+] as const;
