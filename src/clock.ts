@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Random } from './random.js';
 
 /**
@@ -235,4 +236,25 @@ export class ManualClock implements Clock {
 /** Resolves after every queued promise callback has run (one macrotask turn). */
 export function drain(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Whether `work` settles (either way) within `ms` of real time. For waits on sockets, not on the
+ * pipeline's clock (shutdown steps, a last flush): a test's manual clock must not hold them.
+ * The timer does not keep the process alive.
+ */
+export async function settlesWithin(work: Promise<unknown> | unknown, ms: number): Promise<'done' | 'late'> {
+  const timer = new AbortController();
+  const late = sleep(ms, 'late' as const, { signal: timer.signal, ref: false }).catch(() => 'done' as const);
+  try {
+    return await Promise.race([
+      Promise.resolve(work).then(
+        () => 'done' as const,
+        () => 'done' as const,
+      ),
+      late,
+    ]);
+  } finally {
+    timer.abort();
+  }
 }

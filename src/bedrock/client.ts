@@ -75,6 +75,18 @@ export function hasAwsCredentials(env: Readonly<Record<string, string | undefine
   );
 }
 
+/**
+ * Placeholder credentials for an endpoint override (the simulator) when the environment names
+ * none, so a local run needs no AWS account; undefined otherwise (the SDK's own chain decides).
+ */
+export function localCredentials(
+  endpoint: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): { accessKeyId: string; secretAccessKey: string } | undefined {
+  if (!endpoint || hasAwsCredentials(env)) return undefined;
+  return { accessKeyId: 'bedrock-jobs-local', secretAccessKey: 'bedrock-jobs-local' };
+}
+
 function requestHandlerFor(
   options: z.output<typeof BedrockRuntimeOptionsSchema>,
 ): BedrockRuntimeClientConfig['requestHandler'] {
@@ -101,9 +113,8 @@ export function createBedrockRuntime(input: BedrockRuntimeOptions): BedrockRunti
   const { env } = options;
   const config: BedrockRuntimeClientConfig = { region: options.region, maxAttempts: 1 };
   if (options.endpoint) config.endpoint = options.endpoint;
-  if (options.endpoint && !hasAwsCredentials(env)) {
-    config.credentials = { accessKeyId: 'bedrock-jobs-local', secretAccessKey: 'bedrock-jobs-local' };
-  }
+  const local = localCredentials(options.endpoint, env);
+  if (local) config.credentials = local;
   const handler = requestHandlerFor(options);
   if (handler) config.requestHandler = handler;
   const client = new BedrockRuntimeClient(config);

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { z } from 'zod';
-import { hasAwsCredentials } from './client.js';
+import { localCredentials } from './client.js';
 
 /**
  * The `bedrock` control plane (which models exist, which the account may use, where
@@ -98,9 +98,8 @@ export class BedrockControlPlane {
       }),
     };
     if (options.endpoint) config.endpoint = options.endpoint;
-    if (options.endpoint && !hasAwsCredentials(options.env)) {
-      config.credentials = { accessKeyId: 'bedrock-jobs-local', secretAccessKey: 'bedrock-jobs-local' };
-    }
+    const local = localCredentials(options.endpoint, options.env);
+    if (local) config.credentials = local;
     this.client = new BedrockClient(config);
   }
 

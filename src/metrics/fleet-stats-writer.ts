@@ -1,4 +1,4 @@
-import { type Clock, monotonicClock } from '../clock.js';
+import { type Clock, monotonicClock, settlesWithin } from '../clock.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import {
@@ -110,10 +110,7 @@ export class FleetStatsWriter {
         await this.inFlight?.catch(() => undefined);
         await this.flush().catch(() => undefined);
       })();
-      const done = new AbortController();
-      const giveUp = monotonicClock.sleep(CLOSE_WAIT_MS, done.signal).catch(() => undefined);
-      await Promise.race([last, giveUp]);
-      done.abort();
+      await settlesWithin(last, CLOSE_WAIT_MS);
     })();
     return this.closing;
   }

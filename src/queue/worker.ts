@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { BedrockModelClient, createBedrockRuntime } from '../bedrock/client.js';
 import { startCallbackWorker } from '../callbacks/delivery-worker.js';
+import { settlesWithin } from '../clock.js';
 import { SECOND } from '../config.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ModelCatalog } from '../models/catalog.js';
@@ -294,23 +294,3 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
 
 /** How long a forced shutdown waits for each step that needs Redis before cutting it off. */
 const FORCE_GRACE_MS = 2 * SECOND;
-
-/**
- * Whether `work` settles (either way) within `ms` of real time. Shutdown steps wait on sockets,
- * not on the pipeline's clock, so a test's manual clock must not hold them.
- */
-async function settlesWithin(work: Promise<unknown> | unknown, ms: number): Promise<'done' | 'late'> {
-  const timer = new AbortController();
-  const late = sleep(ms, 'late' as const, { signal: timer.signal, ref: false }).catch(() => 'done' as const);
-  try {
-    return await Promise.race([
-      Promise.resolve(work).then(
-        () => 'done' as const,
-        () => 'done' as const,
-      ),
-      late,
-    ]);
-  } finally {
-    timer.abort();
-  }
-}
