@@ -184,8 +184,10 @@ export const LimiterSettingsSchema = z
     burstSeconds: z
       .number()
       .nonnegative()
-      .default(0)
-      .describe('calls sent at once ahead of the even pace, in seconds of quota; 0 spaces every call'),
+      .default(1)
+      .describe(
+        'calls sent at once ahead of the even pace, in seconds of quota (a minute-quota fleet loses nothing to pacing); 0 spaces every call',
+      ),
     spillWaitMs: z
       .number()
       .int()

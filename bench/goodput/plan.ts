@@ -94,19 +94,28 @@ export interface Outage {
 }
 
 /**
- * The best time a system that paces each model evenly from a cold start (no burst) could
- * reach, in ms: jobs arrive at the plan's demand, each model admits its rate while it is up,
- * and no slot is lost to detecting an outage or its end. Stepped in 1 ms.
+ * The best time a system that paces each model evenly, ahead of the pace by at most
+ * `burstSeconds` of its quota, could reach, in ms: jobs arrive at the plan's demand, each model
+ * admits its rate while it is up plus what its burst has saved (a model saves while it is down
+ * or idle, up to the burst), and no slot is lost to detecting an outage or its end. Stepped in 1 ms.
  */
-export function pacedIdealMs(plan: Plan, outages: readonly Outage[]): number {
+export function pacedIdealMs(plan: Plan, outages: readonly Outage[], burstSeconds = 0): number {
   const arrivalsPerMs = (plan.demandFactor * chainRate(plan)) / SECOND;
+  const models = [
+    { perMs: plan.primaryPerSecond / SECOND, canFail: true },
+    { perMs: plan.fallbackPerSecond / SECOND, canFail: false },
+  ].map((m) => ({ ...m, saved: m.perMs * burstSeconds * SECOND, cap: m.perMs * burstSeconds * SECOND }));
   let arrived = 0;
   let served = 0;
   for (let t = 0; ; t++) {
     arrived = Math.min(plan.jobs, arrived + arrivalsPerMs);
     const down = outages.some((o) => t >= o.fromMs && t < o.toMs);
-    const rate = (down ? 0 : plan.primaryPerSecond) + plan.fallbackPerSecond;
-    served = Math.min(arrived, served + rate / SECOND);
+    for (const m of models) {
+      const available = m.saved + m.perMs;
+      const use = m.canFail && down ? 0 : Math.min(arrived - served, available);
+      served += use;
+      m.saved = Math.min(m.cap, available - use);
+    }
     if (served >= plan.jobs - 1e-9) return t + 1;
   }
 }

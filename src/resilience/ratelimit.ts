@@ -79,9 +79,9 @@ export interface RateLimiter {
  * Pacing is GCRA (the generic cell rate algorithm): `tr` and `tt` are the theoretical arrival
  * times of the next request and the next token. A caller is given the slot at
  * `max(now, tat - burst)` of both, and each tat moves on from `max(tat, now)` by one interval
- * (60 000 / rate ms per request, per token), so calls leave evenly spaced across the fleet, a cold start is not a burst, and a
- * slot is reserved in one round trip: the caller sleeps until it instead of asking again. A
- * request larger than the burst is admitted once the debt is paid and leaves a debt of its own,
+ * (60 000 / rate ms per request, per token), so calls leave evenly spaced across the fleet, a
+ * cold start lets out at most `burstSeconds` of quota at once, and a slot is reserved in one
+ * round trip: the caller sleeps until it instead of asking again. A request larger than the burst is admitted once the debt is paid and leaves a debt of its own,
  * so oversize requests are slow rather than never admitted.
  *
  * The rate is the quota times `m`. A throttle from Bedrock multiplies `m` by `decreaseFactor`,
@@ -93,23 +93,31 @@ export interface RateLimiter {
  * compounding). A configured quota starts with `w` = 1 and caps `m` at 1; a catalog default
  * starts with no `w` (anything above 0 is "well above") and caps `m` at `discoverUpTo`.
  *
+ * A burst spends the slack Bedrock's own bucket had, so the paced calls right after it meet a
+ * bucket with none, and a few arrive a hair early. Those throttles say the burst was too big,
+ * not that the rate is: a throttle within `graceMs` of the last call sent ahead of the even
+ * pace (`bu`: it went at once while earlier calls were still ahead of the pace) spends the rest
+ * of the burst instead of cutting `m`. Each throttled call gives Bedrock's bucket back a slot,
+ * so they stop by themselves; a rate that really is too high is still cut once the grace ends.
+ *
  * ARGV[1] now (ms, or -1 for Redis TIME), ARGV[2] mode, then per mode:
  *   take:      ceilR, ceilT, maxM, burstMs, tokens, maxWaitMs, increasePerSecond, holdMs, initial w
  *   refund:    ceilR, ceilT, requests, tokens
- *   throttled: factor, windowMs, minM
+ *   throttled: factor, windowMs, minM, ceilR, burstMs, graceMs
  *   peek:      —
  * Returns take: {ok, ms, m}; refund, throttled, peek: {1, 0, m}. `m` is a string (Lua numbers
  * become integers on the way out).
  */
 const SCRIPT = `
 ${NOW_AND_MODE_LUA}
-local s = redis.call('HMGET', KEYS[1], 'tr', 'tt', 'm', 'w', 'li', 'ld')
+local s = redis.call('HMGET', KEYS[1], 'tr', 'tt', 'm', 'w', 'li', 'ld', 'bu')
 local tr = tonumber(s[1]) or now
 local tt = tonumber(s[2]) or now
 local m = tonumber(s[3]) or 1
 local w = tonumber(s[4])
 local li = tonumber(s[5]) or now
 local ld = tonumber(s[6]) or -1e15
+local bu = tonumber(s[7]) or -1e15
 local reply
 if mode == 'take' then
   local ceilR, ceilT, maxM = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -119,7 +127,9 @@ if mode == 'take' then
   if m > maxM then m = maxM end
   -- GCRA lets tolerance / interval + 1 requests through at once: one interval less makes a
   -- burst of burstSeconds exactly that many seconds of quota, never one call more.
-  local tauR = math.max(0, burst - 60000 / (ceilR * m))
+  local iR = 60000 / (ceilR * m)
+  local tauR = math.max(0, burst - iR)
+  local debt = tr - now
   local at = math.max(now, tr - tauR, tt - burst)
   if at > now and now - ld >= hold then
     local perSecond
@@ -132,7 +142,8 @@ if mode == 'take' then
   if at - now > maxWait then
     reply = {0, math.max(1, math.ceil(at - now)), tostring(m)}
   else
-    tr = math.max(tr, now) + 60000 / (ceilR * m)
+    if at <= now and debt > iR / 2 and debt < tauR - iR / 2 then bu = now end
+    tr = math.max(tr, now) + iR
     tt = math.max(tt, now) + tokens * 60000 / (ceilT * m)
     reply = {1, math.ceil(at - now), tostring(m)}
   end
@@ -143,7 +154,12 @@ elseif mode == 'refund' then
   reply = {1, 0, tostring(m)}
 elseif mode == 'throttled' then
   w = w or m
-  if now - ld >= tonumber(ARGV[4]) then
+  local ceilR, burst = tonumber(ARGV[6]), tonumber(ARGV[7])
+  if now - bu <= tonumber(ARGV[8]) then
+    -- The burst met a bucket with less slack than it: no more of it until the fleet falls behind.
+    tr = math.max(tr, now + math.max(0, burst - 60000 / (ceilR * m)))
+    tt = math.max(tt, now + burst)
+  elseif now - ld >= tonumber(ARGV[4]) then
     w = m
     m = math.max(tonumber(ARGV[5]), m * tonumber(ARGV[3]))
     ld = now
@@ -154,7 +170,7 @@ else
 end
 w = w or 1
 redis.call('HSET', KEYS[1], 'tr', tostring(tr), 'tt', tostring(tt), 'm', tostring(m), 'w', tostring(w),
-  'li', tostring(li), 'ld', tostring(ld))
+  'li', tostring(li), 'ld', tostring(ld), 'bu', tostring(bu))
 redis.call('PEXPIRE', KEYS[1], math.max(0, math.ceil(math.max(tr, tt) - now)) + 3600000)
 return reply
 `;
@@ -206,9 +222,18 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async throttled(modelId: string): Promise<void> {
-    if (!this.options.limits(modelId)) return;
+    const limits = this.options.limits(modelId);
+    if (!limits) return;
     const a = this.options.adaptive;
-    await this.run(modelId, 'throttled', [a.decreaseFactor, a.decreaseWindowMs, a.minShare]);
+    const burstMs = Math.round(limits.burstSeconds * 1000);
+    await this.run(modelId, 'throttled', [
+      a.decreaseFactor,
+      a.decreaseWindowMs,
+      a.minShare,
+      limits.rpm,
+      burstMs,
+      Math.max(burstMs, a.decreaseWindowMs),
+    ]);
   }
 
   async rates(modelIds: readonly string[]): Promise<EffectiveRate[]> {

@@ -128,6 +128,41 @@ describe('adaptive fleet rate', () => {
     expect(twice).toBe(294);
   });
 
+  it('spends the rest of a burst on a throttle right after it, and keeps the rate', async () => {
+    const limiter = worker(quota({ burstSeconds: 1 }), new ManualClock(T0));
+    await reserveMany(limiter, 5); // half of the 10-call burst
+
+    await limiter.throttled(MODEL);
+
+    expect(await reserveMany(limiter, 3)).toEqual([0, 100, 200]);
+    expect(await rpmOf(limiter)).toBe(600);
+  });
+
+  it('cuts the rate on a throttle once the burst is a grace period past', async () => {
+    const clock = new ManualClock(T0);
+    const limiter = worker(quota({ burstSeconds: 1 }), clock);
+    await reserveMany(limiter, 10);
+    clock.advance(Math.max(1_000, ADAPTIVE.decreaseWindowMs) + 1);
+
+    await limiter.throttled(MODEL);
+
+    expect(await rpmOf(limiter)).toBe(420);
+  });
+
+  it('cuts the rate on a throttle of calls that went at the even pace, burst or not', async () => {
+    const clock = new ManualClock(T0);
+    const limiter = worker(quota({ burstSeconds: 1 }), clock);
+    await reserveMany(limiter, 10); // the burst
+    for (let i = 0; i < 15; i++) {
+      await limiter.reserve(MODEL, 1, 60_000); // demand above the rate: each waits its slot
+      clock.advance(100);
+    }
+
+    await limiter.throttled(MODEL);
+
+    expect(await rpmOf(limiter)).toBe(420);
+  });
+
   it('paces at the lowered rate after a throttle', async () => {
     const limiter = worker(quota(), new ManualClock(T0));
 

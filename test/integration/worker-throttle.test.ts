@@ -138,7 +138,10 @@ describe('throttling', { timeout: 2 * 60 * SECOND }, () => {
 
     expect(done).toMatchObject({ total: jobs, completed: jobs, failed: 0 });
     expect(s).toMatchObject({ calls: jobs, ok: jobs, throttled: 0 });
-    // Evenly spaced, the first at once: a minute's quota is never let out in a burst.
-    expect(elapsedMs).toBe((jobs - 1) * ((60 * SECOND) / rpm));
+    // One second of quota at once (limiter.burstSeconds), then evenly spaced: a minute's
+    // quota is never let out in a burst.
+    const burstCalls = (rpm / 60) * config.limiter.burstSeconds;
+    expect(burstCalls).toBe(2);
+    expect(elapsedMs).toBe((jobs - burstCalls) * ((60 * SECOND) / rpm));
   });
 });
