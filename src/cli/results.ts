@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { type Command, Option } from 'commander';
 import { BatchIdSchema } from '../queue/ids.js';
+import { checkLogin } from '../redis/checks.js';
 import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { type ExportFormat, streamResults } from '../results/export.js';
@@ -28,7 +29,9 @@ export function register(program: Command, ctx: CliContext): void {
       const config = ctx.config();
       const keys = keysFor(config.prefix);
       const redis = connectRedis(config.redisUrl, config.redis);
+      redis.on('error', (err) => ctx.logger().debug({ err }, 'redis connection error'));
       try {
+        await checkLogin(redis);
         const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
         if (!(await store.batch(batchId))) throw new CliError(`no batch ${batchId}`, 1);
         await pipeline(

@@ -5,6 +5,7 @@ import { batchStatus } from '../queue/batch-status.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
 import { readPreflight } from '../queue/preflight-record.js';
+import { checkLogin } from '../redis/checks.js';
 import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { QUEUE_STATES } from '../redis/names.js';
@@ -31,6 +32,12 @@ export function register(program: Command, ctx: CliContext): void {
       const config = ctx.config();
       const keys = keysFor(config.prefix);
       const redis = connectRedis(config.redisUrl, config.redis);
+      redis.on('error', (err) => ctx.logger().debug({ err }, 'redis connection error'));
+      // Before BullMQ's queue, which would retry a refused login forever.
+      await checkLogin(redis).catch((e: unknown) => {
+        redis.disconnect();
+        throw e;
+      });
       const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
       // Without a listener BullMQ prints the error whole, with the arguments of a failed AUTH.
       queue.on('error', (err) => ctx.logger().error({ err }, 'queue error'));

@@ -50,11 +50,41 @@ export async function readRedisSettings(
   return Promise.all(dataNodes(client).map((node) => readNode(node, options.persistence)));
 }
 
+/** Redis's error codes for a login it refuses: retrying with the same credentials cannot help. */
+const LOGIN_REFUSALS = new Set(['WRONGPASS', 'NOAUTH', 'NOPERM']);
+
+const nodeName = (node: Redis): string => `${node.options.host ?? '?'}:${node.options.port ?? '?'}`;
+
+/**
+ * Proves every data node lets us in, so a wrong user or password is one clear error at start
+ * rather than a connection that retries forever.
+ * @throws RedisSetupError naming the node and where the credentials come from, when Redis
+ *   refuses the login; whatever the connection throws when Redis does not answer.
+ */
+export async function checkLogin(client: RedisClient): Promise<void> {
+  await whenReady(client);
+  await Promise.all(dataNodes(client).map(pingNode));
+}
+
+async function pingNode(node: Redis): Promise<void> {
+  try {
+    await node.ping();
+  } catch (e) {
+    // A Redis error reply starts with its code (the protocol's own, not prose).
+    const code = e instanceof ReplyError ? (e as Error).message.split(' ', 1)[0] : undefined;
+    if (code === undefined || !LOGIN_REFUSALS.has(code)) throw e;
+    throw new RedisSetupError(
+      `Redis at ${nodeName(node)} refused the login (${code}): check the user and password ` +
+        'in REDIS_URL, or in redis.username and redis.password',
+    );
+  }
+}
+
 async function readNode(node: Redis, persistence: boolean): Promise<NodeSettings> {
-  const name = `${node.options.host ?? '?'}:${node.options.port ?? '?'}`;
+  const name = nodeName(node);
   // A refused login fails every pending command with a ReplyError too: prove we are in first,
   // so that a ReplyError below means this one command was refused.
-  await node.ping();
+  await pingNode(node);
   const [policy, appendonly, save] = await Promise.all([
     configGet(node, 'maxmemory-policy'),
     persistence ? configGet(node, 'appendonly') : undefined,

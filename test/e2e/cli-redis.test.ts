@@ -8,12 +8,16 @@ import { jsonLines, runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bj-cli-redis-'));
 let evicting: OwnRedis;
+let locked: OwnRedis;
 
 beforeAll(async () => {
-  evicting = await startOwnRedis(['--maxmemory-policy', 'allkeys-lru']);
+  [evicting, locked] = await Promise.all([
+    startOwnRedis(['--maxmemory-policy', 'allkeys-lru']),
+    startOwnRedis(['--requirepass', 'right-pw-5e2f']),
+  ]);
 });
 afterAll(async () => {
-  await evicting?.close();
+  await Promise.all([evicting?.close(), locked?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -49,6 +53,30 @@ describe('the CLI and Redis', { timeout: 2 * MINUTE }, () => {
         /bedrock-jobs: Redis maxmemory-policy is allkeys-lru, not noeviction: .* Set maxmemory-policy to noeviction/,
       );
       expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('worker, enqueue, status and results stop at once on a wrong Redis password, saying what to check', async () => {
+    const jobs = join(dir, 'login.jsonl');
+    writeFileSync(jobs, '{"id":"a","task":"generate","messages":[{"role":"user","content":"Hi"}]}\n');
+    const url = new URL(locked.url);
+    url.password = 'wrong-pw-91c3';
+    const env = { REDIS_URL: url.toString(), BEDROCK_ENDPOINT: 'http://127.0.0.1:9' };
+
+    const runs = await Promise.all([
+      runCli(['worker'], { env }),
+      runCli(['enqueue', jobs, '--batch', 'login'], { env }),
+      runCli(['status'], { env }),
+      runCli(['results', 'login'], { env }),
+    ]);
+
+    for (const run of runs) {
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        /bedrock-jobs: Redis at 127\.0\.0\.1:\d+ refused the login \(WRONGPASS\): check the user and password in REDIS_URL/,
+      );
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(run.stdout + run.stderr).not.toContain('wrong-pw-91c3');
     }
   });
 });
