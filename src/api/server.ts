@@ -66,8 +66,9 @@ export interface RunningApi {
 }
 
 /**
- * Refuses a Redis that may evict keys, warns about one without persistence. A Redis that does
- * not answer yet is not a reason to refuse: `/healthz` says so until it does.
+ * Refuses a Redis that may evict keys or refuses our login, warns about one without
+ * persistence. A Redis that does not answer yet is not a reason to refuse: `/healthz` says so
+ * until it does.
  * @throws RedisSetupError
  */
 async function checkRedis(redis: RedisClient, logger: Logger | undefined): Promise<void> {
