@@ -36,7 +36,7 @@ describe('parseJob', () => {
       ...summarize,
       id: 'doc-42',
       batchId: 'nightly-2026-01-01',
-      models: ['us.anthropic.claude-3-5-sonnet-20241022-v2:0', 'meta.llama3-1-70b-instruct-v1:0'],
+      models: ['us.anthropic.claude-3-5-sonnet-20241022-v2:0', 'us.meta.llama3-1-70b-instruct-v1:0'],
       api: 'converse',
       system: 'Be brief.',
       language: 'Korean',
@@ -246,6 +246,17 @@ describe('validateJobModels', () => {
     ).toThrow(
       /^jobs\[2\]\.models\[1\]: unknown model "stability\.sd3-large": its family cannot be inferred; use .*"anthropic\.", "amazon\.titan-text", "amazon\.nova", "meta\.llama", "mistral\.", "cohere\.command", "openai\.", "deepseek\."/,
     );
+  });
+
+  it('refuses a profile-only model named by its base id, which Bedrock would refuse, naming its profile', () => {
+    const profileOnly = 'meta.llama3-3-70b-instruct-v1:0';
+
+    expect(() => validateJobModels({ models: ['nova-micro', profileOnly] }, ctx.catalog, ctx.config)).toThrow(
+      `job.models[1]: model "${profileOnly}" is served only through an inference profile: use "us.${profileOnly}" or another geography's profile`,
+    );
+    expect(
+      validateJobModels({ models: [`us.${profileOnly}`, 'llama3-3-70b'] }, ctx.catalog, ctx.config),
+    ).toEqual([`us.${profileOnly}`, 'llama3-3-70b']);
   });
 
   it('refuses an unknown chain, listing the configured ones', () => {

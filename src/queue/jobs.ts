@@ -158,11 +158,18 @@ export function validateJobModels(
     where = () => `${path}.chain`;
   }
   ids.forEach((id, i) => {
-    if (!catalog.resolve(id)) {
-      const owner = job.models ? '' : ` in chain "${job.chain ?? DEFAULT_CHAIN_NAME}"`;
+    const owner = job.models ? '' : ` in chain "${job.chain ?? DEFAULT_CHAIN_NAME}"`;
+    const model = catalog.resolve(id);
+    if (!model) {
       issues.push({
         path: where(i),
         message: `unknown model "${id}"${owner}: its family cannot be inferred; use ${acceptedPrefixes()}`,
+      });
+    } else if (model.info.profileOnly && model.requestId === model.baseId) {
+      // Bedrock refuses such a call with a ValidationException: refused here, before any is made.
+      issues.push({
+        path: where(i),
+        message: `model "${id}"${owner} is served only through an inference profile: use "us.${model.baseId}" or another geography's profile`,
       });
     }
   });
