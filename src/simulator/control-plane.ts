@@ -20,10 +20,10 @@ import {
   jsonBody,
   ListModelsQuery,
   ListProfilesQuery,
-  signedRegion,
 } from './control-plane-input.js';
 import { sendError, sendRawError } from './errors-wire.js';
 import type { AnyRequest } from './listener.js';
+import { signedRegion } from './signing.js';
 import { type Reply, sendJson } from './wire.js';
 
 /** How the control plane answers; plain data, defaults here only. */

@@ -9,6 +9,9 @@ import { sendError, sendMissingAuth, sendRawError, sendStreamRefusal } from './e
 import { type AnyRequest, type AnyResponse, createDualListener } from './listener.js';
 import { respond } from './respond.js';
 import { prepareCall, type Route, route } from './routes.js';
+import { handleS3 } from './s3.js';
+import { S3Store } from './s3-store.js';
+import { isS3Request, signedRegion } from './signing.js';
 import { newReply, type Reply, readBody, sendJson } from './wire.js';
 
 /** Plain-data options of {@link startSimulator}; defaults live here only. */
@@ -36,6 +39,8 @@ export type SimulatorOptions = z.input<typeof SimulatorOptionsSchema> & {
   logger?: Logger;
   /** How the `bedrock` control plane on the same port answers (model access, profiles). */
   controlPlane?: ControlPlaneOptions;
+  /** The buckets S3 requests and batch inference jobs use; a new, empty store by default. */
+  s3?: S3Store;
 };
 
 export interface RunningSimulator {
@@ -73,6 +78,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const clock = options.clock ?? monotonicClock;
   const logger = (options.logger ?? silentLogger).child({ component: 'simulator' });
   const inFlight = new Set<AbortController>();
+  const s3 = options.s3 ?? new S3Store();
   const plane = createControlPlane({
     catalog,
     control,
@@ -112,6 +118,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     }
     const startedMs = clock.now();
     const reply = newReply(res);
+    // S3 is told apart by the service the request is signed for, not by its path: a bucket
+    // called `model` must not reach the runtime's routes.
+    if (isS3Request(req)) {
+      handleS3(req, reply, { store: s3, region: signedRegion }).catch((e: unknown) => failed(e, reply));
+      return;
+    }
     const r = req.method === 'POST' ? route(url) : undefined;
     if (!req.headers.authorization) sendMissingAuth(reply);
     else if (!r && plane.handle(req, reply)) return;
