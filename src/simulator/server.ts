@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type Clock, monotonicClock } from '../clock.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { createBatchJobs } from './batch-jobs.js';
 import { type SimulatorControl, simError } from './control.js';
 import { type ControlPlaneOptions, createControlPlane } from './control-plane.js';
 import { sendError, sendMissingAuth, sendRawError, sendStreamRefusal } from './errors-wire.js';
@@ -79,9 +80,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const logger = (options.logger ?? silentLogger).child({ component: 'simulator' });
   const inFlight = new Set<AbortController>();
   const s3 = options.s3 ?? new S3Store();
+  const batch = createBatchJobs({ catalog, control, s3, clock, seed });
   const plane = createControlPlane({
     catalog,
     control,
+    batch,
     ...(options.controlPlane ? { options: options.controlPlane } : {}),
   });
 
@@ -159,6 +162,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     close() {
       closing ??= (async () => {
         for (const gone of inFlight) gone.abort();
+        await batch.close();
         await listener.close();
       })();
       return closing;
