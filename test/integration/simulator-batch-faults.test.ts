@@ -268,7 +268,12 @@ describe('following, stopping and faults', () => {
   });
 
   it('expires a job a fault picks once its timeout has passed in simulated time', async () => {
-    sim.admin.addFault({ model: HAIKU, batch: { expire: true } });
+    // Over HTTP, as a test in another process would add it.
+    const added = await fetch(`${sim.url}/_sim/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ model: HAIKU, batch: { expire: true } }),
+    });
+    expect(added.status).toBe(201);
     const { jobArn } = await create({ timeoutDurationInHours: 24 });
     const expired = await until(jobArn!, ENDED);
 
@@ -276,5 +281,9 @@ describe('following, stopping and faults', () => {
     expect(expired.message).toMatch(/did not begin before its timeout of 24 hours/);
     expect(expired.endTime!.getTime()).toBeGreaterThanOrEqual(expired.jobExpirationTime!.getTime());
     expect(expired.endTime!.getTime() - expired.submitTime!.getTime()).toBe(24 * 3_600_000);
+    const stats = (await (await fetch(`${sim.url}/_sim/stats`)).json()) as {
+      batch: { models: Record<string, { jobsEnded: Record<string, number> }> };
+    };
+    expect(stats.batch.models[HAIKU]?.jobsEnded.Expired).toBe(1);
   });
 });
