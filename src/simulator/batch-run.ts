@@ -3,11 +3,13 @@ import { ENDED, type JobStatus } from './batch-input.js';
 import type { Job } from './batch-job.js';
 import type { BatchTiming } from './batch-profile.js';
 import {
-  type AnsweredRecord,
   answerRecord,
-  type InputRecord,
   type Manifest,
+  OutputFile,
+  outputLine,
   type RecordDeps,
+  type RecordLine,
+  recordOf,
   recordsOf,
   writeOutput,
 } from './batch-records.js';
@@ -49,8 +51,8 @@ class Interrupted extends Error {
 export async function runJob(job: Job, deps: RunDeps): Promise<void> {
   const { timing } = deps;
   const signal = job.abort.signal;
-  const records: { file: number; record: InputRecord }[] = [];
-  const answered: { file: number; answer: AnsweredRecord }[] = [];
+  const records: { file: number; record: RecordLine }[] = [];
+  const outputs = job.files.map((f) => new OutputFile(f.name));
   let started = false;
 
   const set = (status: JobStatus, message?: string): void => {
@@ -69,8 +71,11 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
   };
   const untilExpiry = (): number => job.expirationMs - deps.simNow();
 
-  /** Writes what was answered, then ends the job with `status` (Failed when the output cannot be written). */
-  const finish = (status: JobStatus, message?: string): void => {
+  /**
+   * Writes what was answered, then ends the job with `status` (Stopped when a stop came while
+   * the output was written; Failed when it cannot be written).
+   */
+  const finish = async (status: JobStatus, message?: string): Promise<void> => {
     if (started) {
       const manifest: Manifest = {
         totalRecordCount: records.length,
@@ -80,17 +85,14 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
         inputTokenCount: job.inputTokenCount,
         outputTokenCount: job.outputTokenCount,
       };
-      const outputs = job.files.map((f, i) => ({
-        name: f.name,
-        lines: answered.filter((a) => a.file === i).map((a) => a.answer.line),
-      }));
       const uri = job.request.outputDataConfig.s3OutputDataConfig.s3Uri;
-      if (!writeOutput(deps.s3, uri, job.id, outputs, manifest)) {
+      if (!(await writeOutput(deps.s3, uri, job.id, outputs, manifest))) {
         set('Failed', `The output could not be written to ${uri}: the bucket does not exist.`);
         return;
       }
     }
-    set(status, message);
+    if (job.stopRequested) set('Stopped');
+    else set(status, message);
   };
 
   try {
@@ -119,20 +121,22 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
     started = true;
     for (let at = 0; at < records.length; at += CHUNK_RECORDS) {
       if (untilExpiry() <= 0)
-        return finish(
+        return await finish(
           'PartiallyCompleted',
           `Not all records could be processed before the job timed out after ${job.timeoutHours} hours.`,
         );
       const chunk = records.slice(at, at + CHUNK_RECORDS);
       const counts = { ok: 0, errors: 0, inputTokens: 0, outputTokens: 0 };
+      const lines: Buffer[][] = job.files.map(() => []);
       for (const { file, record } of chunk) {
-        const answer = answerRecord(record, job.route, job.plan.recordError(record.recordId), deps);
-        answered.push({ file, answer });
+        const answer = answerRecord(recordOf(record), job.route, job.plan.recordError(record.recordId), deps);
+        lines[file]?.push(outputLine(answer));
         if (answer.ok) counts.ok++;
         else counts.errors++;
         counts.inputTokens += answer.inputTokens;
         counts.outputTokens += answer.outputTokens;
       }
+      for (const [i, file] of outputs.entries()) file.add(lines[i] ?? []);
       job.processedRecordCount += chunk.length;
       job.successRecordCount += counts.ok;
       job.errorRecordCount += counts.errors;
@@ -142,11 +146,11 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
       deps.stats?.records(job.key, counts);
       await wait(chunk.length * timing.perRecordMs);
     }
-    finish('Completed');
+    await finish('Completed');
   } catch (e) {
     // A job that was stopped ends Stopped with what it answered; one cut short by the
     // simulator closing just ends.
     if (!(e instanceof Interrupted) || !job.stopRequested) return;
-    finish('Stopped');
+    await finish('Stopped');
   }
 }
