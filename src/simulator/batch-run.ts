@@ -27,8 +27,6 @@ export interface RunDeps extends RecordDeps {
   clock: Clock;
   timeScale: number;
   timing: BatchTiming;
-  /** Simulated epoch milliseconds: the job's timestamps and timeout read this. */
-  simNow(): number;
   stats?: Pick<BatchControl, 'job' | 'records'>;
 }
 
@@ -55,10 +53,14 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
   const outputs = job.files.map((f) => new OutputFile(f.name));
   let started = false;
 
+  // The job's own simulated time: its submit time plus every wait it was given. Its timestamps
+  // and its timeout read this, not the clock, so a machine too busy to wake it on time delays
+  // it in real time only and never makes it expire or change its answers.
+  let now = job.submitMs;
   const set = (status: JobStatus, message?: string): void => {
     job.status = status;
     if (message !== undefined) job.message = message;
-    job.lastModifiedMs = deps.simNow();
+    job.lastModifiedMs = Math.max(job.lastModifiedMs, now);
     if (ENDED.has(status)) {
       job.endMs = job.lastModifiedMs;
       deps.stats?.job(job.key, status as BatchJobEvent);
@@ -68,8 +70,9 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
     if (simulatedMs > 0) await deps.clock.sleep(simulatedMs / deps.timeScale, signal).catch(() => undefined);
     else await turn();
     if (signal.aborted) throw new Interrupted();
+    now += Math.max(0, simulatedMs);
   };
-  const untilExpiry = (): number => job.expirationMs - deps.simNow();
+  const untilExpiry = (): number => job.expirationMs - now;
 
   /**
    * Writes what was answered, then ends the job with `status` (Stopped when a stop came while
@@ -142,9 +145,9 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
       job.errorRecordCount += counts.errors;
       job.inputTokenCount += counts.inputTokens;
       job.outputTokenCount += counts.outputTokens;
-      job.lastModifiedMs = deps.simNow();
       deps.stats?.records(job.key, counts);
       await wait(chunk.length * timing.perRecordMs);
+      job.lastModifiedMs = Math.max(job.lastModifiedMs, now);
     }
     await finish('Completed');
   } catch (e) {
