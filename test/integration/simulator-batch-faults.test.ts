@@ -186,6 +186,19 @@ describe('creating model invocation jobs', () => {
     expect(small.message).toMatch(/99 records, fewer than the minimum of 100/);
   });
 
+  it("refuses an input over the model's maximum records or file size, as the admin API sets them", async () => {
+    sim.admin.setModel(HAIKU, { batch: { maxRecords: 50 } });
+    const many = await refusal({});
+    sim.admin.setModel(HAIKU, { batch: { maxRecords: 50_000, maxInputFileBytes: 1_000 } });
+    const large = await refusal({});
+    sim.admin.setModel(HAIKU, { batch: { maxInputFileBytes: 1_073_741_824 } });
+
+    expect(many).toBeInstanceOf(ValidationException);
+    expect(many.message).toMatch(/100 records, more than the maximum of 50/);
+    expect(large).toBeInstanceOf(ValidationException);
+    expect(large.message).toMatch(/more than the 1000 bytes a batch inference job file may have/);
+  });
+
   it("refuses one job more than the model's concurrent-job quota", async () => {
     sim.admin.setModel(HAIKU, { batch: { maxConcurrentJobs: 1, minRecords: 10 } });
     const running = await create();
