@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
+import { type Clock, systemClock } from '../clock.js';
 import { type Config, MINUTE, SECOND } from '../config.js';
 import type { Logger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
@@ -15,6 +16,10 @@ export const ProducerOptionsSchema = z
     config: z.custom<Config>().optional().describe('default: every setting at its default'),
     catalog: z.instanceof(ModelCatalog).optional().describe('default: built-in models + config.customModels'),
     logger: z.custom<Logger>().optional(),
+    clock: z
+      .custom<Clock>()
+      .default(systemClock)
+      .describe("where waitForBatch's timeoutMs reads the time; tests pass a ManualClock"),
     sliceSize: z.number().int().positive().default(500).describe('jobs per claim + addBulk round trip'),
     sliceBytes: z
       .number()

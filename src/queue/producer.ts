@@ -65,7 +65,11 @@ export interface Producer {
   getResult(id: string): Promise<ResultRecord | undefined>;
   /** Counters of a batch, or undefined when it has none. */
   getBatch(batchId: string): Promise<BatchCounters | undefined>;
-  /** Resolves with the final counters once the batch is sealed and `completed + failed == total`. */
+  /**
+   * Resolves with the final counters once the batch is sealed and `completed + failed == total`.
+   * @throws BatchWaitTimeoutError (kind `wait_timeout`) naming the batch and its counters when
+   *   `timeoutMs` passes first; the jobs stay queued.
+   */
   waitForBatch(batchId: string, opts?: WaitOptions): Promise<BatchCounters>;
   /** Stops waiters, closes the queue, and the connection if the producer opened it. Idempotent. */
   close(): Promise<void>;
@@ -112,7 +116,7 @@ export function createProducer(options: ProducerOptions): Producer {
     onOutbox: () => outbox.kick(),
   });
   const claims = new Claims(redis, keys);
-  const waiter = new BatchWaiter(redis, store, log);
+  const waiter = new BatchWaiter(redis, store, log, opts.clock);
   let closing: Promise<void> | undefined;
 
   function prepare(input: unknown, path: string, enqueuedAt: string): Prepared {
