@@ -28,6 +28,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
+import { retryRoutes } from './routes/retry.js';
 import { sessionRoutes } from './routes/session.js';
 import { Sessions } from './session.js';
 import { TokenTable } from './tokens.js';
@@ -165,6 +166,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   jobRoutes(app, ctx);
   batchRoutes(app, ctx);
   batchListRoutes(app, ctx);
+  retryRoutes(app, ctx);
   modelRoutes(app, ctx);
   sessionRoutes(app, { ...ctx, tokens, sessions });
   // One reader of the results stream for every event-stream client of this process.

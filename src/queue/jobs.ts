@@ -95,10 +95,16 @@ export const JobSchema = JobFields.superRefine(crossFieldRules);
 export type JobInput = z.input<typeof JobSchema>;
 export type Job = z.output<typeof JobSchema>;
 
-/** A job as it sits in BullMQ: id assigned, time of enqueue recorded. */
+/** A job as it sits in BullMQ: id assigned, time of enqueue recorded, and its generation. */
 export const QueuedJobSchema = JobFields.extend({
   id: JobIdSchema,
   enqueuedAt: z.iso.datetime(),
+  retry: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('set by a retry on purpose (`./retry-failed.ts`): its result supersedes the failed one'),
 }).superRefine(crossFieldRules);
 export type QueuedJob = z.output<typeof QueuedJobSchema>;
 

@@ -1,9 +1,11 @@
+import type { JobsOptions } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
 import { type Config, MINUTE, SECOND } from '../config.js';
 import type { Logger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import type { QueuedJob } from './jobs.js';
 import { RetentionFields } from './retention.js';
 
 /** How a producer is made; see `docs/producer.md` for each option. */
@@ -43,3 +45,25 @@ export const ProducerOptionsSchema = z
   })
   .strict();
 export type ProducerOptions = z.input<typeof ProducerOptionsSchema>;
+
+/** The producer's options, defaults filled in. */
+export type ParsedProducerOptions = z.output<typeof ProducerOptionsSchema>;
+
+/**
+ * How BullMQ keeps and retries a job a producer adds, the same for a first enqueue and a
+ * retry on purpose.
+ */
+export function bullJobOptions(
+  job: QueuedJob,
+  opts: Pick<ParsedProducerOptions, 'backoffDelayMs' | 'keepCompletedSeconds' | 'keepFailedSeconds'>,
+  config: Pick<Config, 'worker'>,
+): JobsOptions {
+  return {
+    jobId: job.id,
+    attempts: config.worker.jobAttempts,
+    backoff: { type: 'exponential', delay: opts.backoffDelayMs },
+    removeOnComplete: { age: opts.keepCompletedSeconds },
+    removeOnFail: { age: opts.keepFailedSeconds },
+    ...(job.priority ? { priority: job.priority } : {}),
+  };
+}
