@@ -4,7 +4,7 @@ import { BatchClosedError } from '../queue/batch-closed.js';
 import type { BatchOptions } from '../queue/batch-options.js';
 import { parseJob } from '../queue/jobs.js';
 import type { Producer } from '../queue/producer.js';
-import { isJobValidationError } from '../queue/validation.js';
+import { isJobValidationError, JobValidationError } from '../queue/validation.js';
 import { CliError } from './context.js';
 import { type InputJob, readJobs } from './input.js';
 
@@ -27,9 +27,29 @@ export interface SourceOutcome {
 }
 
 /**
+ * Checks one job as the producer will (fields, models) and that it names no other batch.
+ * @throws JobValidationError naming where in the input (`line 7.params.temperature: …`).
+ */
+function checkJob(input: InputJob, batchId: string, catalog: ModelCatalog, config: Config): void {
+  const job = parseJob(input.job, { catalog, config, path: input.where });
+  if (job.batchId !== undefined && job.batchId !== batchId) {
+    throw new JobValidationError([
+      {
+        path: `${input.where}.batchId`,
+        message: `is "${job.batchId}" but this enqueue is batch "${batchId}"`,
+      },
+    ]);
+  }
+}
+
+/**
  * Enqueues a JSONL file, a directory or standard input (`-`) into one batch, `SLICE` jobs per
- * call, and seals the batch once every job is in. A file or directory can be read twice, so
- * every job is checked first and bad input enqueues nothing.
+ * call, and seals the batch once every job is in.
+ *
+ * A file or directory can be read twice, so every job is checked first and bad input enqueues
+ * nothing. Standard input is read once: each line is checked as it comes, and at the first bad
+ * one the good lines before it are enqueued and the error says exactly which went in (the
+ * batch stays open for the rest).
  * @throws CliError naming the input, line and field.
  */
 export async function enqueueSource(
@@ -48,7 +68,6 @@ export async function enqueueSource(
   };
   const outcome: SourceOutcome = { enqueued: 0, duplicates: 0 };
   let slice: Record<string, unknown>[] = [];
-  let first = 0;
   const flush = async () => {
     if (slice.length === 0) return;
     try {
@@ -58,42 +77,50 @@ export async function enqueueSource(
       outcome.duplicates += r.duplicates;
     } catch (e) {
       if (e instanceof BatchClosedError) throw new CliError(`--batch: ${e.message}`);
-      // Name the input position: jobs[i] of this slice is input job first + i.
-      if (isJobValidationError(e))
-        throw new CliError(
-          `${e.message.replace(/jobs\[(\d+)\]/g, (_m, i: string) => `job ${first + Number(i) + 1}`)} (nothing from this slice was enqueued; ${outcome.enqueued} jobs before it were)`,
-        );
       throw e;
     }
-    first += slice.length;
     slice = [];
   };
 
+  let read = 0;
   if (source !== '-') {
     for await (const input of readJobs(source, batchId)) {
       try {
-        parseJob(withDefaults(input).job, { catalog, config, path: input.where });
+        checkJob(withDefaults(input), batchId, catalog, config);
+        read++;
       } catch (e) {
         if (isJobValidationError(e)) throw new CliError(`${source}: ${e.message} (nothing was enqueued)`);
         throw e;
       }
     }
-  }
-  try {
-    for await (const input of readJobs(source, batchId)) {
-      slice.push(withDefaults(input).job);
+    for await (const { job } of readJobs(source, batchId)) {
+      slice.push(job);
       if (slice.length >= SLICE) await flush();
     }
-  } catch (e) {
-    // Standard input is read once, so earlier slices are already in; say so.
-    const { enqueued, duplicates } = outcome;
-    if (e instanceof CliError && enqueued + duplicates > 0)
-      throw new CliError(
-        `${e.message} (nothing after it was enqueued; the ${enqueued + duplicates} jobs before it are in batch ${batchId}: ${enqueued} enqueued, ${duplicates} already known; the batch stays open until it is enqueued again with --batch ${batchId})`,
-      );
-    throw e;
+  } else {
+    try {
+      for await (const input of readJobs(source, batchId)) {
+        checkJob(withDefaults(input), batchId, catalog, config);
+        read++;
+        slice.push(input.job);
+        if (slice.length >= SLICE) await flush();
+      }
+    } catch (e) {
+      const message =
+        e instanceof CliError ? e.message : isJobValidationError(e) ? `stdin ${e.message}` : undefined;
+      if (message === undefined) throw e;
+      // Every job before the bad line was checked: it goes in, and the error says so.
+      await flush();
+      throw new CliError(`${message} ${stopped(read, outcome, batchId)}`);
+    }
   }
   await flush();
   await producer.sealBatch(batchId);
   return outcome;
+}
+
+/** What a stop at a bad line of standard input left in the batch. */
+function stopped(read: number, outcome: SourceOutcome, batchId: string): string {
+  if (read === 0) return '(nothing was enqueued)';
+  return `(the ${read} jobs before it are in batch ${batchId}: ${outcome.enqueued} enqueued, ${outcome.duplicates} already known; nothing from this line on was enqueued. The batch stays open: send the rest with --batch ${batchId})`;
 }
