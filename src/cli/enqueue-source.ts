@@ -114,6 +114,12 @@ export async function enqueueSource(
       throw new CliError(`${message} ${stopped(read, outcome, batchId)}`);
     }
   }
+  // No job at all is a mistake, unless it closes a batch an earlier, stopped enqueue left open.
+  if (read === 0 && !(await producer.getBatch(batchId))) {
+    throw new CliError(
+      `${source === '-' ? 'stdin' : source}: holds no job (one JSON object per line; an empty input only closes a batch that exists, given with --batch)`,
+    );
+  }
   await flush();
   await producer.sealBatch(batchId);
   return outcome;

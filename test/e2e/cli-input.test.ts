@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { MINUTE } from '../../src/config.js';
 import { createProducer } from '../../src/queue/producer.js';
 import { ask } from '../helpers/batches.js';
 import { useRedis } from '../helpers/redis.js';
-import { runCli } from './helpers.js';
+import { jsonLines, runCli } from './helpers.js';
 
 const ctx = useRedis();
 const dir = mkdtempSync(join(tmpdir(), 'bj-cli-input-'));
@@ -54,5 +54,31 @@ describe('the CLI with input it cannot take', { timeout: 2 * MINUTE }, () => {
       `${file}: line 651.batchId: is "elsewhere" but this enqueue is batch "mine" (nothing was enqueued)`,
     );
     expect(await ctx.redis.exists(`${ctx.prefix}:batch:mine`)).toBe(0);
+  });
+
+  it('says what is wrong with a directory given as stdin (EISDIR), empty input, and documents that are links or directories', async () => {
+    const docs = join(dir, 'docs');
+    mkdirSync(join(docs, 'x.txt'), { recursive: true });
+    writeFileSync(join(dir, 'real.txt'), 'A document kept elsewhere, linked in.');
+    writeFileSync(join(docs, 'a.txt'), 'A plain document.');
+    symlinkSync(join(dir, 'real.txt'), join(docs, 'linked.txt'));
+    symlinkSync(join(docs, 'x.txt'), join(docs, 'dir-link.txt'));
+    symlinkSync(join(dir, 'gone.txt'), join(docs, 'broken.txt'));
+    const e = env();
+
+    const [asStdin, empty, folder] = await Promise.all([
+      runCli(['enqueue', '-'], { env: e, stdin: openSync(join(docs, 'x.txt'), 'r') }),
+      runCli(['enqueue', '-', '--batch', 'nothing'], { env: e, input: '\n\n' }),
+      runCli(['--json', 'enqueue', docs, '--batch', 'folder'], { env: e }),
+    ]);
+
+    expect(asStdin.code).toBe(2);
+    expect(asStdin.stderr).toBe(
+      'bedrock-jobs: stdin: is a directory, not a file of jobs (nothing was enqueued)\n',
+    );
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('stdin: holds no job');
+    expect(folder.stderr).toBe('');
+    expect(jsonLines(folder.stdout)).toEqual([{ batchId: 'folder', enqueued: 2, duplicates: 0 }]);
   });
 });
