@@ -162,6 +162,26 @@ describe('parseJob', () => {
     );
   });
 
+  it('refuses a "__proto__" key in metadata or native fields, naming where, instead of silently dropping it', () => {
+    const parsed = (json: string) => JSON.parse(json) as unknown;
+
+    expect(refusal({ ...generate, metadata: parsed('{"tags":{"__proto__":{"admin":true}}}') })).toBe(
+      'job.metadata.tags.__proto__: the key "__proto__" is not allowed (it can alter object prototypes)',
+    );
+    expect(refusal({ ...generate, native: parsed('{"anthropic":{"__proto__":{"top_k":5}}}') })).toBe(
+      'job.native.anthropic.__proto__: the key "__proto__" is not allowed (it can alter object prototypes)',
+    );
+    expect(refusal({ ...generate, metadata: { constructor: { prototype: { x: 1 } } } }, 'line 3')).toBe(
+      'line 3.metadata.constructor: the key "constructor" is not allowed (it can alter object prototypes)',
+    );
+    expect(
+      parseJob({ ...generate, metadata: { constructor: 'a plain value', prototype: 1 } }, ctx).metadata,
+    ).toEqual({
+      constructor: 'a plain value',
+      prototype: 1,
+    });
+  });
+
   it('refuses both a chain and a model list', () => {
     expect(refusal({ ...generate, chain: 'fast', models: ['nova-micro'] })).toBe(
       'job.models: give either "chain" or "models", not both',

@@ -5,7 +5,13 @@ import { FAMILY_PREFIXES } from '../models/model-id.js';
 import { FAMILIES } from '../models/request.js';
 import { APIS, DEFAULT_CHAIN_NAME, TASKS } from '../redis/names.js';
 import { BatchIdSchema, JobIdSchema } from './ids.js';
-import { type JobIssue, JobValidationError, toJobIssues } from './validation.js';
+import {
+  formatPath,
+  type JobIssue,
+  JobValidationError,
+  prototypeKeyPath,
+  toJobIssues,
+} from './validation.js';
 
 /** Largest `metadata`, as UTF-8 JSON. */
 export const MAX_METADATA_BYTES = 16 * 1024;
@@ -185,9 +191,20 @@ export function parseJob(input: unknown, ctx: JobContext): Job {
   const path = ctx.path ?? 'job';
   let parsed: ReturnType<typeof JobSchema.safeParse>;
   try {
+    const protoKey = prototypeKeyPath(input);
+    if (protoKey) {
+      const key = String(protoKey.at(-1));
+      throw new JobValidationError([
+        {
+          path: formatPath(path, protoKey),
+          message: `the key "${key}" is not allowed (it can alter object prototypes)`,
+        },
+      ]);
+    }
     parsed = JobSchema.safeParse(input, { reportInput: true });
-  } catch {
-    // Only input zod cannot walk gets here (a cyclic or absurdly deep object).
+  } catch (e) {
+    if (e instanceof JobValidationError) throw e;
+    // Only input zod cannot walk gets here (a cyclic or absurdly deep object, a throwing getter).
     throw new JobValidationError([{ path, message: 'must be plain JSON data (no cycles)' }]);
   }
   if (!parsed.success) throw new JobValidationError(toJobIssues(path, parsed.error));

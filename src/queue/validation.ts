@@ -122,3 +122,32 @@ export function toJobIssues(root: string, error: z.ZodError): JobIssue[] {
   }
   return out;
 }
+
+/** Objects nested deeper than this are left to the schema, which refuses what it cannot walk. */
+const MAX_WALK_DEPTH = 256;
+
+/**
+ * Where `value` holds a key that changes an object's prototype when a parser or a merge copies
+ * it (`__proto__` anywhere, or `constructor` holding a `prototype`), as a path of keys; undefined
+ * when it holds none. Zod copies record keys by assignment, so such a key in `metadata` or
+ * `native` would silently vanish from the job (or reshape the copy's prototype) instead of
+ * being refused: the HTTP API refuses these keys when it parses a body (`src/api/body.ts`), and
+ * this gives the library and the CLI the same rule. Walks own enumerable keys without recursion,
+ * once per object (cycles are the schema's to refuse).
+ */
+export function prototypeKeyPath(value: unknown): PropertyKey[] | undefined {
+  const seen = new Set<object>();
+  const stack: { at: unknown; path: PropertyKey[] }[] = [{ at: value, path: [] }];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { at, path } = next;
+    if (typeof at !== 'object' || at === null || seen.has(at) || path.length > MAX_WALK_DEPTH) continue;
+    seen.add(at);
+    for (const key of Object.keys(at)) {
+      const child = (at as Record<string, unknown>)[key];
+      const holdsPrototype = typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype');
+      if (key === '__proto__' || (key === 'constructor' && holdsPrototype)) return [...path, key];
+      stack.push({ at: child, path: [...path, Array.isArray(at) ? Number(key) : key] });
+    }
+  }
+  return undefined;
+}
