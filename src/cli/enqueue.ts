@@ -127,7 +127,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CliError('enqueue: give FILE.jsonl, DIR or - (stdin), or --retry-failed BATCH');
       if (o.ids !== undefined) throw new CliError('--ids: only with --retry-failed');
       const callback = parseCallback(o, config.callbacks);
-      if (o.chain && !config.chains[o.chain])
+      if (o.chain && !Object.hasOwn(config.chains, o.chain))
         throw new CliError(
           `--chain: unknown chain "${o.chain}"; configured chains: ${Object.keys(config.chains).join(', ')}`,
         );

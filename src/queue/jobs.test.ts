@@ -268,6 +268,16 @@ describe('validateJobModels', () => {
     );
   });
 
+  it('refuses a chain named after a property every object has, instead of crashing', () => {
+    for (const chain of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expect(() => validateJobModels({ chain }, ctx.catalog, ctx.config)).toThrow(
+        new JobValidationError([
+          { path: 'job.chain', message: `unknown chain "${chain}"; configured chains: default, fast` },
+        ]),
+      );
+    }
+  });
+
   it('refuses an unknown chain, listing the configured ones', () => {
     expect(() => validateJobModels({ chain: 'slow' }, ctx.catalog, ctx.config)).toThrow(
       'job.chain: unknown chain "slow"; configured chains: default, fast',

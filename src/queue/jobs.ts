@@ -134,7 +134,8 @@ function acceptedPrefixes(): string {
  */
 export function chainSpills(job: Pick<Job, 'chain' | 'models'>, config: Pick<Config, 'spill'>): boolean {
   if (job.models) return true;
-  return config.spill[job.chain ?? DEFAULT_CHAIN_NAME] ?? true;
+  const name = job.chain ?? DEFAULT_CHAIN_NAME;
+  return Object.hasOwn(config.spill, name) ? (config.spill[name] ?? true) : true;
 }
 
 /**
@@ -157,7 +158,8 @@ export function validateJobModels(
     where = (i) => `${path}.models[${i}]`;
   } else {
     const name = job.chain ?? DEFAULT_CHAIN_NAME;
-    const chain = config.chains[name];
+    // Own keys only: a chain named "__proto__" or "constructor" is no chain, not Object's.
+    const chain = Object.hasOwn(config.chains, name) ? config.chains[name] : undefined;
     if (!chain) {
       const known = Object.keys(config.chains);
       const hint = known.length > 0 ? `configured chains: ${known.join(', ')}` : 'the config has no chains';
