@@ -278,6 +278,20 @@ describe('validateJobModels', () => {
     }
   });
 
+  it('quotes at most 60 characters of a huge model id, chain name or key, and lists at most 10 problems', () => {
+    const huge = 'x'.repeat(100_000);
+    const many = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`extra${i}`, 1]));
+
+    expect(refusal({ ...generate, models: [`acme.${huge}`] })).toMatch(
+      /^job\.models\[0\]: unknown model "acme\.x{55}…": its family cannot be inferred/,
+    );
+    expect(refusal({ ...generate, chain: huge })).toMatch(/^job\.chain: unknown chain "x{60}…"; configured/);
+    expect(refusal({ ...generate, [`key ${huge}`]: 1 })).toBe(`job["key ${'x'.repeat(56)}…"]: unknown field`);
+    expect(refusal({ ...generate, ...many })).toMatch(
+      /^job\.extra0: unknown field; .*job\.extra9: unknown field; and 490 more$/,
+    );
+  });
+
   it('refuses an unknown chain, listing the configured ones', () => {
     expect(() => validateJobModels({ chain: 'slow' }, ctx.catalog, ctx.config)).toThrow(
       'job.chain: unknown chain "slow"; configured chains: default, fast',

@@ -10,6 +10,7 @@ import {
   type JobIssue,
   JobValidationError,
   prototypeKeyPath,
+  quote,
   toJobIssues,
 } from './validation.js';
 
@@ -164,7 +165,7 @@ export function validateJobModels(
       const known = Object.keys(config.chains);
       const hint = known.length > 0 ? `configured chains: ${known.join(', ')}` : 'the config has no chains';
       const message = job.chain
-        ? `unknown chain "${name}"; ${hint}`
+        ? `unknown chain ${quote(name)}; ${hint}`
         : `no chain or models given and the config has no "${DEFAULT_CHAIN_NAME}" chain; ${hint}`;
       throw new JobValidationError([{ path: `${path}.chain`, message }]);
     }
@@ -173,10 +174,10 @@ export function validateJobModels(
   }
   ids.forEach((id, i) => {
     if (!catalog.resolve(id)) {
-      const owner = job.models ? '' : ` in chain "${job.chain ?? DEFAULT_CHAIN_NAME}"`;
+      const owner = job.models ? '' : ` in chain ${quote(job.chain ?? DEFAULT_CHAIN_NAME)}`;
       issues.push({
         path: where(i),
-        message: `unknown model "${id}"${owner}: its family cannot be inferred; use ${acceptedPrefixes()}`,
+        message: `unknown model ${quote(id)}${owner}: its family cannot be inferred; use ${acceptedPrefixes()}`,
       });
     }
   });

@@ -17,7 +17,10 @@ export class JobValidationError extends Error {
   readonly issues: readonly JobIssue[];
 
   constructor(issues: readonly JobIssue[]) {
-    super(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    // A job with thousands of bad keys is refused in a message one can read: the first few.
+    const shown = issues.slice(0, MAX_SHOWN_ISSUES).map((i) => `${i.path}: ${i.message}`);
+    const more = issues.length - shown.length;
+    super(`${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`);
     this.issues = issues;
   }
 
@@ -32,6 +35,20 @@ export class JobValidationError extends Error {
   }
 }
 
+/** Issues a {@link JobValidationError}'s message lists; `issues` holds them all. */
+const MAX_SHOWN_ISSUES = 10;
+/** Characters of a caller's value a message quotes, before it is cut with `…`. */
+const MAX_QUOTED = 60;
+
+/**
+ * `text` in double quotes, escaped as JSON, and cut after {@link MAX_QUOTED} characters: a
+ * message names what it refuses without echoing a hostile value whole.
+ */
+export function quote(text: string): string {
+  const chars = [...text];
+  return JSON.stringify(chars.length > MAX_QUOTED ? `${chars.slice(0, MAX_QUOTED).join('')}…` : text);
+}
+
 export function isJobValidationError(e: unknown): e is JobValidationError {
   return e instanceof JobValidationError;
 }
@@ -43,8 +60,8 @@ export function formatPath(root: string, path: readonly PropertyKey[]): string {
   let out = root;
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && IDENTIFIER.test(seg)) out += `.${seg}`;
-    else out += `[${JSON.stringify(String(seg))}]`;
+    else if (typeof seg === 'string' && IDENTIFIER.test(seg) && seg.length <= MAX_QUOTED) out += `.${seg}`;
+    else out += `[${quote(String(seg))}]`;
   }
   return out;
 }
