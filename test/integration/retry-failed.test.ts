@@ -2,7 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { createDeliveryProcessor } from '../../src/callbacks/deliver.js';
+import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { startWorker } from '../../src/queue/worker.js';
 import { keysFor } from '../../src/redis/keys.js';
@@ -20,7 +22,7 @@ const TITAN = 'amazon.titan-text-express-v1';
 const SECRET = 'a-test-secret-of-32-characters!!';
 const TOKEN = 'retry-test-token-0123';
 
-function config(): Config {
+function config(callbacks: ConfigInput['callbacks'] = {}): Config {
   return loadConfig({
     env: {},
     overrides: {
@@ -35,7 +37,7 @@ function config(): Config {
         breaker: { consecutiveFailures: 1_000 },
       },
       worker: { concurrency: 4, shutdownTimeoutMs: 5_000, jobAttempts: 1, busyBackoffMs: 50 },
-      callbacks: { secret: SECRET, attempts: 3, backoffMs: 1 },
+      callbacks: { secret: SECRET, attempts: 3, backoffMs: 1, ...callbacks },
     },
   });
 }
@@ -228,5 +230,52 @@ describe('retrying the failed jobs of a batch', () => {
     expect(retried.status).toBe(202);
     expect(await retried.json()).toMatchObject({ batchId: 'over-http', retried: 3 });
     expect(done.data).toMatchObject({ batchId: 'over-http', total: 3, completed: 3, failed: 0 });
+  });
+
+  it('keeps a late delivery of the earlier end from changing the callback state of the reopened batch', async () => {
+    // The first POST fails and its next attempt is far off; the test makes that attempt itself.
+    const c = config({ backoffMs: 3_600_000 });
+    const receiver = pipe.track(await startReceiver((n) => (n === 1 ? 503 : 204)));
+    const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config: c }));
+    const worker = await startPipelineWorker(c);
+    await failedBatch(producer, 'late-call', 2, receiver.url);
+    const [first] = await receiver.received(1);
+    const store = new ResultStore(ctx.redis, { prefix: ctx.prefix });
+    await expect
+      .poll(async () => (await store.state('late-call'))?.callback, { timeout: 30_000, interval: 20 })
+      .toMatchObject({ status: 'pending', attempts: 1 });
+    await worker.close({ deadlineMs: 5_000 });
+
+    await producer.retryFailed('late-call');
+    const body = JSON.parse(first!.body) as {
+      total: number;
+      completed: number;
+      failed: number;
+      finishedAt: string;
+    };
+    const lateAttempt = await createDeliveryProcessor({
+      redis: ctx.redis,
+      keys: keysFor(ctx.prefix),
+      config: c,
+      logger: silentLogger,
+    })({
+      id: 'late',
+      attemptsMade: 1,
+      opts: { attempts: 3 },
+      data: {
+        event: 'batch.done',
+        deliveryId: first!.headers['x-bedrock-jobs-delivery'],
+        url: receiver.url,
+        batchId: 'late-call',
+        total: body.total,
+        completed: body.completed,
+        failed: body.failed,
+        at: Date.parse(body.finishedAt),
+      },
+    } as never);
+    const reopened = await store.state('late-call');
+
+    expect(lateAttempt).toMatchObject({ status: 'delivered' });
+    expect(reopened).toMatchObject({ done: false, callback: { status: 'waiting', attempts: 0 } });
   });
 });
