@@ -12,6 +12,7 @@ export type { ModelInfo } from './models/info.js';
 export type { ChatMessage, Family, ModelReply, ModelRequest, StopReason, Usage } from './models/request.js';
 export { BatchClosedError } from './queue/batch-closed.js';
 export type { BatchOptions } from './queue/batch-options.js';
+export { BatchWaitTimeoutError, type WaitOptions } from './queue/batch-wait.js';
 export type { Job, JobInput } from './queue/jobs.js';
 export { PreflightRefusal } from './queue/preflight.js';
 export {

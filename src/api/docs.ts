@@ -113,7 +113,7 @@ export async function registerDocs(app: FastifyInstance, options: { publicDocs: 
         title: 'bedrock-jobs',
         version: packageVersion(),
         description:
-          'Enqueue Bedrock generation and summarization jobs and batches, follow them and read their results. Scopes: `read` every GET, `enqueue` also POST /v1/jobs and /v1/batches, `admin` everything.',
+          'Enqueue Bedrock generation and summarization jobs and batches, follow them and read their results. Scopes: `read` every GET, `enqueue` also POST /v1/jobs, /v1/batches and /v1/batches/{id}/retry-failed, `admin` everything.',
       },
       components: {
         schemas: components(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { BatchStatus } from '../queue/batch-status.js';
-import type { EnqueueResult, ExistingState } from '../queue/producer.js';
+import type { EnqueueResult, ExistingState, RetryFailedResult } from '../queue/producer.js';
 import { CALLBACK_ON, QUEUE_STATES } from '../redis/names.js';
 import type { CallbackState } from '../results/batch-state.js';
 
@@ -91,4 +91,22 @@ export const BatchStatusSchema: z.ZodType<BatchStatus> = z.object({
 export const JobStateSchema = z.object({
   id: z.string(),
   status: z.enum([...QUEUE_STATES, 'unknown']).describe('its state in BullMQ'),
+});
+
+/** `POST /v1/batches/:id/retry-failed`. */
+export const RetryFailedSchema: z.ZodType<RetryFailedResult> = z.object({
+  batchId: z.string(),
+  retried: z.number().int().describe('failed jobs queued again under the same ids; the batch reopened'),
+  completed: z.number().int().describe('jobs with a completed result: left alone'),
+  pending: z.number().int().describe('jobs still queued or running: left alone'),
+  busy: z
+    .array(z.string())
+    .describe('jobs another retry is re-enqueueing now, or not replaceable yet: retry again later'),
+  expired: z
+    .array(z.string())
+    .describe('failed jobs the queue no longer keeps (keepFailedSeconds): enqueue them under new ids'),
+  missing: z
+    .array(z.string())
+    .describe('jobs with neither a result nor a queued job: enqueue the batch input again'),
+  unknown: z.array(z.string()).describe('ids that are not jobs of this batch'),
 });

@@ -1,11 +1,12 @@
 import cookie from '@fastify/cookie';
 import { Queue } from 'bullmq';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { MAX_ID_LENGTH } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
 import { createProducer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
@@ -28,6 +29,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
+import { retryRoutes } from './routes/retry.js';
 import { sessionRoutes } from './routes/session.js';
 import { Sessions } from './session.js';
 import { TokenTable } from './tokens.js';
@@ -56,6 +58,15 @@ const MetricsDoc = {
     200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } },
   },
 };
+
+/** Why the router refused a path, by Fastify's error code. */
+function pathRefusal(code: string): string {
+  if (code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return `path: a part of it is longer than any id can be (ids are at most ${MAX_ID_LENGTH} characters)`;
+  }
+  if (code === 'FST_ERR_BAD_URL') return 'path: is not valid percent-encoded UTF-8';
+  return 'path: is not valid';
+}
 
 export interface RunningApi {
   app: FastifyInstance;
@@ -111,7 +122,18 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
     ttlSeconds: config.api.sessionTtlSeconds,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const app = Fastify({ logger: false, bodyLimit: config.api.bodyLimitBytes });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.api.bodyLimitBytes,
+    // Every id the id rule accepts fits a path parameter: 200 code points are up to 400 UTF-16
+    // units once decoded, which is what the router measures (its default, 100, cut longer ids off).
+    routerOptions: { maxParamLength: 2 * MAX_ID_LENGTH },
+    // A path part longer than that, or not percent-encoded UTF-8, is refused before any route
+    // or hook runs: in our words, without echoing the path back.
+    frameworkErrors: (error, _req, reply) => {
+      (reply as FastifyReply).code(400).send({ error: pathRefusal(error.code) });
+    },
+  });
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   strictJsonBodies(app);
@@ -166,6 +188,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   jobRoutes(app, ctx);
   batchRoutes(app, ctx);
   batchListRoutes(app, ctx);
+  retryRoutes(app, ctx);
   modelRoutes(app, ctx);
   sessionRoutes(app, { ...ctx, tokens, sessions });
   // One reader of the results stream for every event-stream client of this process.

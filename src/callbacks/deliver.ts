@@ -11,7 +11,9 @@ import { signBody } from './signature.js';
 /**
  * Records an attempt or the end of a delivery. Ending it is once only: the marker key is set,
  * the outbox entry removed and the batch updated together, and a marker already there (another
- * run of the same delivery finished first) leaves everything as it is.
+ * run of the same delivery finished first) leaves everything as it is. A `batch.done` delivery
+ * updates the batch's callback state only while it is the batch's current one: after a retry
+ * on purpose reopened the batch, the earlier end's delivery no longer speaks for it.
  * KEYS: marker, outbox, batch. ARGV: delivery id, 'attempt' | 'delivered' | 'failed', event,
  * attempts so far, last error ('' for none), marker ttl s.
  */
@@ -23,7 +25,10 @@ if final then
   redis.call('HDEL', KEYS[2], ARGV[1])
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then
-  if ARGV[3] == 'batch.done' then
+  local current = redis.call('HGET', KEYS[3], 'callbackDeliveryId')
+  if ARGV[3] == 'batch.done' and current and current ~= ARGV[1] then
+    return 1
+  elseif ARGV[3] == 'batch.done' then
     redis.call('HSET', KEYS[3], 'callbackStatus', final and ARGV[2] or 'pending', 'callbackAttempts', ARGV[4])
     if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], 'callbackLastError', ARGV[5]) end
   elseif final then

@@ -14,6 +14,14 @@ describe('CallbackUrlSchema', () => {
     expect(ok('https://user:pass@example.com/')).toBe(false);
     expect(ok(`https://example.com/${'a'.repeat(2_100)}`)).toBe(false);
   });
+
+  it('refuses text that is no URL at all with its message, instead of throwing', () => {
+    for (const text of ['', 'x', 'http://', 'http://a b', '//host/only']) {
+      expect(CallbackUrlSchema.safeParse(text).error?.issues.map((i) => i.message)).toEqual([
+        'must be an http:// or https:// URL',
+      ]);
+    }
+  });
 });
 
 describe('hostAllowed', () => {

@@ -14,9 +14,10 @@ export const CallbackUrlSchema = z
   .string()
   .max(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })
   .pipe(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }))
+  // Runs after a failed URL check too, so it must not assume a URL: `new URL` would throw.
   .refine((u) => {
-    const url = new URL(u);
-    return url.username === '' && url.password === '';
+    const url = URL.parse(u);
+    return url === null || (url.username === '' && url.password === '');
   }, 'must not hold a user name or password (the POST is signed instead)');
 
 /** When the callback is sent: `done` once, or `failed-and-done` also once per failed job. */

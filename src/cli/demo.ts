@@ -13,12 +13,12 @@ import { ResultStore } from '../results/store.js';
 import { BatchTallier } from '../results/tally.js';
 import { startSimulatorWithProfile } from '../simulator/index.js';
 import type { CliContext } from './context.js';
-import { watchBatch } from './enqueue.js';
 import { findRedis } from './find-redis.js';
 import { readJobs } from './input.js';
 import { createProgress } from './progress.js';
 import { positiveNumber } from './simulator.js';
 import { lineSink, showHealth } from './view-feeds.js';
+import { watchBatch } from './watch-batch.js';
 
 /** The default chain's first model: the demo's outage shows the chain falling back. */
 const PRIMARY = DEFAULT_CHAIN[0];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -60,20 +60,52 @@ export async function* byteLines(input: Readable): AsyncGenerator<Buffer> {
   if (rest.length > 0) yield rest[rest.length - 1] === 0x0d ? rest.subarray(0, -1) : rest;
 }
 
+/** A Buffer path reaches files whose names are not UTF-8, which a string path cannot. */
+function entryPath(dir: string, name: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(join(dir, '/')), name]);
+}
+
+/**
+ * The `.txt`/`.md` documents of a directory, in byte order of their names: regular files, and
+ * symbolic links to regular files. Anything else with such a name (a directory called `x.txt`,
+ * a link to one, a broken link) is not a document and is left out.
+ */
+async function documentsIn(dir: string): Promise<Buffer[]> {
+  const named = (await readdir(dir, { withFileTypes: true, encoding: 'buffer' })).filter((e) =>
+    DOC_EXTENSIONS.has(extname(e.name.toString('latin1')).toLowerCase()),
+  );
+  const docs: Buffer[] = [];
+  for (const e of named) {
+    const isFile = e.isSymbolicLink()
+      ? ((await stat(entryPath(dir, e.name)).catch(() => undefined))?.isFile() ?? false)
+      : e.isFile();
+    if (isFile) docs.push(e.name);
+  }
+  return docs.sort(Buffer.compare);
+}
+
+/** A read error of the input as a line for people: `x.jsonl: cannot be read (EACCES)`. */
+function unreadable(name: string, e: unknown): CliError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EISDIR') return new CliError(`${name}: is a directory, not a file of jobs`);
+  return new CliError(`${name}: cannot be read (${code ?? (e instanceof Error ? e.message : String(e))})`);
+}
+
 async function* readDirectory(dir: string, batchId: string): AsyncGenerator<InputJob> {
-  const entries = (await readdir(dir, { withFileTypes: true, encoding: 'buffer' }))
-    .filter((e) => e.isFile() && DOC_EXTENSIONS.has(extname(e.name.toString('latin1')).toLowerCase()))
-    .sort((a, b) => Buffer.compare(a.name, b.name));
-  if (entries.length === 0) throw new CliError(`no .txt or .md documents in ${dir}`);
-  for (const entry of entries) {
-    const shown = entry.name.toString('utf8');
-    // A Buffer path reaches files whose names are not UTF-8, which a string path cannot.
-    const path = Buffer.concat([Buffer.from(join(dir, '/')), entry.name]);
-    const document = decodeUtf8(await readFile(path));
+  const names = await documentsIn(dir).catch((e: unknown) => {
+    throw unreadable(dir, e);
+  });
+  if (names.length === 0) throw new CliError(`no .txt or .md documents in ${dir}`);
+  for (const name of names) {
+    const shown = name.toString('utf8');
+    const bytes = await readFile(entryPath(dir, name)).catch((e: unknown) => {
+      throw unreadable(`${dir}/${shown}`, e);
+    });
+    const document = decodeUtf8(bytes);
     if (document === undefined) throw new CliError(`${dir}/${shown}: is not valid UTF-8 text`);
     yield {
       where: `${dir}/${shown}`,
-      job: { id: idFromFile(batchId, entry.name), task: 'summarize', document, metadata: { file: shown } },
+      job: { id: idFromFile(batchId, name), task: 'summarize', document, metadata: { file: shown } },
     };
   }
 }
@@ -93,9 +125,17 @@ export async function* readJobs(source: string, batchId: string): AsyncGenerator
     }
   }
   const name = source === '-' ? 'stdin' : source;
+  // Node reads a directory given as stdin as an empty input, without an error: ask first.
+  if (source === '-' && isDirectoryFd(0)) throw new CliError('stdin: is a directory, not a file of jobs');
   const input = source === '-' ? process.stdin : createReadStream(source);
   let n = 0;
-  for await (const bytes of byteLines(input)) {
+  const lines = byteLines(input)[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await lines.next().catch((e: unknown) => {
+      throw unreadable(name, e);
+    });
+    if (next.done) return;
+    const bytes = next.value;
     n++;
     const line = decodeUtf8(bytes);
     if (line === undefined) throw new CliError(`${name} line ${n}: is not valid UTF-8`);
@@ -109,5 +149,13 @@ export async function* readJobs(source: string, batchId: string): AsyncGenerator
     if (typeof job !== 'object' || job === null || Array.isArray(job))
       throw new CliError(`${name} line ${n}: must be a JSON object (one job)`);
     yield { where: `line ${n}`, job: job as Record<string, unknown> };
+  }
+}
+
+function isDirectoryFd(fd: number): boolean {
+  try {
+    return fstatSync(fd).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -1,5 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Command } from 'commander';
+import { systemClock } from '../clock.js';
+import { DurationSchema } from '../duration.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { batchStatus } from '../queue/batch-status.js';
 import { BatchIdSchema } from '../queue/ids.js';
@@ -17,6 +19,7 @@ import { createProgress } from './progress.js';
 import { countsLine } from './progress-layout.js';
 import { createTerminalView } from './terminal-view.js';
 import { followFleet } from './view-feeds.js';
+import { EXIT_NOT_FINISHED, notFinishedError } from './wait-timeout.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -24,10 +27,21 @@ export function register(program: Command, ctx: CliContext): void {
     .description('queue counts, or one batch: total, completed, failed, waiting, active, sealed, done')
     .argument('[batchId]', 'a batch id')
     .option('--watch', 'print again every second until interrupted or the batch is done')
-    .action(async (batchId: string | undefined, o: { watch?: boolean }) => {
+    .option(
+      '--timeout <duration>',
+      `with --watch and a batch: stop after this long (10m, 90s) and exit ${EXIT_NOT_FINISHED}, saying what is unfinished`,
+    )
+    .action(async (batchId: string | undefined, o: { watch?: boolean; timeout?: string }) => {
       if (batchId !== undefined) {
         const parsed = BatchIdSchema.safeParse(batchId);
         if (!parsed.success) throw new CliError(`batch id: ${parsed.error.issues[0]?.message}`);
+      }
+      let timeoutMs: number | undefined;
+      if (o.timeout !== undefined) {
+        if (!o.watch || batchId === undefined) throw new CliError('--timeout: only with a batch and --watch');
+        const parsed = DurationSchema.safeParse(o.timeout);
+        if (!parsed.success) throw new CliError(`--timeout: ${parsed.error.issues[0]?.message}`);
+        timeoutMs = parsed.data;
       }
       const config = ctx.config();
       const keys = keysFor(config.prefix);
@@ -44,6 +58,14 @@ export function register(program: Command, ctx: CliContext): void {
       const store = new ResultStore(redis, { prefix: keys.prefix, ttlSeconds: config.resultTtlSeconds });
       const stop = new AbortController();
       if (o.watch) void untilSignal().then(() => stop.abort());
+      // The deadline of --timeout; it also cuts the pause between two reads short.
+      const expired = new AbortController();
+      if (timeoutMs !== undefined)
+        void systemClock.sleep(timeoutMs, stop.signal).then(
+          () => expired.abort(),
+          () => {},
+        );
+      const pause = AbortSignal.any([stop.signal, expired.signal]);
       // Watching on a terminal: one live line that fits it, breaker changes as lines above it.
       const live = o.watch === true && !ctx.json() && process.stdout.isTTY === true;
       const view = live && batchId ? createProgress({ json: false, tty: true }) : undefined;
@@ -74,6 +96,7 @@ export function register(program: Command, ctx: CliContext): void {
               );
             }
             if (done) break;
+            if (expired.signal.aborted) throw notFinishedError(s, o.timeout ?? '');
           } else {
             const counts = await queue.getJobCounts(...QUEUE_STATES);
             const models = await readFleetState(redis, config, ModelCatalog.of(config));
@@ -97,9 +120,10 @@ export function register(program: Command, ctx: CliContext): void {
               for (const line of describeStats(stats)) ctx.out(line);
             }
           }
-          if (o.watch) await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
+          if (o.watch) await systemClock.sleep(1_000, pause).catch(() => {});
         } while (o.watch && !stop.signal.aborted);
       } finally {
+        stop.abort();
         await stopFleet();
         view?.stop();
         terminal?.finish();

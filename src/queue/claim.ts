@@ -12,6 +12,11 @@ export type ClaimCode = 'new' | 'repair' | 'again' | 'completed' | 'failed' | 'b
 
 export interface ClaimOutcome {
   codes: ClaimCode[];
+  /**
+   * Per id, the generation a job added now must carry (`retry`): above 0 for an id whose failed
+   * result a retry on purpose superseded (`./retry-failed.ts`), so its result is not refused as stale.
+   */
+  generations: number[];
   /** How many ids were new to the batch and were added to its `total`. */
   counted: number;
   /**
@@ -46,8 +51,10 @@ const FIRST_ID = 8;
  * that is already done takes no new job and no other callback: the call is refused whole,
  * before anything is written. A callback given for a batch not yet done replaces the one before.
  * A batch seen for the first time joins the index of recent batches (capped at
- * {@link BATCH_INDEX_CAP}, the oldest dropped), scored by Redis time.
- * KEYS: batch hash, batch id set, then per job: result, BullMQ job, claim; last the batch index.
+ * {@link BATCH_INDEX_CAP}, the oldest dropped), scored by Redis time. Each id to add is told its
+ * generation (the batch's retries hash), which the job then carries.
+ * KEYS: batch hash, batch id set, batch retries hash, then per job: result, BullMQ job, claim;
+ * last the batch index.
  * ARGV: claim ttl s, batch ttl s, has batch ('1'/'0'), token, owner, callback url ('' for
  * none), callback on, then the job ids.
  */
@@ -55,10 +62,11 @@ const CLAIM_LUA = `
 local hasBatch = ARGV[3] == '1'
 local value = ARGV[4] .. ARGV[5]
 local codes = {}
+local gens = {}
 local first = {}
 local fresh = 0
 for i = ${FIRST_ID}, #ARGV do
-  local k = 3 + (i - ${FIRST_ID}) * 3
+  local k = 4 + (i - ${FIRST_ID}) * 3
   local id = ARGV[i]
   local code = first[id]
   if code == 'new' or code == 'repair' then
@@ -81,19 +89,23 @@ for i = ${FIRST_ID}, #ARGV do
     first[id] = code
   end
   codes[#codes + 1] = code
-  if code == 'new' or code == 'repair' then fresh = fresh + 1 end
+  gens[#gens + 1] = 0
+  if code == 'new' or code == 'repair' then
+    fresh = fresh + 1
+    if hasBatch then gens[#gens] = tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0') end
+  end
 end
 local done = false
 if hasBatch then
   local b = redis.call('HMGET', KEYS[1], 'doneAt', 'callbackUrl', 'callbackOn')
   done = b[1] ~= false
   local otherCallback = ARGV[6] ~= '' and (ARGV[6] ~= b[2] or ARGV[7] ~= b[3])
-  if done and (fresh > 0 or otherCallback) then return { 0, {}, 1 } end
+  if done and (fresh > 0 or otherCallback) then return { 0, {}, 1, {} } end
 end
 local counted = 0
 for i = ${FIRST_ID}, #ARGV do
   if codes[i - ${FIRST_ID} + 1] == 'new' or codes[i - ${FIRST_ID} + 1] == 'repair' then
-    local k = 3 + (i - ${FIRST_ID}) * 3
+    local k = 4 + (i - ${FIRST_ID}) * 3
     redis.call('SET', KEYS[k + 2], value, 'EX', ARGV[1])
     if hasBatch and redis.call('SADD', KEYS[2], ARGV[i]) == 1 then counted = counted + 1 end
   end
@@ -114,7 +126,7 @@ if hasBatch then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
 end
-return { counted, codes, 0 }
+return { counted, codes, 0, gens }
 `;
 
 /**
@@ -125,7 +137,7 @@ const RELEASE_LUA = `
 local undone = 0
 local value = ARGV[4] .. ARGV[5]
 for i = ${FIRST_ID}, #ARGV do
-  local k = 3 + (i - ${FIRST_ID}) * 3
+  local k = 4 + (i - ${FIRST_ID}) * 3
   if redis.call('EXISTS', KEYS[k + 1]) == 0 and redis.call('GET', KEYS[k + 2]) == value then
     redis.call('DEL', KEYS[k + 2])
     if ARGV[3] == '1' and redis.call('SREM', KEYS[2], ARGV[i]) == 1 then
@@ -163,13 +175,14 @@ export class Claims {
   /** Claims the ids that are new and counts them in the batch; one code per id, in order. */
   async claim(req: ClaimRequest): Promise<ClaimOutcome> {
     const reply = await this.claimScript(this.scriptKeys(req), this.scriptArgs(req));
-    if (!Array.isArray(reply) || !Array.isArray(reply[1])) {
+    if (!Array.isArray(reply) || !Array.isArray(reply[1]) || !Array.isArray(reply[3])) {
       throw new Error(`unexpected reply from the claim script: ${JSON.stringify(reply)}`);
     }
     return {
       counted: Number(reply[0]),
       codes: reply[1].map(String) as ClaimCode[],
       refused: Number(reply[2]) === 1,
+      generations: reply[3].map(Number),
     };
   }
 
@@ -180,7 +193,7 @@ export class Claims {
 
   private scriptKeys(req: ClaimRequest): string[] {
     const batchId = req.batchId ?? '';
-    const keys = [this.keys.batch(batchId), this.keys.batchJobs(batchId)];
+    const keys = [this.keys.batch(batchId), this.keys.batchJobs(batchId), this.keys.batchRetries(batchId)];
     for (const id of req.ids) keys.push(this.keys.result(id), this.keys.bullJob(id), this.keys.claim(id));
     keys.push(this.keys.batchIndex);
     return keys;

@@ -162,6 +162,26 @@ describe('parseJob', () => {
     );
   });
 
+  it('refuses a "__proto__" key in metadata or native fields, naming where, instead of silently dropping it', () => {
+    const parsed = (json: string) => JSON.parse(json) as unknown;
+
+    expect(refusal({ ...generate, metadata: parsed('{"tags":{"__proto__":{"admin":true}}}') })).toBe(
+      'job.metadata.tags.__proto__: the key "__proto__" is not allowed (it can alter object prototypes)',
+    );
+    expect(refusal({ ...generate, native: parsed('{"anthropic":{"__proto__":{"top_k":5}}}') })).toBe(
+      'job.native.anthropic.__proto__: the key "__proto__" is not allowed (it can alter object prototypes)',
+    );
+    expect(refusal({ ...generate, metadata: { constructor: { prototype: { x: 1 } } } }, 'line 3')).toBe(
+      'line 3.metadata.constructor: the key "constructor" is not allowed (it can alter object prototypes)',
+    );
+    expect(
+      parseJob({ ...generate, metadata: { constructor: 'a plain value', prototype: 1 } }, ctx).metadata,
+    ).toEqual({
+      constructor: 'a plain value',
+      prototype: 1,
+    });
+  });
+
   it('refuses both a chain and a model list', () => {
     expect(refusal({ ...generate, chain: 'fast', models: ['nova-micro'] })).toBe(
       'job.models: give either "chain" or "models", not both',
@@ -257,6 +277,30 @@ describe('validateJobModels', () => {
     expect(
       validateJobModels({ models: [`us.${profileOnly}`, 'llama3-3-70b'] }, ctx.catalog, ctx.config),
     ).toEqual([`us.${profileOnly}`, 'llama3-3-70b']);
+  });
+
+  it('refuses a chain named after a property every object has, instead of crashing', () => {
+    for (const chain of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expect(() => validateJobModels({ chain }, ctx.catalog, ctx.config)).toThrow(
+        new JobValidationError([
+          { path: 'job.chain', message: `unknown chain "${chain}"; configured chains: default, fast` },
+        ]),
+      );
+    }
+  });
+
+  it('quotes at most 60 characters of a huge model id, chain name or key, and lists at most 10 problems', () => {
+    const huge = 'x'.repeat(100_000);
+    const many = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`extra${i}`, 1]));
+
+    expect(refusal({ ...generate, models: [`acme.${huge}`] })).toMatch(
+      /^job\.models\[0\]: unknown model "acme\.x{55}…": its family cannot be inferred/,
+    );
+    expect(refusal({ ...generate, chain: huge })).toMatch(/^job\.chain: unknown chain "x{60}…"; configured/);
+    expect(refusal({ ...generate, [`key ${huge}`]: 1 })).toBe(`job["key ${'x'.repeat(56)}…"]: unknown field`);
+    expect(refusal({ ...generate, ...many })).toMatch(
+      /^job\.extra0: unknown field; .*job\.extra9: unknown field; and 490 more$/,
+    );
   });
 
   it('refuses an unknown chain, listing the configured ones', () => {

@@ -5,7 +5,14 @@ import { FAMILY_PREFIXES } from '../models/model-id.js';
 import { FAMILIES } from '../models/request.js';
 import { APIS, DEFAULT_CHAIN_NAME, TASKS } from '../redis/names.js';
 import { BatchIdSchema, JobIdSchema } from './ids.js';
-import { type JobIssue, JobValidationError, toJobIssues } from './validation.js';
+import {
+  formatPath,
+  type JobIssue,
+  JobValidationError,
+  prototypeKeyPath,
+  quote,
+  toJobIssues,
+} from './validation.js';
 
 /** Largest `metadata`, as UTF-8 JSON. */
 export const MAX_METADATA_BYTES = 16 * 1024;
@@ -95,10 +102,16 @@ export const JobSchema = JobFields.superRefine(crossFieldRules);
 export type JobInput = z.input<typeof JobSchema>;
 export type Job = z.output<typeof JobSchema>;
 
-/** A job as it sits in BullMQ: id assigned, time of enqueue recorded. */
+/** A job as it sits in BullMQ: id assigned, time of enqueue recorded, and its generation. */
 export const QueuedJobSchema = JobFields.extend({
   id: JobIdSchema,
   enqueuedAt: z.iso.datetime(),
+  retry: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('set by a retry on purpose (`./retry-failed.ts`): its result supersedes the failed one'),
 }).superRefine(crossFieldRules);
 export type QueuedJob = z.output<typeof QueuedJobSchema>;
 
@@ -122,7 +135,8 @@ function acceptedPrefixes(): string {
  */
 export function chainSpills(job: Pick<Job, 'chain' | 'models'>, config: Pick<Config, 'spill'>): boolean {
   if (job.models) return true;
-  return config.spill[job.chain ?? DEFAULT_CHAIN_NAME] ?? true;
+  const name = job.chain ?? DEFAULT_CHAIN_NAME;
+  return Object.hasOwn(config.spill, name) ? (config.spill[name] ?? true) : true;
 }
 
 /**
@@ -145,12 +159,13 @@ export function validateJobModels(
     where = (i) => `${path}.models[${i}]`;
   } else {
     const name = job.chain ?? DEFAULT_CHAIN_NAME;
-    const chain = config.chains[name];
+    // Own keys only: a chain named "__proto__" or "constructor" is no chain, not Object's.
+    const chain = Object.hasOwn(config.chains, name) ? config.chains[name] : undefined;
     if (!chain) {
       const known = Object.keys(config.chains);
       const hint = known.length > 0 ? `configured chains: ${known.join(', ')}` : 'the config has no chains';
       const message = job.chain
-        ? `unknown chain "${name}"; ${hint}`
+        ? `unknown chain ${quote(name)}; ${hint}`
         : `no chain or models given and the config has no "${DEFAULT_CHAIN_NAME}" chain; ${hint}`;
       throw new JobValidationError([{ path: `${path}.chain`, message }]);
     }
@@ -158,18 +173,18 @@ export function validateJobModels(
     where = () => `${path}.chain`;
   }
   ids.forEach((id, i) => {
-    const owner = job.models ? '' : ` in chain "${job.chain ?? DEFAULT_CHAIN_NAME}"`;
+    const owner = job.models ? '' : ` in chain ${quote(job.chain ?? DEFAULT_CHAIN_NAME)}`;
     const model = catalog.resolve(id);
     if (!model) {
       issues.push({
         path: where(i),
-        message: `unknown model "${id}"${owner}: its family cannot be inferred; use ${acceptedPrefixes()}`,
+        message: `unknown model ${quote(id)}${owner}: its family cannot be inferred; use ${acceptedPrefixes()}`,
       });
     } else if (model.info.profileOnly && model.requestId === model.baseId) {
       // Bedrock refuses such a call with a ValidationException: refused here, before any is made.
       issues.push({
         path: where(i),
-        message: `model "${id}"${owner} is served only through an inference profile: use "us.${model.baseId}" or another geography's profile`,
+        message: `model ${quote(id)}${owner} is served only through an inference profile: use "us.${model.baseId}" or another geography's profile`,
       });
     }
   });
@@ -186,9 +201,20 @@ export function parseJob(input: unknown, ctx: JobContext): Job {
   const path = ctx.path ?? 'job';
   let parsed: ReturnType<typeof JobSchema.safeParse>;
   try {
+    const protoKey = prototypeKeyPath(input);
+    if (protoKey) {
+      const key = String(protoKey.at(-1));
+      throw new JobValidationError([
+        {
+          path: formatPath(path, protoKey),
+          message: `the key "${key}" is not allowed (it can alter object prototypes)`,
+        },
+      ]);
+    }
     parsed = JobSchema.safeParse(input, { reportInput: true });
-  } catch {
-    // Only input zod cannot walk gets here (a cyclic or absurdly deep object).
+  } catch (e) {
+    if (e instanceof JobValidationError) throw e;
+    // Only input zod cannot walk gets here (a cyclic or absurdly deep object, a throwing getter).
     throw new JobValidationError([{ path, message: 'must be plain JSON data (no cycles)' }]);
   }
   if (!parsed.success) throw new JobValidationError(toJobIssues(path, parsed.error));

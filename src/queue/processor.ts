@@ -301,6 +301,8 @@ export function createProcessor(deps: ProcessorDeps) {
       costUsd: 0,
       enqueuedAt: job.enqueuedAt,
       startedAt,
+      // A retried job's result is of its generation: a late one of the run it replaced is refused.
+      ...(job.retry !== undefined ? { retry: job.retry } : {}),
     };
     // Step 2: nothing left to do.
     const done = await role.done(job, log);

@@ -1,8 +1,11 @@
+import type { JobsOptions } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
+import { type Clock, systemClock } from '../clock.js';
 import { type Config, MINUTE, SECOND } from '../config.js';
 import type { Logger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import type { QueuedJob } from './jobs.js';
 import { RetentionFields } from './retention.js';
 
 /** How a producer is made; see `docs/producer.md` for each option. */
@@ -15,6 +18,10 @@ export const ProducerOptionsSchema = z
     config: z.custom<Config>().optional().describe('default: every setting at its default'),
     catalog: z.instanceof(ModelCatalog).optional().describe('default: built-in models + config.customModels'),
     logger: z.custom<Logger>().optional(),
+    clock: z
+      .custom<Clock>()
+      .default(systemClock)
+      .describe("where waitForBatch's timeoutMs reads the time; tests pass a ManualClock"),
     sliceSize: z.number().int().positive().default(500).describe('jobs per claim + addBulk round trip'),
     sliceBytes: z
       .number()
@@ -38,3 +45,25 @@ export const ProducerOptionsSchema = z
   })
   .strict();
 export type ProducerOptions = z.input<typeof ProducerOptionsSchema>;
+
+/** The producer's options, defaults filled in. */
+export type ParsedProducerOptions = z.output<typeof ProducerOptionsSchema>;
+
+/**
+ * How BullMQ keeps and retries a job a producer adds, the same for a first enqueue and a
+ * retry on purpose.
+ */
+export function bullJobOptions(
+  job: QueuedJob,
+  opts: Pick<ParsedProducerOptions, 'backoffDelayMs' | 'keepCompletedSeconds' | 'keepFailedSeconds'>,
+  config: Pick<Config, 'worker'>,
+): JobsOptions {
+  return {
+    jobId: job.id,
+    attempts: config.worker.jobAttempts,
+    backoff: { type: 'exponential', delay: opts.backoffDelayMs },
+    removeOnComplete: { age: opts.keepCompletedSeconds },
+    removeOnFail: { age: opts.keepFailedSeconds },
+    ...(job.priority ? { priority: job.priority } : {}),
+  };
+}

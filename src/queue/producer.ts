@@ -16,10 +16,11 @@ import { BatchWaiter, type WaitOptions } from './batch-wait.js';
 import { type ClaimCode, type ClaimRequest, Claims } from './claim.js';
 import { BatchIdSchema } from './ids.js';
 import { type JobInput, parseJob, type QueuedJob } from './jobs.js';
-import { type ProducerOptions, ProducerOptionsSchema } from './producer-options.js';
+import { bullJobOptions, type ProducerOptions, ProducerOptionsSchema } from './producer-options.js';
+import { FailedRetries, type RetryFailedOptions, type RetryFailedResult } from './retry-failed.js';
 import { JobValidationError, toJobIssues } from './validation.js';
 
-export type { ProducerOptions };
+export type { ProducerOptions, RetryFailedOptions, RetryFailedResult };
 
 /**
  * Where an id that was not enqueued again already is. `enqueuing`: an enqueue of another batch
@@ -62,10 +63,23 @@ export interface Producer {
    * @returns the batch after sealing, or undefined when no job was ever enqueued in it.
    */
   sealBatch(batchId: string): Promise<BatchState | undefined>;
+  /**
+   * Re-enqueues the failed jobs of a batch (only those in `ids`, when given) under the same ids,
+   * without waiting for their results to expire: each failed result is superseded, the batch
+   * reopens and ends again once they have new results, with one result per id. A late result of
+   * the attempt that failed is never counted. Two calls at once retry each job once.
+   * @returns what was retried and what was left alone and why; undefined for an unknown batch.
+   * @throws JobValidationError naming the batch id or `ids[i]`.
+   */
+  retryFailed(batchId: string, opts?: RetryFailedOptions): Promise<RetryFailedResult | undefined>;
   getResult(id: string): Promise<ResultRecord | undefined>;
   /** Counters of a batch, or undefined when it has none. */
   getBatch(batchId: string): Promise<BatchCounters | undefined>;
-  /** Resolves with the final counters once the batch is sealed and `completed + failed == total`. */
+  /**
+   * Resolves with the final counters once the batch is sealed and `completed + failed == total`.
+   * @throws BatchWaitTimeoutError (kind `wait_timeout`) naming the batch and its counters when
+   *   `timeoutMs` passes first; the jobs stay queued.
+   */
   waitForBatch(batchId: string, opts?: WaitOptions): Promise<BatchCounters>;
   /** Stops waiters, closes the queue, and the connection if the producer opened it. Idempotent. */
   close(): Promise<void>;
@@ -112,7 +126,16 @@ export function createProducer(options: ProducerOptions): Producer {
     onOutbox: () => outbox.kick(),
   });
   const claims = new Claims(redis, keys);
-  const waiter = new BatchWaiter(redis, store, log);
+  const retries = new FailedRetries({
+    redis,
+    keys,
+    queue,
+    claimTtlSeconds: opts.claimTtlSeconds,
+    batchTtlSeconds: config.resultTtlSeconds,
+    jobOptions: (job) => bullJobOptions(job, opts, config),
+    logger: log,
+  });
+  const waiter = new BatchWaiter(redis, store, log, opts.clock);
   let closing: Promise<void> | undefined;
 
   function prepare(input: unknown, path: string, enqueuedAt: string): Prepared {
@@ -160,23 +183,17 @@ export function createProducer(options: ProducerOptions): Producer {
       claimTtlSeconds: opts.claimTtlSeconds,
       batchTtlSeconds: config.resultTtlSeconds,
     };
-    const { codes, refused } = await claims.claim(req);
+    const { codes, refused, generations } = await claims.claim(req);
     if (refused && batchId !== undefined) throw new BatchClosedError(batchId);
-    const fresh = slice.filter((_, i) => codes[i] === 'new' || codes[i] === 'repair');
+    // An id a retry on purpose superseded is added with that retry's generation.
+    const fresh = slice.flatMap((p, i) => {
+      if (codes[i] !== 'new' && codes[i] !== 'repair') return [];
+      const retry = generations[i] ?? 0;
+      return [retry > 0 ? { ...p, job: { ...p.job, retry } } : p];
+    });
     try {
       await queue.addBulk(
-        fresh.map((p) => ({
-          name: p.job.task,
-          data: p.job,
-          opts: {
-            jobId: p.id,
-            attempts: config.worker.jobAttempts,
-            backoff: { type: 'exponential', delay: opts.backoffDelayMs },
-            removeOnComplete: { age: opts.keepCompletedSeconds },
-            removeOnFail: { age: opts.keepFailedSeconds },
-            ...(p.job.priority ? { priority: p.job.priority } : {}),
-          },
-        })),
+        fresh.map((p) => ({ name: p.job.task, data: p.job, opts: bullJobOptions(p.job, opts, config) })),
       );
     } catch (err) {
       const undone = await claims.release(req).catch(() => 0);
@@ -258,6 +275,15 @@ export function createProducer(options: ProducerOptions): Producer {
       const state = await store.seal(parsed.data);
       log.info({ batchId, done: state?.done }, 'batch sealed');
       return state;
+    },
+
+    async retryFailed(batchId, retryOpts) {
+      assertOpen();
+      const parsed = BatchIdSchema.safeParse(batchId, { reportInput: true });
+      if (!parsed.success) throw new JobValidationError(toJobIssues('batchId', parsed.error));
+      await checkRedis();
+      if (!(await store.state(parsed.data))) return undefined;
+      return retries.retry(parsed.data, retryOpts);
     },
 
     getResult: (id) => store.get(id),

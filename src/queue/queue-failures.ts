@@ -66,7 +66,10 @@ async function recordFailure(job: Job, deps: QueueFailureDeps): Promise<boolean>
   // Parts of a split document fail their document (BullMQ's failParentOnFailure): the
   // document's own entry carries the result.
   if (job.parent) return false;
-  const data = (job.data ?? {}) as { id?: unknown; batchId?: unknown; enqueuedAt?: unknown };
+  // Read after its id came off the failed set: a retry on purpose may have replaced the failed
+  // job with a new one of the same id since, which has not finished.
+  if (!job.finishedOn) return false;
+  const data = (job.data ?? {}) as { id?: unknown; batchId?: unknown; enqueuedAt?: unknown; retry?: unknown };
   const id = typeof data.id === 'string' && data.id !== '' ? data.id : job.id;
   if (!id || (await deps.store.get(id))) return false;
   const at = (ms: number | undefined, fallback: string): string =>
@@ -92,6 +95,8 @@ async function recordFailure(job: Job, deps: QueueFailureDeps): Promise<boolean>
     finishedAt,
     error: `the queue failed the job without running it to the end: ${reason}`,
     errorKind: 'worker_error',
+    // Of the generation the job carries: stale, and refused, if a retry on purpose superseded it.
+    ...(typeof data.retry === 'number' && data.retry > 0 ? { retry: data.retry } : {}),
   });
   if (saved) deps.logger.warn({ jobId: id, reason }, 'job failed by the queue; failed result written');
   return saved;

@@ -17,7 +17,10 @@ export class JobValidationError extends Error {
   readonly issues: readonly JobIssue[];
 
   constructor(issues: readonly JobIssue[]) {
-    super(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    // A job with thousands of bad keys is refused in a message one can read: the first few.
+    const shown = issues.slice(0, MAX_SHOWN_ISSUES).map((i) => `${i.path}: ${i.message}`);
+    const more = issues.length - shown.length;
+    super(`${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`);
     this.issues = issues;
   }
 
@@ -32,6 +35,20 @@ export class JobValidationError extends Error {
   }
 }
 
+/** Issues a {@link JobValidationError}'s message lists; `issues` holds them all. */
+const MAX_SHOWN_ISSUES = 10;
+/** Characters of a caller's value a message quotes, before it is cut with `…`. */
+const MAX_QUOTED = 60;
+
+/**
+ * `text` in double quotes, escaped as JSON, and cut after {@link MAX_QUOTED} characters: a
+ * message names what it refuses without echoing a hostile value whole.
+ */
+export function quote(text: string): string {
+  const chars = [...text];
+  return JSON.stringify(chars.length > MAX_QUOTED ? `${chars.slice(0, MAX_QUOTED).join('')}…` : text);
+}
+
 export function isJobValidationError(e: unknown): e is JobValidationError {
   return e instanceof JobValidationError;
 }
@@ -43,8 +60,8 @@ export function formatPath(root: string, path: readonly PropertyKey[]): string {
   let out = root;
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && IDENTIFIER.test(seg)) out += `.${seg}`;
-    else out += `[${JSON.stringify(String(seg))}]`;
+    else if (typeof seg === 'string' && IDENTIFIER.test(seg) && seg.length <= MAX_QUOTED) out += `.${seg}`;
+    else out += `[${quote(String(seg))}]`;
   }
   return out;
 }
@@ -121,4 +138,33 @@ export function toJobIssues(root: string, error: z.ZodError): JobIssue[] {
     out.push({ path: formatPath(root, issue.path), message: describeIssue(issue) });
   }
   return out;
+}
+
+/** Objects nested deeper than this are left to the schema, which refuses what it cannot walk. */
+const MAX_WALK_DEPTH = 256;
+
+/**
+ * Where `value` holds a key that changes an object's prototype when a parser or a merge copies
+ * it (`__proto__` anywhere, or `constructor` holding a `prototype`), as a path of keys; undefined
+ * when it holds none. Zod copies record keys by assignment, so such a key in `metadata` or
+ * `native` would silently vanish from the job (or reshape the copy's prototype) instead of
+ * being refused: the HTTP API refuses these keys when it parses a body (`src/api/body.ts`), and
+ * this gives the library and the CLI the same rule. Walks own enumerable keys without recursion,
+ * once per object (cycles are the schema's to refuse).
+ */
+export function prototypeKeyPath(value: unknown): PropertyKey[] | undefined {
+  const seen = new Set<object>();
+  const stack: { at: unknown; path: PropertyKey[] }[] = [{ at: value, path: [] }];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { at, path } = next;
+    if (typeof at !== 'object' || at === null || seen.has(at) || path.length > MAX_WALK_DEPTH) continue;
+    seen.add(at);
+    for (const key of Object.keys(at)) {
+      const child = (at as Record<string, unknown>)[key];
+      const holdsPrototype = typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype');
+      if (key === '__proto__' || (key === 'constructor' && holdsPrototype)) return [...path, key];
+      stack.push({ at: child, path: [...path, Array.isArray(at) ? Number(key) : key] });
+    }
+  }
+  return undefined;
 }

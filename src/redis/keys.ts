@@ -20,6 +20,11 @@ export interface Keys {
   batchResults(batchId: string): string;
   /** Set of the ids ever enqueued in a batch, so a job id adds to `total` once only. */
   batchJobs(batchId: string): string;
+  /**
+   * Hash of a batch's retried jobs: id → generation (how many times its failed result was
+   * superseded by a retry on purpose). A result of an older generation is never saved.
+   */
+  batchRetries(batchId: string): string;
   /** Sorted set of recent batch ids scored by creation time (ms), capped: the dashboard's list. */
   readonly batchIndex: string;
   /** Short-lived marker taken while a producer adds a job, so two producers never both add it. */
@@ -64,6 +69,8 @@ export interface Keys {
   readonly bullActive: string;
   /** BullMQ's sorted set of parent jobs waiting for their children (summaries in parts). */
   readonly bullWaitingChildren: string;
+  /** BullMQ's sorted set of the ids of failed jobs it still keeps. */
+  readonly bullFailed: string;
 }
 
 /**
@@ -77,6 +84,7 @@ export function keysFor(prefix: string): Keys {
     batch: (batchId) => `${prefix}:batch:${batchId}`,
     batchResults: (batchId) => `${prefix}:batch:${batchId}:results`,
     batchJobs: (batchId) => `${prefix}:batch:${batchId}:jobs`,
+    batchRetries: (batchId) => `${prefix}:batch:${batchId}:retries`,
     batchIndex: `${prefix}:batches`,
     claim: (jobId) => `${prefix}:claim:${jobId}`,
     preflight: `${prefix}:preflight`,
@@ -97,6 +105,7 @@ export function keysFor(prefix: string): Keys {
     bullJob: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}`,
     bullActive: `${prefix}:${QUEUE_NAME}:active`,
     bullWaitingChildren: `${prefix}:${QUEUE_NAME}:waiting-children`,
+    bullFailed: `${prefix}:${QUEUE_NAME}:failed`,
   };
 }
 

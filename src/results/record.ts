@@ -41,6 +41,12 @@ export const ResultRecordSchema = z
     finishedAt: Timestamp,
     error: z.string().min(1).optional().describe('why the job failed'),
     errorKind: FailureKindSchema.optional().describe('why the job failed, in one word'),
+    retry: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('the retry on purpose this result comes from (1 for the first); absent for the first run'),
   })
   .superRefine((r, ctx) => {
     if (r.status === 'failed' && r.error === undefined) {

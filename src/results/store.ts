@@ -43,20 +43,25 @@ export const DEFAULT_PAGE_SIZE = 500;
 
 /**
  * Writes a result once: a second save of the same id (a job retried after a worker crashed
- * between saving and acknowledging) changes nothing, so no job is ever counted twice. In the
- * same step: a `job.failed` callback when the batch asks for one, and the batch's end when this
- * was its last result (`./batch-done.ts`).
- * KEYS: result, batch, batch results list, results stream, callback outbox.
+ * between saving and acknowledging) changes nothing, so no job is ever counted twice. A result
+ * of an older generation than the id's current one (a late write from the run a retry on
+ * purpose superseded, `../queue/retry-failed.ts`) changes nothing either. In the same step: a
+ * `job.failed` callback when the batch asks for one, and the batch's end when this was its last
+ * result (`./batch-done.ts`). A retried id keeps its place in the batch's list of results.
+ * KEYS: result, batch, batch results list, results stream, callback outbox, batch retries.
  * ARGV: json, ttl seconds, job id, batch id ('' for none), status, stream max length,
- * failure kind, finished at (unix ms).
- * Returns 0 when a result was there already, 1 when written, 2 when a callback was queued too.
+ * failure kind, finished at (unix ms), generation (0 for the first run).
+ * Returns 0 when a result was there already or the generation is stale, 1 when written, 2 when
+ * a callback was queued too.
  */
 const SAVE_LUA = `${FINISH_BATCH_LUA}
+local gen = tonumber(ARGV[9])
+if ARGV[4] ~= '' and gen < tonumber(redis.call('HGET', KEYS[6], ARGV[3]) or '0') then return 0 end
 if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 0 end
 if ARGV[4] ~= '' then
   redis.call('HINCRBY', KEYS[2], ARGV[5], 1)
   redis.call('EXPIRE', KEYS[2], ARGV[2])
-  redis.call('RPUSH', KEYS[3], ARGV[3])
+  if gen == 0 then redis.call('RPUSH', KEYS[3], ARGV[3]) end
   redis.call('EXPIRE', KEYS[3], ARGV[2])
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'id', ARGV[3], 'batchId', ARGV[4], 'status', ARGV[5])
@@ -66,7 +71,7 @@ if ARGV[5] == 'failed' then
   local cb = redis.call('HMGET', KEYS[2], 'callbackUrl', 'callbackOn', 'doneAt')
   if cb[1] and cb[2] == 'failed-and-done' and not cb[3] then
     queueCallback(KEYS[5], { event = 'job.failed', url = cb[1], batchId = ARGV[4], jobId = ARGV[3],
-      kind = ARGV[7], at = tonumber(ARGV[8]) })
+      kind = ARGV[7], at = tonumber(ARGV[8]), round = gen })
     queued = true
   end
 end
@@ -112,7 +117,8 @@ export class ResultStore {
 
   /**
    * Stores a result, counts it in its batch and appends it to the results stream, atomically.
-   * @returns false (and writes nothing) when a result for this id already exists.
+   * @returns false (and writes nothing) when a result for this id already exists, or when the
+   *   record's `retry` generation is older than the id's (a retry on purpose superseded it).
    * @throws ZodError when the record does not match {@link ResultRecordSchema}.
    */
   async save(result: ResultRecordInput): Promise<boolean> {
@@ -126,6 +132,7 @@ export class ResultStore {
         keys.batchResults(batchId),
         keys.results,
         keys.callbackOutbox,
+        keys.batchRetries(batchId),
       ],
       [
         JSON.stringify(record),
@@ -136,6 +143,7 @@ export class ResultStore {
         this.streamMaxLen,
         record.status === 'failed' ? failureKind(record) : '',
         Date.parse(record.finishedAt),
+        record.retry ?? 0,
       ],
     );
     if (written === 2) this.onOutbox?.();

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 
 /** The repository root, where the CLI runs. */
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -12,10 +13,13 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the real CLI as a user would, with its own environment and optional stdin. */
+/**
+ * Runs the real CLI as a user would, with its own environment and optional stdin: `input` is
+ * written to it, or `stdin` is an open file descriptor the CLI reads instead (`< file`).
+ */
 export function runCli(
   args: readonly string[],
-  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+  options: { env?: Record<string, string>; input?: string; stdin?: number; timeoutMs?: number } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -26,8 +30,8 @@ export function runCli(
         LOG_LEVEL: 'warn',
         ...options.env,
       },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+      stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
+    }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -42,7 +46,7 @@ export function runCli(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    child.stdin?.end(options.input ?? '');
   });
 }
 

@@ -65,6 +65,7 @@ describe('OpenAPI document', () => {
         'POST /v1/jobs enqueue',
         'GET /v1/jobs/{id} read',
         'POST /v1/batches enqueue',
+        'POST /v1/batches/{id}/retry-failed enqueue',
         'GET /v1/batches read',
         'GET /v1/batches/{id} read',
         'GET /ui/stream read',

@@ -161,6 +161,29 @@ describe('ids at the front door', () => {
     expect(braces.status).toBe(400);
   });
 
+  it('reads back ids of up to 200 characters, and refuses longer or badly encoded path parts in its own words', async () => {
+    await listen();
+    const long = `${'a'.repeat(150)}-${'😀'.repeat(49)}`;
+
+    const enqueued = await send('POST', '/v1/jobs', job(long), T);
+    const read = await send('GET', `/v1/jobs/${encodeURIComponent(long)}`, undefined, T);
+    const batch = await send('GET', `/v1/batches/${'b'.repeat(200)}`, undefined, T);
+    const tooLong = await send('GET', `/v1/jobs/${'a'.repeat(401)}`, undefined, T);
+    const badEncoding = await send('GET', '/v1/jobs/%ED%A0%80', undefined, T);
+
+    expect([...long].length).toBe(200);
+    expect(enqueued.status).toBe(202);
+    expect(read.status).toBe(200);
+    expect(JSON.parse(read.body)).toEqual({ id: long, status: 'waiting' });
+    expect(batch.status).toBe(404);
+    expect(tooLong.status).toBe(400);
+    expect(JSON.parse(tooLong.body)).toEqual({
+      error: 'path: a part of it is longer than any id can be (ids are at most 200 characters)',
+    });
+    expect(badEncoding.status).toBe(400);
+    expect(JSON.parse(badEncoding.body)).toEqual({ error: 'path: is not valid percent-encoded UTF-8' });
+  });
+
   it('refuses two ids that differ only in lone surrogates instead of running one of them', async () => {
     await listen();
     const queue = new Queue('jobs', { connection: { url: ctx.url }, prefix: keysFor(ctx.prefix).bullPrefix });

@@ -95,6 +95,11 @@ function routes(api: RunningApi): Route[] {
         }),
     },
     {
+      name: 'POST /v1/batches/:id/retry-failed',
+      needs: 'enqueue',
+      send: (h) => app.inject({ method: 'POST', url: '/v1/batches/b1/retry-failed', headers: h }),
+    },
+    {
       name: 'POST /v1/session',
       needs: 'public',
       send: (h) =>
