@@ -54,7 +54,7 @@ const matches = (msg: string | RegExp, line: LogLine): boolean =>
   typeof msg === 'string' ? line.msg === msg : msg.test(line.msg ?? '');
 
 /**
- * Spawns `node bin/bedrock-jobs.js worker --no-preflight` as a user would, with only the
+ * Spawns `node bin/bedrock-jobs.js worker` as a user would, with only the
  * environment given here (log level `info`: `worker started` is an info line). Kill it when
  * done, also when it never started.
  */
@@ -63,7 +63,6 @@ export function spawnWorkerProcess(spec: WorkerSpec): WorkerProcess {
     ...(spec.nodeArgs ?? []),
     BIN,
     'worker',
-    '--no-preflight',
     ...(spec.concurrency ? ['--concurrency', String(spec.concurrency)] : []),
   ];
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, args, {
