@@ -100,12 +100,14 @@ export class FleetStatsWriter {
   }
 
   /**
-   * Stops the timer and writes the last counts, waiting at most {@link CLOSE_WAIT_MS} for Redis
-   * (a worker whose Redis is gone still shuts down). Idempotent.
+   * Stops the timer and writes the last counts, waiting at most {@link CLOSE_WAIT_MS} for Redis.
+   * A connection that is not ready (Redis gone, or cut by a worker stopping during an outage)
+   * takes no last write: the counts since the last flush are dropped at once. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.timer);
+      if (this.o.redis.status !== 'ready') return;
       const last = (async () => {
         await this.inFlight?.catch(() => undefined);
         await this.flush().catch(() => undefined);

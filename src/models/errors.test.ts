@@ -178,6 +178,15 @@ describe('classifyError', () => {
     expect(classifyError(sys('ETIMEDOUT')).kind).toBe('timeout');
   });
 
+  it('keeps a reset socket unavailable when the SDK has renamed it TimeoutError', () => {
+    // What @smithy/node-http-handler rejects with when an HTTP/1.1 connection is reset.
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', name: 'TimeoutError' });
+    const slow = Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT', name: 'TimeoutError' });
+
+    expect(classifyError(reset).kind).toBe('unavailable');
+    expect(classifyError(slow).kind).toBe('timeout');
+  });
+
   it('maps our own aborts to timeout, telling a shutdown apart', () => {
     const abort = Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
 

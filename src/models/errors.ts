@@ -164,10 +164,12 @@ function kindOf(
     if (CONTEXT_OVERFLOW_MESSAGES.some((re) => re.test(message))) return 'context_overflow';
     return UNKNOWN_MODEL_MESSAGE.test(message) ? 'access_denied' : 'invalid_request';
   }
-  const byName = name ? BY_NAME[name] : undefined;
-  if (byName) return byName;
+  // The network code first: the SDK's HTTP/1.1 handler renames a reset socket `TimeoutError`
+  // (so its own retries take it), and a reset is a lost connection, not a slow model.
   if (code && NETWORK_TIMEOUT.has(code)) return 'timeout';
   if (code && NETWORK_UNAVAILABLE.has(code)) return 'unavailable';
+  const byName = name ? BY_NAME[name] : undefined;
+  if (byName) return byName;
   if (status === 429) return 'throttled';
   if (status === 408) return 'timeout';
   if (status === 401 || status === 403 || status === 404) return 'access_denied';

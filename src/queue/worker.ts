@@ -240,6 +240,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     } finally {
       finished.abort();
     }
+    let unanswered = false;
     if (first === 'late') {
       logger.warn({ deadlineMs }, 'active jobs did not finish in time; aborting them');
       worker.cancelAllJobs('shutdown');
@@ -251,31 +252,35 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
           { graceMs: FORCE_GRACE_MS },
           'redis did not answer; leaving active jobs to stalled-job recovery and disconnecting',
         );
-        await settlesWithin(worker.disconnect(), FORCE_GRACE_MS);
+        unanswered = true;
       }
     }
-    // quit() waits for a reply a Redis that is down never sends: disconnect() instead, and cut
-    // any step that still hangs.
-    const reachable = redis.status === 'ready';
-    const steps: { run: () => Promise<unknown>; cut: () => unknown }[] = [
-      // Its last flush of the fleet counts waits for Redis on its own, at most 2 s.
-      { run: () => telemetry.close(), cut: () => undefined },
-      {
-        run: () => (reachable ? callbacks.close() : callbacks.disconnect()),
-        cut: () => callbacks.disconnect(),
-      },
-      { run: () => (reachable ? queue.close() : queue.disconnect()), cut: () => queue.disconnect() },
-      {
-        run: () => (reachable ? redis.quit() : Promise.resolve(redis.disconnect())),
-        cut: () => redis.disconnect(),
-      },
-      { run: async () => sdk?.destroy(), cut: () => undefined },
-    ];
-    for (const step of steps) {
-      const done = Promise.resolve()
-        .then(step.run)
-        .catch((err: unknown) => logger.warn({ err }, 'error while closing'));
-      if ((await settlesWithin(done, FORCE_GRACE_MS)) === 'late') step.cut();
+    if (unanswered || redis.status !== 'ready') {
+      // Nothing more is waited for from a Redis that does not answer: every connection is cut at
+      // once. BullMQ's disconnect() cuts its client at once too, then waits for an 'end' event
+      // that a client cut while reconnecting never emits: those promises are left to themselves.
+      // The fleet counts not yet flushed are dropped with the connection.
+      for (const cut of [worker.disconnect(), callbacks.disconnect(), queue.disconnect()])
+        cut.catch((err: unknown) => logger.debug({ err }, 'error while disconnecting'));
+      redis.disconnect();
+      sdk?.destroy();
+      await settlesWithin(telemetry.close(), FORCE_GRACE_MS);
+    } else {
+      // quit() and the other graceful closes wait for replies: should Redis go away now, each
+      // step is still cut after a grace.
+      const steps: { run: () => Promise<unknown>; cut: () => unknown }[] = [
+        { run: () => telemetry.close(), cut: () => undefined },
+        { run: () => callbacks.close(), cut: () => callbacks.disconnect() },
+        { run: () => queue.close(), cut: () => queue.disconnect() },
+        { run: () => redis.quit(), cut: () => redis.disconnect() },
+        { run: async () => sdk?.destroy(), cut: () => undefined },
+      ];
+      for (const step of steps) {
+        const done = Promise.resolve()
+          .then(step.run)
+          .catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+        if ((await settlesWithin(done, FORCE_GRACE_MS)) === 'late') step.cut();
+      }
     }
     await preflightClosed;
   };

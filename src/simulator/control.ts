@@ -82,6 +82,8 @@ export type FaultDecision =
   | { type: 'error'; error: SimError }
   /** Accept and never answer (`afterMs` undefined), or answer normally after `afterMs` (scaled). */
   | { type: 'hang'; afterMs?: number }
+  /** Drop the connection without an answer, as a network that resets it does. */
+  | { type: 'reset' }
   /** Answer, but as content filtered (Titan CONTENT_FILTERED, Nova/Converse content_filtered, ...). */
   | { type: 'content_filter' }
   /** Stream, but this many times slower per chunk. */

@@ -113,6 +113,23 @@ describe('decideFault', () => {
     expect(decideFault(forever, call(), 0, 10, createRandom(1)).decision).toEqual({ type: 'hang' });
   });
 
+  it('drops the connection of generating calls at its rate, and leaves CountTokens alone', () => {
+    const always = rules({ model: '*', reset: {} });
+    const half = rules({ model: '*', reset: { probability: 0.5 } });
+    const random = createRandom(3);
+    let dropped = 0;
+    for (let i = 0; i < 2_000; i++) if (decideFault(half, call(), 0, 1, random).kind === 'reset') dropped++;
+
+    expect(decideFault(always, call(), 0, 1, createRandom(1))).toEqual({
+      decision: { type: 'reset' },
+      kind: 'reset',
+    });
+    expect(
+      decideFault(always, call({ operation: 'count-tokens' }), 0, 1, createRandom(1)).kind,
+    ).toBeUndefined();
+    expect(dropped / 2_000).toBeCloseTo(0.5, 1);
+  });
+
   it('filters prompts matching the content-filter pattern only', () => {
     const faults = rules({ model: '*', contentFilter: { pattern: '\\bforbidden-topic\\b' } });
 

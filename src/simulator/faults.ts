@@ -20,7 +20,14 @@ export const ERROR_KINDS = [
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /** Every way a fault rule can change a call; `/_sim/stats` counts faults by these names. */
-export type FaultKind = 'outage' | ErrorKind | 'hang' | 'contentFilter' | 'slowStream' | 'breakStream';
+export type FaultKind =
+  | 'outage'
+  | ErrorKind
+  | 'hang'
+  | 'reset'
+  | 'contentFilter'
+  | 'slowStream'
+  | 'breakStream';
 
 const STREAM_EXCEPTIONS = [
   'modelStreamError',
@@ -88,6 +95,13 @@ export const FaultRuleSchema = z
       })
       .strict()
       .optional(),
+    reset: z
+      .object({ probability: probability.default(1) })
+      .strict()
+      .optional()
+      .describe(
+        'drop the connection the call came on without an answer (a TCP reset; over HTTP/2 every call on that session with it)',
+      ),
     contentFilter: z
       .object({
         pattern: z.string().min(1).refine(validPattern, { message: 'not a valid regular expression' }),
@@ -124,13 +138,14 @@ export const FaultRuleSchema = z
       r.sharedAccount !== undefined ||
       r.errorRate !== undefined ||
       r.hang !== undefined ||
+      r.reset !== undefined ||
       r.contentFilter !== undefined ||
       r.slowStream !== undefined ||
       r.breakStream !== undefined ||
       r.batch !== undefined,
     {
       message:
-        'a fault rule needs one of outage, sharedAccount, errorRate, hang, contentFilter, slowStream, breakStream, batch',
+        'a fault rule needs one of outage, sharedAccount, errorRate, hang, reset, contentFilter, slowStream, breakStream, batch',
     },
   )
   .refine((r) => r.fromMs === undefined || r.toMs === undefined || r.fromMs < r.toMs, {
@@ -277,7 +292,7 @@ const NONE: FaultOutcome = Object.freeze({ decision: Object.freeze({ type: 'none
 /**
  * Decides the fault for one call: the first rule that targets the call, is in its time
  * window and fires wins. Within a rule: outage, then error rates (one draw over the
- * cumulative probabilities), hang, content filter, broken stream, slow stream. Stream
+ * cumulative probabilities), hang, reset, content filter, broken stream, slow stream. Stream
  * effects only touch streaming calls; CountTokens only sees outages and error rates.
  * @param scaledNowMs simulated milliseconds since the simulator started
  * @param timeScale to turn a hang's simulated `afterMs` into real milliseconds
@@ -312,6 +327,8 @@ export function decideFault(
         kind: 'hang',
       };
     }
+    if (rule.reset && fires(rule.reset.probability, random))
+      return { decision: { type: 'reset' }, kind: 'reset' };
     if (fault.regex?.test(ctx.promptText))
       return { decision: { type: 'content_filter' }, kind: 'contentFilter' };
     if (streaming && rule.breakStream && fires(rule.breakStream.probability, random)) {

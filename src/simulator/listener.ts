@@ -70,6 +70,17 @@ class ReplaySocket extends Duplex {
   }
 }
 
+/**
+ * The TCP socket under an HTTP/2 session. node:http2 wraps the replay socket in a stream socket
+ * of its own, so the session cannot reach it; the listener hangs it on the session here.
+ */
+const TCP_SOCKET = Symbol('tcpSocket');
+
+/** The TCP connection an HTTP/2 session of this listener runs on. */
+export function tcpSocketOf(session: Http2Session): Socket | undefined {
+  return (session as Http2Session & { [TCP_SOCKET]?: Socket })[TCP_SOCKET];
+}
+
 /** A TCP listener that serves two protocols; `close()` ends every connection and resolves. */
 export interface DualListener {
   server: Server;
@@ -93,7 +104,10 @@ export function createDualListener(handler: RequestHandler): DualListener {
   const h2 = createHttp2Server({ maxSessionMemory: 64 }, handler);
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
+  // node:http2 makes the session synchronously inside its 'connection' handler.
+  let connecting: Socket | undefined;
   h2.on('session', (session: Http2Session) => {
+    if (connecting) Object.assign(session, { [TCP_SOCKET]: connecting });
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
@@ -112,7 +126,9 @@ export function createDualListener(handler: RequestHandler): DualListener {
       socket.off('data', sniff);
       socket.pause();
       if (h2c) {
+        connecting = socket;
         h2.emit('connection', new ReplaySocket(socket, head));
+        connecting = undefined;
       } else {
         socket.unshift(head);
         h1.emit('connection', socket);

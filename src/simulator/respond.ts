@@ -6,7 +6,7 @@ import { chunkEvent, converseEvent, exceptionEvent } from './eventstream.js';
 import { generate, pieces } from './generate.js';
 import type { AnswerContext, Generation, InvocationMetrics, SimFamily } from './native/types.js';
 import type { Call } from './routes.js';
-import { endStream, type Reply, sendJson, startStream, writeFrame } from './wire.js';
+import { dropConnection, endStream, type Reply, sendJson, startStream, writeFrame } from './wire.js';
 
 const NO_USAGE = Object.freeze({ inputTokens: 0, outputTokens: 0 });
 
@@ -78,6 +78,11 @@ export async function respond(call: Call, x: Exchange, deps: RespondDeps): Promi
     if (ctx.operation === 'count-tokens') {
       // Counting is free: it takes a request from the quota but no tokens.
       sendJson(x.reply, 200, `{"inputTokens":${ctx.inputTokens}}`);
+      return;
+    }
+    if (fault.type === 'reset') {
+      outcome = 'fault';
+      dropConnection(x.reply);
       return;
     }
     if (fault.type === 'hang') {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AnyRequest, AnyResponse } from './listener.js';
+import { type AnyRequest, type AnyResponse, tcpSocketOf } from './listener.js';
 
 /** One answer in the making: everything the simulator writes goes through it, HTTP/1.1 and HTTP/2 alike. */
 export interface Reply {
@@ -63,6 +63,19 @@ export function endStream(reply: Reply, last?: Uint8Array): void {
   if (reply.res.destroyed) return;
   if (last) (reply.res as { end(chunk: Uint8Array): unknown }).end(last);
   else reply.res.end();
+}
+
+/**
+ * Drops the TCP connection of a call without answering: a reset (RST), as a load balancer or a
+ * network that loses the connection does. Over HTTP/2 the connection is the session, so every
+ * call on it goes down with this one.
+ */
+export function dropConnection(reply: Reply): void {
+  const res = reply.res;
+  const session = 'stream' in res ? res.stream.session : undefined;
+  const socket = 'stream' in res ? (session ? tcpSocketOf(session) : undefined) : res.socket;
+  if (socket && !socket.destroyed) socket.resetAndDestroy();
+  else res.destroy();
 }
 
 /**

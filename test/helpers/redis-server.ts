@@ -14,8 +14,14 @@ import { vi } from 'vitest';
 export interface OwnRedis {
   url: string;
   port: number;
+  /** Where the server keeps its files (AOF, RDB); it outlives stops and restarts until `close()`. */
+  dir: string;
   /** Kills the server at once (`SIGKILL`), as a crash or a lost node would. */
   kill(): Promise<void>;
+  /** Stops the server as an operator does (`SHUTDOWN`: it writes what persistence asks for first). */
+  shutdown(): Promise<void>;
+  /** Starts the server again on the same port, directory and arguments, once it has stopped. */
+  restart(): Promise<void>;
   /** Stops the server if it runs and removes its directory. Idempotent. */
   close(): Promise<void>;
 }
@@ -31,30 +37,9 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/**
- * Starts `redis-server` on a free port with nothing kept on disk, and resolves once it accepts
- * connections (it prints "Ready to accept connections").
- */
-export async function startOwnRedis(extraArgs: readonly string[] = []): Promise<OwnRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'bj-redis-'));
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      ...extraArgs,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** Spawns `redis-server` with `args` and resolves once it prints "Ready to accept connections". */
+async function launch(args: readonly string[]): Promise<ChildProcess> {
+  const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
@@ -64,18 +49,58 @@ export async function startOwnRedis(extraArgs: readonly string[] = []): Promise<
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.slice(-500)}`)));
   });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+  return child;
+}
+
+const running = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
+
+/**
+ * Starts `redis-server` on a free port with nothing kept on disk (`extraArgs` may turn AOF on,
+ * e.g. `['--appendonly', 'yes']`: later arguments win), and resolves once it accepts
+ * connections (it prints "Ready to accept connections").
+ */
+export async function startOwnRedis(extraArgs: readonly string[] = []): Promise<OwnRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bj-redis-'));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    ...extraArgs,
+  ];
+  let child = await launch(args);
+  const stop = async (how: 'kill' | 'shutdown'): Promise<void> => {
+    if (!running(child)) return;
     const exited = once(child, 'exit');
-    child.kill('SIGKILL');
+    if (how === 'kill') child.kill('SIGKILL');
+    else {
+      const admin = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      admin.on('error', () => {});
+      // The connection ends with the server: no reply comes.
+      await admin.call('SHUTDOWN').catch(() => undefined);
+      admin.disconnect();
+    }
     await exited;
   };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    kill: stop,
+    dir,
+    kill: () => stop('kill'),
+    shutdown: () => stop('shutdown'),
+    async restart() {
+      if (running(child)) throw new Error('redis-server is still running: stop it before restarting it');
+      child = await launch(args);
+    },
     async close() {
-      await stop();
+      await stop('kill');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -154,4 +154,24 @@ describe('BedrockModelClient against the simulator', () => {
     expect(e.kind).toBe('timeout');
     expect(e.message).toMatch(/timed out/);
   });
+
+  it('fails a call whose connection is dropped with a retryable kind, and the next call connects again', async () => {
+    const nova = catalog.resolve('nova-lite')!;
+    const fault = sim.admin.addFault({ model: '*', reset: {} });
+
+    const overH2 = await failure(h2.invoke(nova, request, { api: 'invoke' }));
+    const overH1 = await failure(h1.invoke(nova, request, { api: 'converse' }));
+    sim.admin.removeFault(fault);
+    const again = await Promise.all([
+      h2.invoke(nova, request, { api: 'invoke' }),
+      h1.invoke(nova, request, { api: 'converse' }),
+    ]);
+
+    // HTTP/1.1 keeps the socket's ECONNRESET; the SDK's HTTP/2 handler reports a session that
+    // went away as a TimeoutError without a code, which is all there is to classify.
+    expect([overH1.kind, overH1.message]).toEqual(['unavailable', 'read ECONNRESET']);
+    expect(overH2.kind).toBe('timeout');
+    expect(again.map((r) => r.text.length > 0)).toEqual([true, true]);
+    expect(sim.admin.stats().total.faultsByKind).toEqual({ reset: 2 });
+  });
 });

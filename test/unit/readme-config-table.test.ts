@@ -36,4 +36,16 @@ describe('README', () => {
     expect(pkg.scripts.demo).toBeDefined();
     expect(pkg.scripts.test).toBeDefined();
   });
+
+  it('documents the crash suite that .ci/run runs after the tests', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+
+    expect(readme).toContain('npm run test:chaos');
+    expect(pkg.scripts['test:chaos']).toBe('vitest run -c vitest.chaos.config.ts');
+    expect(ci).toMatch(/^npm test\n(?:#.*\n)*npm run test:chaos$/m);
+  });
 });
