@@ -52,15 +52,15 @@ export interface PacedResult {
   rate: number;
 }
 
-async function infoNumber(redis: Redis, section: string, field: string): Promise<number> {
-  const info = await redis.info(section);
-  return Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+/** Numeric fields of one `INFO` section. */
+async function info(redis: Redis, section: string): Promise<(field: string) => number> {
+  const text = await redis.info(section);
+  return (field) => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
 }
 
 async function redisCpuMs(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (f: string) => Number(new RegExp(`^${f}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+  const cpu = await info(redis, 'cpu');
+  return (cpu('used_cpu_user') + cpu('used_cpu_sys')) * 1000;
 }
 
 const harnessCpuMs = (): number => {
@@ -127,22 +127,22 @@ export async function drain(
   const batchId = 'drain';
   const backlog = Array.from({ length: plan.jobs }, (_, i) => jobId('drain', i));
   await system.queue.pause();
-  const before = await infoNumber(redis, 'memory', 'used_memory');
+  const before = (await info(redis, 'memory'))('used_memory');
   const enqueueStart = performance.now();
   await system.enqueue(batchId, backlog, false);
   const enqueueMs = performance.now() - enqueueStart;
-  const after = await infoNumber(redis, 'memory', 'used_memory');
+  const after = (await info(redis, 'memory'))('used_memory');
   const fleet = system.startFleet();
   started.push(fleet);
   try {
     await fleetReady(system, fleet, plan.processes);
     const cpuBefore = await cpuNow(probes, fleet);
-    const commandsBefore = await infoNumber(redis, 'stats', 'total_commands_processed');
+    const commandsBefore = (await info(redis, 'stats'))('total_commands_processed');
     const resumedAt = Date.now();
     await system.queue.resume();
     const finished = await finishedAll(system, fleet, batchId, plan.jobs);
     const cpuAfter = await cpuNow(probes, fleet);
-    const commandsAfter = await infoNumber(redis, 'stats', 'total_commands_processed');
+    const commandsAfter = (await info(redis, 'stats'))('total_commands_processed');
     const times = await system.finishTimes(backlog);
     const lastMs = Math.max(...times.filter((t): t is number => t !== undefined));
     return {
