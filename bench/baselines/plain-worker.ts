@@ -1,6 +1,9 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BenchJobSchema, type ChainCaller } from './types.js';
+import { type Answer, type BenchJob, BenchJobSchema, type ChainCaller } from './types.js';
+
+/** Writes one job's answer to Redis; `prefix` is the worker's. */
+export type StoreAnswer = (redis: Redis, prefix: string, job: BenchJob, answer: Answer) => Promise<unknown>;
 
 /** Where a plain worker takes jobs from and how many at once. */
 export interface PlainWorkerOptions {
@@ -10,6 +13,8 @@ export interface PlainWorkerOptions {
   queueName: string;
   concurrency: number;
   caller: ChainCaller;
+  /** How an answer is kept; default {@link storeAsString}. */
+  store?: StoreAnswer;
 }
 
 /** A running plain worker. */
@@ -22,7 +27,16 @@ export interface PlainWorker {
 }
 
 /** How long a baseline's result stays in Redis if a run dies before its cleanup. */
-const RESULT_TTL_SECONDS = 3600;
+export const RESULT_TTL_SECONDS = 3600;
+
+/** The answer as one JSON string at `<prefix>:result:<id>`. */
+export const storeAsString: StoreAnswer = (redis, prefix, job, answer) =>
+  redis.set(
+    `${prefix}:result:${job.id}`,
+    JSON.stringify({ id: job.id, ...answer }),
+    'EX',
+    RESULT_TTL_SECONDS,
+  );
 
 /**
  * The worker every baseline runs in: a BullMQ worker with the defaults a team starts from
@@ -31,17 +45,13 @@ const RESULT_TTL_SECONDS = 3600;
  */
 export async function startPlainWorker(options: PlainWorkerOptions): Promise<PlainWorker> {
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const store = options.store ?? storeAsString;
   const worker = new Worker(
     options.queueName,
     async (job, _token, signal) => {
       const data = BenchJobSchema.parse(job.data);
       const answer = await options.caller.answer(data, signal);
-      await redis.set(
-        `${options.prefix}:result:${data.id}`,
-        JSON.stringify({ id: data.id, ...answer }),
-        'EX',
-        RESULT_TTL_SECONDS,
-      );
+      await store(redis, options.prefix, data, answer);
     },
     {
       connection: { url: options.redisUrl, maxRetriesPerRequest: null },

@@ -34,11 +34,14 @@ const BedrockRuntimeOptionsSchema = z
       .string()
       .optional()
       .describe('endpoint override, e.g. the simulator at http://127.0.0.1:4010'),
+    // The SDK's HTTP/2 handler for this service isolates every call in a session of its own: a
+    // new connection (against AWS, a TLS handshake) per call. Keep-alive sockets are reused, and
+    // one whose call was aborted is destroyed rather than handed to the next call.
     httpVersion: z
       .enum(['h2', 'http1'])
-      .default('h2')
+      .default('http1')
       .describe(
-        "h2 keeps the SDK's HTTP/2 handler (cleartext with prior knowledge for http:// endpoints); http1 uses keep-alive HTTP/1.1 sockets",
+        "http1 uses keep-alive HTTP/1.1 sockets, reused across calls; h2 keeps the SDK's HTTP/2 handler (cleartext with prior knowledge for http:// endpoints), one session per call unless maxStreamsPerSession is set",
       ),
     maxSockets: z
       .number()
@@ -51,7 +54,7 @@ const BedrockRuntimeOptionsSchema = z
       .int()
       .positive()
       .optional()
-      .describe('h2: streams per session; default no limit, one session per origin as the SDK does'),
+      .describe('h2: streams per pooled session; unset, the SDK opens one session per call'),
     env: z
       .custom<Readonly<Record<string, string | undefined>>>()
       .default(() => process.env)

@@ -1,3 +1,5 @@
+import { EventEmitter, once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BedrockModelClient, createBedrockRuntime } from '../../src/bedrock/client.js';
 import { CallAborted } from '../../src/bedrock/types.js';
@@ -22,7 +24,7 @@ const sdks: { destroy(): void }[] = [];
 
 beforeAll(async () => {
   sim = await startSimulatorWithProfile({ profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0 }) });
-  const a = createBedrockRuntime({ region: 'us-east-1', endpoint: sim.url, env: {} });
+  const a = createBedrockRuntime({ region: 'us-east-1', endpoint: sim.url, env: {}, httpVersion: 'h2' });
   const b = createBedrockRuntime({ region: 'us-east-1', endpoint: sim.url, env: {}, httpVersion: 'http1' });
   sdks.push(a, b);
   h2 = new BedrockModelClient(a);
@@ -173,5 +175,93 @@ describe('BedrockModelClient against the simulator', () => {
     expect(overH2.kind).toBe('timeout');
     expect(again.map((r) => r.text.length > 0)).toEqual([true, true]);
     expect(sim.admin.stats().total.faultsByKind).toEqual({ reset: 2 });
+  });
+});
+
+/**
+ * A TCP relay to the simulator that counts the connections clients open through it; `sent`
+ * emits `data` whenever a client's bytes go through.
+ */
+async function countingRelay(): Promise<{
+  url: string;
+  connections: () => number;
+  sent: EventEmitter;
+  close: () => Promise<void>;
+}> {
+  const target = new URL(sim.url);
+  const sockets = new Set<Socket>();
+  const sent = new EventEmitter();
+  let connections = 0;
+  const server: Server = createServer((client) => {
+    connections += 1;
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy());
+      s.on('close', () => sockets.delete(s));
+    }
+    client.on('data', () => sent.emit('data'));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    sent,
+    async close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+describe('the default Bedrock Runtime client', () => {
+  it('reuses one connection for consecutive calls instead of opening one per call', async () => {
+    const relay = await countingRelay();
+    const sdk = createBedrockRuntime({ region: 'us-east-1', endpoint: relay.url, env: {} });
+    try {
+      const client = new BedrockModelClient(sdk);
+      for (let i = 0; i < 4; i++) {
+        await client.invoke(catalog.resolve('nova-lite')!, request, { api: i % 2 ? 'converse' : 'invoke' });
+      }
+
+      expect(relay.connections()).toBe(1);
+    } finally {
+      sdk.destroy();
+      await relay.close();
+    }
+  });
+
+  it('answers the call after one aborted on a hanging model, on a fresh connection', async () => {
+    const relay = await countingRelay();
+    const sdk = createBedrockRuntime({ region: 'us-east-1', endpoint: relay.url, env: {} });
+    try {
+      const client = new BedrockModelClient(sdk);
+      const model = catalog.resolve('nova-lite')!;
+      await client.invoke(model, request, { api: 'invoke' });
+      sim.admin.addFault({ model: '*', hang: { probability: 1 } });
+      const controller = new AbortController();
+      const reached = once(relay.sent, 'data');
+      const hanging = failure(client.invoke(model, request, { api: 'invoke', signal: controller.signal }));
+      // Aborted once the request is on the wire, so the call holds a socket when it is cut off.
+      await reached;
+      controller.abort(new CallAborted('timeout'));
+      expect((await hanging).kind).toBe('timeout');
+      sim.admin.clearFaults();
+
+      const reply = await client.invoke(model, request, { api: 'invoke' });
+
+      expect(reply.text).toContain('서울은 대한민국의 수도이다.');
+      // The aborted call's socket is never handed to another call.
+      expect(relay.connections()).toBe(2);
+    } finally {
+      sdk.destroy();
+      await relay.close();
+    }
   });
 });
