@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SECOND } from '../config.js';
 import type { Logger } from '../log.js';
 import { duplicateClient, type RedisClient } from '../redis/connect.js';
-import { type BatchState, countersOf } from '../results/batch-state.js';
+import { type BatchState, countersOf, noLanes } from '../results/batch-state.js';
 import type { BatchCounters } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 
@@ -84,6 +84,7 @@ export class BatchWaiter {
             failed: 0,
             sealed: true,
             done: true,
+            lanes: noLanes(),
           };
           const now = countersOf(state);
           if (!sameCounts(last, now)) onProgress?.(now);

@@ -48,13 +48,18 @@ export const DEFAULT_PAGE_SIZE = 500;
  * was its last result (`./batch-done.ts`).
  * KEYS: result, batch, batch results list, results stream, callback outbox.
  * ARGV: json, ttl seconds, job id, batch id ('' for none), status, stream max length,
- * failure kind, finished at (unix ms).
+ * failure kind, finished at (unix ms), lane, cost, online-equivalent cost (offline only).
+ * Per lane the batch also counts `<lane>:<status>` and sums `<lane>:costUsd`, and for the
+ * offline lane `offline:onlineCostUsd`: what the same calls would have cost on demand.
  * Returns 0 when a result was there already, 1 when written, 2 when a callback was queued too.
  */
 const SAVE_LUA = `${FINISH_BATCH_LUA}
 if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 0 end
 if ARGV[4] ~= '' then
   redis.call('HINCRBY', KEYS[2], ARGV[5], 1)
+  redis.call('HINCRBY', KEYS[2], ARGV[9] .. ':' .. ARGV[5], 1)
+  redis.call('HINCRBYFLOAT', KEYS[2], ARGV[9] .. ':costUsd', ARGV[10])
+  if ARGV[9] == 'offline' then redis.call('HINCRBYFLOAT', KEYS[2], 'offline:onlineCostUsd', ARGV[11]) end
   redis.call('EXPIRE', KEYS[2], ARGV[2])
   redis.call('RPUSH', KEYS[3], ARGV[3])
   redis.call('EXPIRE', KEYS[3], ARGV[2])
@@ -136,6 +141,10 @@ export class ResultStore {
         this.streamMaxLen,
         record.status === 'failed' ? failureKind(record) : '',
         Date.parse(record.finishedAt),
+        record.lane ?? 'online',
+        // Fixed notation: Redis reads floats, and this keeps tiny costs out of exponent form.
+        record.costUsd.toFixed(12),
+        (record.onlineCostUsd ?? record.costUsd).toFixed(12),
       ],
     );
     if (written === 2) this.onOutbox?.();
