@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import type { Config } from '../config.js';
+import { type Config, HOUR } from '../config.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { BatchClosedError } from '../queue/batch-closed.js';
 import { type BatchOptions, parseBatchOptions } from '../queue/batch-options.js';
@@ -10,7 +10,7 @@ import { createProducer, type Producer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
 import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
-import { CALLBACK_ON } from '../redis/names.js';
+import { CALLBACK_ON, LANES } from '../redis/names.js';
 import type { BatchCounters } from '../results/record.js';
 import { ResultStore } from '../results/store.js';
 import { BatchTallier } from '../results/tally.js';
@@ -88,6 +88,8 @@ interface EnqueueFlags {
   wait?: boolean;
   callbackUrl?: string;
   callbackOn?: (typeof CALLBACK_ON)[number];
+  lane?: (typeof LANES)[number];
+  deadline?: string;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -115,17 +117,45 @@ export function register(program: Command, ctx: CliContext): void {
         CALLBACK_ON,
       ),
     )
+    .addOption(
+      new Option(
+        '--lane <lane>',
+        'online, offline (Bedrock batch inference, about half the price, back within hours) or auto',
+      )
+        .choices(LANES)
+        .default('online'),
+    )
+    .option(
+      '--deadline <iso>',
+      'offline/auto: jobs not back from the offline lane by then run online (default: offline.deadlineHours from now)',
+    )
     .action(async (source: string, o: EnqueueFlags) => {
       const config = ctx.config();
+      const lane = o.lane ?? 'online';
+      // One deadline for every slice of the file.
+      const deadline =
+        o.deadline ??
+        (lane === 'online'
+          ? undefined
+          : new Date(Date.now() + config.offline.deadlineHours * HOUR).toISOString());
       const callback: BatchOptions = {
         ...(o.callbackUrl !== undefined ? { callbackUrl: o.callbackUrl } : {}),
         ...(o.callbackOn !== undefined ? { callbackOn: o.callbackOn } : {}),
+        lane,
+        ...(deadline !== undefined ? { deadline } : {}),
       };
       try {
         parseBatchOptions(callback, config.callbacks);
       } catch (e) {
         if (!isJobValidationError(e)) throw e;
-        const flag = e.path === 'callbackOn' ? '--callback-on' : '--callback-url';
+        const flag =
+          e.path === 'callbackOn'
+            ? '--callback-on'
+            : e.path === 'deadline'
+              ? '--deadline'
+              : e.path === 'lane'
+                ? '--lane'
+                : '--callback-url';
         throw new CliError(`${flag}: ${e.issues[0]?.message ?? e.message}`);
       }
       if (o.chain && !config.chains[o.chain])
