@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { type ConfigInput, loadConfig } from '../../src/config.js';
+import { ModelCatalog } from '../../src/models/catalog.js';
+import { batchCostUsd } from '../../src/models/info.js';
+import { startOfflineCoordinator } from '../../src/offline/coordinator.js';
+import { offlineView } from '../../src/offline/view.js';
+import { batchStatus } from '../../src/queue/batch-status.js';
+import { createProducer } from '../../src/queue/producer.js';
+import { startWorker } from '../../src/queue/worker.js';
+import { keysFor } from '../../src/redis/keys.js';
+import { ResultStore } from '../../src/results/store.js';
+import { createBucket, listInvocationJobs, offlineSettings } from '../helpers/offline.js';
+import { usePipeline } from '../helpers/pipeline.js';
+import { useRedis } from '../helpers/redis.js';
+
+const ctx = useRedis();
+const pipe = usePipeline({ models: { '*': { rpm: 1e9, tpm: 1e12 } } });
+
+const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
+const NOVA = 'amazon.nova-lite-v1:0';
+const catalog = new ModelCatalog();
+
+/** A contract-like document, different for each job. */
+const contract = (i: number) =>
+  `Contract ${i}. The supplier delivers ${i + 1} units to the buyer by 1 March 2027. The buyer pays ${100 + i} EUR within 30 days of delivery. Either party may end this contract with three months' notice.`;
+
+async function startLane(overrides: ConfigInput = {}) {
+  const bucket = `bj-${randomUUID().slice(0, 8)}`;
+  await createBucket(pipe.sim.url, bucket);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      redisUrl: ctx.url,
+      prefix: ctx.prefix,
+      endpoint: pipe.sim.url,
+      worker: { concurrency: 16, shutdownTimeoutMs: 5_000, busyBackoffMs: 50 },
+      ...overrides,
+      offline: offlineSettings(bucket, overrides.offline),
+    },
+  });
+  const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
+  const worker = await startWorker({ config, fleetRateLimits: false });
+  pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
+  const coordinator = pipe.track(await startOfflineCoordinator({ config }));
+  const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 3600 });
+  return { config, producer, worker, coordinator, store, bucket };
+}
+
+describe('the offline lane', () => {
+  it('runs 1,000 summaries as one invocation job per model and writes each result once, offline, at the batch price', async () => {
+    const lane = await startLane();
+    const jobs = Array.from({ length: 1_000 }, (_, i) => ({
+      id: `doc-${i}`,
+      task: 'summarize' as const,
+      document: contract(i),
+      models: i % 2 === 0 ? [HAIKU, NOVA] : [NOVA, HAIKU],
+    }));
+
+    const enqueued = await lane.producer.enqueueBatch(jobs, { batchId: 'contracts', lane: 'offline' });
+    const counters = await lane.producer.waitForBatch('contracts', { pollMs: 200 });
+    const invocationJobs = await listInvocationJobs(pipe.sim.url);
+    const results = (await lane.store.getMany(jobs.map((j) => j.id))).filter((r) => r !== undefined);
+    const finished = await ctx.redis.lrange(keysFor(ctx.prefix).batchResults('contracts'), 0, -1);
+    const status = await batchStatus(ctx.redis, keysFor(ctx.prefix), lane.store, 'contracts');
+    const view = await offlineView(ctx.redis, keysFor(ctx.prefix), 'contracts');
+
+    expect(enqueued).toMatchObject({ enqueued: 1_000, duplicates: 0 });
+    expect(counters).toEqual({ batchId: 'contracts', total: 1_000, completed: 1_000, failed: 0 });
+    expect(invocationJobs.map((j) => j.modelId).sort()).toEqual([NOVA, HAIKU].sort());
+    expect(invocationJobs.every((j) => j.status === 'Completed')).toBe(true);
+    expect(results).toHaveLength(1_000);
+    expect(new Set(finished).size).toBe(1_000);
+    expect(finished).toHaveLength(1_000);
+    for (const r of results) {
+      const model = catalog.resolve(r.modelId ?? '')!;
+      expect(r).toMatchObject({ status: 'completed', lane: 'offline' });
+      expect(r.modelId).toBe(Number(r.id.slice(4)) % 2 === 0 ? HAIKU : NOVA);
+      expect(r.text?.length).toBeGreaterThan(0);
+      expect(r.usage.inputTokens).toBeGreaterThan(0);
+      expect(r.costUsd).toBeCloseTo(batchCostUsd(model.info, r.usage), 12);
+      expect(r.onlineCostUsd).toBeCloseTo(r.costUsd * 2, 12);
+    }
+    // No on-demand call was made: every answer came from the invocation jobs.
+    expect(pipe.sim.admin.stats().total.ok).toBe(0);
+    expect(status?.lanes.offline).toMatchObject({ completed: 1_000, failed: 0 });
+    expect(status?.lanes.offline.costUsd).toBeCloseTo(
+      results.reduce((n, r) => n + r.costUsd, 0),
+      6,
+    );
+    expect(status?.lanes.offline.onlineCostUsd).toBeCloseTo(2 * (status?.lanes.offline.costUsd ?? 0), 6);
+    expect(view).toMatchObject({ lane: 'offline', planned: true });
+    expect(view?.invocationJobs.map((j) => [j.modelId, j.records, j.offline, j.online])).toEqual(
+      expect.arrayContaining([
+        [HAIKU, 500, 500, 0],
+        [NOVA, 500, 500, 0],
+      ]),
+    );
+    await expect
+      .poll(async () => (await offlineView(ctx.redis, keysFor(ctx.prefix), 'contracts'))?.done)
+      .toBe(true);
+  }, 120_000);
+
+  it('sends an auto batch below the minimum online, and it completes there', async () => {
+    const lane = await startLane();
+    const jobs = Array.from({ length: 5 }, (_, i) => ({
+      id: `small-${i}`,
+      task: 'summarize' as const,
+      document: contract(i),
+    }));
+
+    await lane.producer.enqueueBatch(jobs, { batchId: 'small', lane: 'auto' });
+    const counters = await lane.producer.waitForBatch('small', { pollMs: 200 });
+    const results = await lane.store.getMany(jobs.map((j) => j.id));
+
+    expect(counters).toMatchObject({ total: 5, completed: 5 });
+    expect(results.every((r) => r?.lane === 'online')).toBe(true);
+    expect(await listInvocationJobs(pipe.sim.url)).toEqual([]);
+    expect(pipe.sim.admin.stats().total.ok).toBe(5);
+  }, 60_000);
+});
