@@ -1,3 +1,4 @@
+import type { BatchStatsSnapshot } from './batch-stats.js';
 import type { ModelState } from './control.js';
 import { type ActiveFault, type FaultRule, type FaultRuleInput, FaultRuleSchema } from './faults.js';
 import type { AnyRequest, AnyResponse } from './listener.js';
@@ -29,6 +30,8 @@ export interface ModelView {
 export interface AdminStats extends StatsSnapshot {
   /** What each quota key's buckets hold now (requests, tokens). */
   quotas: Record<string, { requests: number; tokens: number }>;
+  /** Model invocation jobs created and ended per model, and the records they answered. */
+  batch: BatchStatsSnapshot;
 }
 
 /** In-process control of a running simulator, for tests; `/_sim/` is the same over HTTP. */

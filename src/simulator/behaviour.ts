@@ -10,8 +10,18 @@ import {
   createAdminHandler,
   type ModelView,
 } from './admin.js';
-import type { CallContext, ModelState, SimulatorControl } from './control.js';
-import { type CompiledFault, compileFault, decideFault, FaultRuleSchema, unseenShare } from './faults.js';
+import { planBatch } from './batch-faults.js';
+import { type BatchLimits, BatchTimingSchema, batchLimits } from './batch-profile.js';
+import { BatchStats } from './batch-stats.js';
+import type { BatchControl, CallContext, ModelState, SimulatorControl } from './control.js';
+import {
+  batchRulesFor,
+  type CompiledFault,
+  compileFault,
+  decideFault,
+  FaultRuleSchema,
+  unseenShare,
+} from './faults.js';
 import { callLatency } from './latency.js';
 import {
   formatIssues,
@@ -56,6 +66,7 @@ export interface Behaviour extends SimulatorControl {
 interface Resolved {
   state: ModelState;
   limits: QuotaLimits;
+  batch: BatchLimits;
 }
 
 /** Profile `models` keyed by base id (aliases resolved), checked against the catalog. */
@@ -141,6 +152,11 @@ export function createControl(options: ControlOptions = {}): Behaviour {
         ...(o.quotaWindowSeconds !== undefined ? { windowSeconds: o.quotaWindowSeconds } : {}),
         ...(o.quotaBurst !== undefined ? { burst: o.quotaBurst } : {}),
       },
+      batch: batchLimits(info, {
+        ...profileModels.get('*')?.batch,
+        ...profileModels.get(id)?.batch,
+        ...runtimeModels.get(id)?.batch,
+      }),
     };
     cache.set(baseId, resolved);
     return resolved;
@@ -158,6 +174,17 @@ export function createControl(options: ControlOptions = {}): Behaviour {
     share,
   });
   const stats = new SimStats({ clock, timeScale, startedAt });
+  const batchStats = new BatchStats();
+  const batch: BatchControl = {
+    timeScale,
+    timing: profile.batch ?? BatchTimingSchema.parse({}),
+    // The wire side checks the model first; the fallback only guards misuse.
+    limits: (baseId) => resolve(baseId)?.batch ?? batchLimits({ id: baseId }, { supported: false }),
+    plan: (job) =>
+      planBatch(batchRulesFor(faults, job, (clock() - startedAt) * timeScale), job.jobName, seed),
+    job: (key, event) => batchStats.job(key, event),
+    records: (key, counts) => batchStats.records(key, counts),
+  };
 
   const control: SimulatorControl = {
     model: (baseId) => resolve(baseId)?.state,
@@ -178,6 +205,7 @@ export function createControl(options: ControlOptions = {}): Behaviour {
       return state ? callLatency(state, latencyOptions, latencyRandom) : { firstTokenMs: 0, perTokenMs: 0 };
     },
     record: (ctx, outcome, usage) => stats.record(quotaKey(ctx), outcome, usage),
+    batch,
   };
 
   const view = (id: string): ModelView | undefined => {
@@ -232,8 +260,11 @@ export function createControl(options: ControlOptions = {}): Behaviour {
       return view(base)!;
     },
     model: view,
-    stats: (): AdminStats => ({ ...stats.snapshot(), quotas: quotas.levels() }),
-    resetStats: () => stats.reset(),
+    stats: (): AdminStats => ({ ...stats.snapshot(), quotas: quotas.levels(), batch: batchStats.snapshot() }),
+    resetStats: () => {
+      stats.reset();
+      batchStats.reset();
+    },
     reset() {
       runtimeFaults = [];
       activeProfileFaults = profileFaults();
@@ -242,6 +273,7 @@ export function createControl(options: ControlOptions = {}): Behaviour {
       cache.clear();
       quotas.reset();
       stats.reset();
+      batchStats.reset();
     },
     health: () => ({
       ok: true,

@@ -5,13 +5,6 @@ import { readBody } from './wire.js';
 
 /** Control-plane input as Bedrock checks it: query strings, bodies, the signing region. */
 
-/** The region a request was signed for (`Credential=<key>/<date>/<region>/bedrock/aws4_request`). */
-export function signedRegion(req: AnyRequest): string {
-  const auth = req.headers.authorization;
-  const m = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\//.exec(typeof auth === 'string' ? auth : '');
-  return m?.[1] ?? 'us-east-1';
-}
-
 /** The value at a zod path of `input`, for the message. */
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let v = input;

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { ModelCatalog } from '../models/catalog.js';
 import type { ModelInfo } from '../models/info.js';
 import { isApplicationProfileArn, parseModelId } from '../models/model-id.js';
+import { batchOperation } from './batch-api.js';
+import type { BatchJobs } from './batch-jobs.js';
 import { type SimError, type SimulatorControl, simError } from './control.js';
 import {
   availability,
@@ -20,10 +22,10 @@ import {
   jsonBody,
   ListModelsQuery,
   ListProfilesQuery,
-  signedRegion,
 } from './control-plane-input.js';
 import { sendError, sendRawError } from './errors-wire.js';
 import type { AnyRequest } from './listener.js';
+import { signedRegion } from './signing.js';
 import { type Reply, sendJson } from './wire.js';
 
 /** How the control plane answers; plain data, defaults here only. */
@@ -43,7 +45,8 @@ export type ControlPlaneOptions = z.input<typeof ControlPlaneOptionsSchema>;
 export interface ControlPlane {
   /**
    * Answers `req` when it is a control-plane operation (ListFoundationModels, GetFoundationModel,
-   * GetFoundationModelAvailability, List/Get/Create/DeleteInferenceProfile).
+   * GetFoundationModelAvailability, List/Get/Create/DeleteInferenceProfile,
+   * Create/Get/List/StopModelInvocationJob).
    * @returns false, having sent nothing, for any other path
    */
   handle(req: AnyRequest, reply: Reply): boolean;
@@ -87,6 +90,8 @@ export function createControlPlane(deps: {
   catalog: ModelCatalog;
   control: Pick<SimulatorControl, 'model'>;
   options?: ControlPlaneOptions;
+  /** Model invocation jobs; without it those paths are none of the control plane's. */
+  batch?: BatchJobs;
 }): ControlPlane {
   const { catalog, control } = deps;
   const options = ControlPlaneOptionsSchema.parse(deps.options ?? {});
@@ -179,6 +184,8 @@ export function createControlPlane(deps: {
    * @throws URIError when a path label is not valid URL encoding
    */
   function operationOf(req: AnyRequest, url: URL, region: string): Operation | undefined {
+    const jobs = deps.batch && batchOperation(req, url, region, deps.batch);
+    if (jobs) return jobs;
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const query = Object.fromEntries(url.searchParams);

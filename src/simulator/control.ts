@@ -1,3 +1,6 @@
+import type { BatchPlan } from './batch-faults.js';
+import type { BatchLimits, BatchTiming } from './batch-profile.js';
+
 /**
  * The seam between the simulator's wire side (server, routes, native formats) and its
  * behaviour side (quotas, latency, faults, profiles, stats). The wire side asks these
@@ -100,6 +103,40 @@ export interface ModelState {
 
 export type CallOutcome = 'ok' | 'throttled' | 'fault' | 'client_error';
 
+/** One model invocation job as the behaviour side sees it. */
+export interface BatchJobContext {
+  /** The model id as given to CreateModelInvocationJob (base id, profile id or ARN). */
+  modelId: string;
+  baseId: string;
+  geo?: string;
+  jobName: string;
+}
+
+/** How a job ended, or that it was created, for the stats. */
+export type BatchJobEvent = 'created' | 'Completed' | 'PartiallyCompleted' | 'Failed' | 'Stopped' | 'Expired';
+
+/**
+ * The behaviour side's answers about model invocation jobs (batch inference): quotas, timing,
+ * faults and stats. Optional on the seam: without it, jobs run with Bedrock's default quotas,
+ * the default timing at time scale 1, no faults and no stats.
+ */
+export interface BatchControl {
+  /** Simulated time runs this many times faster than the clock. */
+  timeScale: number;
+  timing: BatchTiming;
+  /** The model's batch quotas (base id). */
+  limits(baseId: string): BatchLimits;
+  /** Decides, when a job is created, what the faults in force do to it. */
+  plan(job: BatchJobContext): BatchPlan;
+  /** Counts a job created or ended, by its model key (`<geo>.<base id>` or the base id). */
+  job(key: string, event: BatchJobEvent): void;
+  /** Counts records answered by a job of the model key. */
+  records(
+    key: string,
+    counts: { ok: number; errors: number; inputTokens: number; outputTokens: number },
+  ): void;
+}
+
 export interface SimulatorControl {
   /**
    * Per-model facts (catalog defaults with profile overrides), undefined for a model it does
@@ -116,4 +153,6 @@ export interface SimulatorControl {
   latency(ctx: CallContext, outputTokens: number): { firstTokenMs: number; perTokenMs: number };
   /** Counts one finished call for `/_sim/stats`. */
   record(ctx: CallContext, outcome: CallOutcome, usage: { inputTokens: number; outputTokens: number }): void;
+  /** Model invocation jobs: quotas, timing, faults, stats. */
+  batch?: BatchControl;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { splitGeoPrefix } from '../models/model-id.js';
 import type { Random } from '../random.js';
+import { type BatchFaultRule, BatchFaultSchema } from './batch-faults.js';
 import type { CallContext, FaultDecision, SimError } from './control.js';
 import { simError } from './control.js';
 
@@ -112,6 +113,9 @@ export const FaultRuleSchema = z
       .strict()
       .optional()
       .describe('stream some chunks, then an exception event'),
+    batch: BatchFaultSchema.optional().describe(
+      'model invocation jobs of the model: record errors, a failed job, an expired job',
+    ),
   })
   .strict()
   .refine(
@@ -122,10 +126,11 @@ export const FaultRuleSchema = z
       r.hang !== undefined ||
       r.contentFilter !== undefined ||
       r.slowStream !== undefined ||
-      r.breakStream !== undefined,
+      r.breakStream !== undefined ||
+      r.batch !== undefined,
     {
       message:
-        'a fault rule needs one of outage, sharedAccount, errorRate, hang, contentFilter, slowStream, breakStream',
+        'a fault rule needs one of outage, sharedAccount, errorRate, hang, contentFilter, slowStream, breakStream, batch',
     },
   )
   .refine((r) => r.fromMs === undefined || r.toMs === undefined || r.fromMs < r.toMs, {
@@ -240,6 +245,22 @@ function inWindow(rule: FaultRule, scaledNowMs: number): boolean {
     (rule.fromMs === undefined || scaledNowMs >= rule.fromMs) &&
     (rule.toMs === undefined || scaledNowMs < rule.toMs)
   );
+}
+
+/**
+ * The batch faults of the rules that target a model invocation job of `ctx`'s model and are in
+ * force at `scaledNowMs` (when the job is created), newest rule first.
+ */
+export function batchRulesFor(
+  faults: readonly CompiledFault[],
+  ctx: Pick<CallContext, 'baseId' | 'geo' | 'modelId'>,
+  scaledNowMs: number,
+): BatchFaultRule[] {
+  const out: BatchFaultRule[] = [];
+  for (const fault of faults)
+    if (fault.rule.batch && targets(fault, ctx) && inWindow(fault.rule, scaledNowMs))
+      out.push({ ruleId: fault.id, fault: fault.rule.batch });
+  return out;
 }
 
 /** Draws only for real probabilities, so rules at 0 or 1 leave the stream untouched. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { BatchLimitsSchema, BatchTimingSchema } from './batch-profile.js';
 import { FaultRuleSchema } from './faults.js';
 
 /** What a profile (or `POST /_sim/models/:id`) may change about one model. */
@@ -24,6 +25,7 @@ export const ModelOverrideSchema = z
     available: z
       .boolean()
       .describe('false: ResourceNotFoundException, as for a model not offered in the region'),
+    batch: BatchLimitsSchema.describe('model invocation job quotas of the model'),
   })
   .partial()
   .strict();
@@ -53,6 +55,9 @@ export const ProfileSchema = z
       .describe('cross-region profile quota = on-demand quota × this'),
     models: z.record(z.string().min(1), ModelOverrideSchema).default({}),
     faults: z.array(FaultRuleSchema).default([]),
+    batch: BatchTimingSchema.optional().describe(
+      'how long model invocation jobs spend in each status, in simulated time (absent: the defaults)',
+    ),
   })
   .strict();
 /** A validated profile, defaults filled in. */

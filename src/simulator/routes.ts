@@ -130,8 +130,11 @@ function countTokensPrompt(json: unknown, model: ConverseModel): ParsedPrompt | 
   );
 }
 
-function promptOf(operation: SimOperation, body: Buffer, model: ConverseModel): ParsedPrompt | SimError {
-  const parsed = parseJson(body);
+function promptOf(
+  operation: SimOperation,
+  parsed: { json: unknown } | SimError,
+  model: ConverseModel,
+): ParsedPrompt | SimError {
   if (!('json' in parsed)) return parsed;
   switch (operation) {
     case 'invoke':
@@ -145,7 +148,8 @@ function promptOf(operation: SimOperation, body: Buffer, model: ConverseModel): 
   }
 }
 
-const MESSAGES = {
+/** Bedrock's words for a model it will not call (`docs/bedrock-wire.md#model-ids-in-the-path`). */
+export const MESSAGES = {
   invalidId: 'The provided model identifier is invalid.',
   notAvailable: 'Could not resolve the foundation model from the provided model identifier.',
   accessDenied: "You don't have access to the model with the specified model ID.",
@@ -161,7 +165,11 @@ const MESSAGES = {
  * aliases are not Bedrock ids, and a geography prefix must be one of the model's profiles.
  * Ids outside the catalog exist only when the control knows them (a profile names them).
  */
-function modelAt(baseId: string, geo: string | undefined, catalog: ModelCatalog): ModelInfo | undefined {
+export function modelAt(
+  baseId: string,
+  geo: string | undefined,
+  catalog: ModelCatalog,
+): ModelInfo | undefined {
   const listed = catalog.get(baseId);
   if (listed && listed.id !== baseId) return undefined;
   const info = listed ?? catalog.resolve(baseId)?.info;
@@ -180,6 +188,28 @@ function modelAt(baseId: string, geo: string | undefined, catalog: ModelCatalog)
 export function prepareCall(
   r: Route,
   body: Buffer,
+  control: SimulatorControl,
+  catalog: ModelCatalog,
+): Call | Refusal {
+  return prepareParsed(r, parseJson(body), control, catalog);
+}
+
+/**
+ * {@link prepareCall} for a body already parsed: a record of a model invocation job, whose
+ * `modelInput` is the body (`src/simulator/batch-records.ts`).
+ */
+export function prepareBody(
+  r: Route,
+  json: unknown,
+  control: SimulatorControl,
+  catalog: ModelCatalog,
+): Call | Refusal {
+  return prepareParsed(r, { json }, control, catalog);
+}
+
+function prepareParsed(
+  r: Route,
+  parsed: { json: unknown } | SimError,
   control: SimulatorControl,
   catalog: ModelCatalog,
 ): Call | Refusal {
@@ -217,7 +247,7 @@ export function prepareCall(
     family,
     features: info.converse,
   };
-  const prompt = promptOf(r.operation, body, model);
+  const prompt = promptOf(r.operation, parsed, model);
   if (isSimError(prompt)) return refuse(prompt);
   ctx.inputTokens = promptTokens(prompt, family);
   if (r.operation !== 'count-tokens' && ctx.inputTokens > state.contextWindow - CONTEXT_MARGIN_TOKENS) {

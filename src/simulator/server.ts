@@ -3,12 +3,16 @@ import { z } from 'zod';
 import { type Clock, monotonicClock } from '../clock.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { createBatchJobs } from './batch-jobs.js';
 import { type SimulatorControl, simError } from './control.js';
 import { type ControlPlaneOptions, createControlPlane } from './control-plane.js';
 import { sendError, sendMissingAuth, sendRawError, sendStreamRefusal } from './errors-wire.js';
 import { type AnyRequest, type AnyResponse, createDualListener } from './listener.js';
 import { respond } from './respond.js';
 import { prepareCall, type Route, route } from './routes.js';
+import { handleS3 } from './s3.js';
+import { S3Store } from './s3-store.js';
+import { isS3Request, signedRegion } from './signing.js';
 import { newReply, type Reply, readBody, sendJson } from './wire.js';
 
 /** Plain-data options of {@link startSimulator}; defaults live here only. */
@@ -36,6 +40,8 @@ export type SimulatorOptions = z.input<typeof SimulatorOptionsSchema> & {
   logger?: Logger;
   /** How the `bedrock` control plane on the same port answers (model access, profiles). */
   controlPlane?: ControlPlaneOptions;
+  /** The buckets S3 requests and batch inference jobs use; a new, empty store by default. */
+  s3?: S3Store;
 };
 
 export interface RunningSimulator {
@@ -73,9 +79,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const clock = options.clock ?? monotonicClock;
   const logger = (options.logger ?? silentLogger).child({ component: 'simulator' });
   const inFlight = new Set<AbortController>();
+  const s3 = options.s3 ?? new S3Store();
+  const batch = createBatchJobs({ catalog, control, s3, clock, seed });
   const plane = createControlPlane({
     catalog,
     control,
+    batch,
     ...(options.controlPlane ? { options: options.controlPlane } : {}),
   });
 
@@ -112,6 +121,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     }
     const startedMs = clock.now();
     const reply = newReply(res);
+    // S3 is told apart by the service the request is signed for, not by its path: a bucket
+    // called `model` must not reach the runtime's routes.
+    if (isS3Request(req)) {
+      handleS3(req, reply, { store: s3, region: signedRegion }).catch((e: unknown) => failed(e, reply));
+      return;
+    }
     const r = req.method === 'POST' ? route(url) : undefined;
     if (!req.headers.authorization) sendMissingAuth(reply);
     else if (!r && plane.handle(req, reply)) return;
@@ -147,6 +162,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     close() {
       closing ??= (async () => {
         for (const gone of inFlight) gone.abort();
+        await batch.close();
         await listener.close();
       })();
       return closing;

@@ -1,0 +1,152 @@
+import type { Clock } from '../clock.js';
+import { ENDED, type JobStatus } from './batch-input.js';
+import type { Job } from './batch-job.js';
+import type { BatchTiming } from './batch-profile.js';
+import {
+  type AnsweredRecord,
+  answerRecord,
+  type InputRecord,
+  type Manifest,
+  type RecordDeps,
+  recordsOf,
+  writeOutput,
+} from './batch-records.js';
+import type { BatchControl, BatchJobEvent } from './control.js';
+import type { S3Store } from './s3-store.js';
+
+/** Records answered between two waits: the event loop gets a turn at least this often. */
+const CHUNK_RECORDS = 50;
+/** Lines parsed between two turns of the event loop while validating. */
+const PARSE_CHUNK = 2_000;
+
+/** What running a job needs. */
+export interface RunDeps extends RecordDeps {
+  s3: S3Store;
+  clock: Clock;
+  timeScale: number;
+  timing: BatchTiming;
+  /** Simulated epoch milliseconds: the job's timestamps and timeout read this. */
+  simNow(): number;
+  stats?: Pick<BatchControl, 'job' | 'records'>;
+}
+
+/** One turn of the event loop, so a big job never holds it. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Thrown by a wait when the job was stopped or the simulator is closing. */
+class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+}
+
+/**
+ * Runs a job through its statuses on the simulator's clock (`docs/bedrock-wire.md#batch-inference`):
+ * Submitted → Validating (input records read) → Scheduled → InProgress (records answered in
+ * chunks, each chunk taking `perRecordMs` per record of simulated time) → Completed, with the
+ * output written to S3. A job past its timeout while Scheduled ends Expired, while InProgress
+ * PartiallyCompleted; a fault may fail or expire it; StopModelInvocationJob ends it Stopped.
+ * Never rejects.
+ */
+export async function runJob(job: Job, deps: RunDeps): Promise<void> {
+  const { timing } = deps;
+  const signal = job.abort.signal;
+  const records: { file: number; record: InputRecord }[] = [];
+  const answered: { file: number; answer: AnsweredRecord }[] = [];
+  let started = false;
+
+  const set = (status: JobStatus, message?: string): void => {
+    job.status = status;
+    if (message !== undefined) job.message = message;
+    job.lastModifiedMs = deps.simNow();
+    if (ENDED.has(status)) {
+      job.endMs = job.lastModifiedMs;
+      deps.stats?.job(job.key, status as BatchJobEvent);
+    }
+  };
+  const wait = async (simulatedMs: number): Promise<void> => {
+    if (simulatedMs > 0) await deps.clock.sleep(simulatedMs / deps.timeScale, signal).catch(() => undefined);
+    else await turn();
+    if (signal.aborted) throw new Interrupted();
+  };
+  const untilExpiry = (): number => job.expirationMs - deps.simNow();
+
+  /** Writes what was answered, then ends the job with `status` (Failed when the output cannot be written). */
+  const finish = (status: JobStatus, message?: string): void => {
+    if (started) {
+      const manifest: Manifest = {
+        totalRecordCount: records.length,
+        processedRecordCount: job.processedRecordCount,
+        successRecordCount: job.successRecordCount,
+        errorRecordCount: job.errorRecordCount,
+        inputTokenCount: job.inputTokenCount,
+        outputTokenCount: job.outputTokenCount,
+      };
+      const outputs = job.files.map((f, i) => ({
+        name: f.name,
+        lines: answered.filter((a) => a.file === i).map((a) => a.answer.line),
+      }));
+      const uri = job.request.outputDataConfig.s3OutputDataConfig.s3Uri;
+      if (!writeOutput(deps.s3, uri, job.id, outputs, manifest)) {
+        set('Failed', `The output could not be written to ${uri}: the bucket does not exist.`);
+        return;
+      }
+    }
+    set(status, message);
+  };
+
+  try {
+    await wait(timing.submittedMs);
+    set('Validating');
+    for (const [i, file] of job.files.entries()) {
+      for (const record of recordsOf(file)) {
+        if (typeof record === 'string') return set('Failed', record);
+        records.push({ file: i, record });
+        if (records.length % PARSE_CHUNK === 0) await wait(0);
+      }
+    }
+    job.totalRecordCount = records.length;
+    await wait(timing.validatingMs);
+    set('Scheduled');
+    if (job.plan.expire || timing.scheduledMs >= untilExpiry()) {
+      await wait(untilExpiry());
+      return set(
+        'Expired',
+        `The job was scheduled but did not begin before its timeout of ${job.timeoutHours} hours.`,
+      );
+    }
+    await wait(timing.scheduledMs);
+    set('InProgress');
+    if (job.plan.failMessage !== undefined) return set('Failed', job.plan.failMessage);
+    started = true;
+    for (let at = 0; at < records.length; at += CHUNK_RECORDS) {
+      if (untilExpiry() <= 0)
+        return finish(
+          'PartiallyCompleted',
+          `Not all records could be processed before the job timed out after ${job.timeoutHours} hours.`,
+        );
+      const chunk = records.slice(at, at + CHUNK_RECORDS);
+      const counts = { ok: 0, errors: 0, inputTokens: 0, outputTokens: 0 };
+      for (const { file, record } of chunk) {
+        const answer = answerRecord(record, job.route, job.plan.recordError(record.recordId), deps);
+        answered.push({ file, answer });
+        if (answer.ok) counts.ok++;
+        else counts.errors++;
+        counts.inputTokens += answer.inputTokens;
+        counts.outputTokens += answer.outputTokens;
+      }
+      job.processedRecordCount += chunk.length;
+      job.successRecordCount += counts.ok;
+      job.errorRecordCount += counts.errors;
+      job.inputTokenCount += counts.inputTokens;
+      job.outputTokenCount += counts.outputTokens;
+      job.lastModifiedMs = deps.simNow();
+      deps.stats?.records(job.key, counts);
+      await wait(chunk.length * timing.perRecordMs);
+    }
+    finish('Completed');
+  } catch (e) {
+    // A job that was stopped ends Stopped with what it answered; one cut short by the
+    // simulator closing just ends.
+    if (!(e instanceof Interrupted) || !job.stopRequested) return;
+    finish('Stopped');
+  }
+}
