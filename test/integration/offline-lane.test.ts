@@ -109,6 +109,54 @@ describe('the offline lane', () => {
       .toBe(true);
   }, 120_000);
 
+  it('sends record errors and the jobs of a failed invocation job online, down their chains', async () => {
+    const lane = await startLane();
+    // Haiku's job answers five records with an error; Nova's job fails, and Nova is down online too.
+    pipe.sim.admin.addFault({ model: HAIKU, batch: { recordIdPattern: '^R000000000[0-4]$' } });
+    pipe.sim.admin.addFault({ model: NOVA, batch: { fail: { message: 'Internal server error.' } } });
+    pipe.sim.admin.addFault({ model: NOVA, outage: true });
+    const jobs = Array.from({ length: 300 }, (_, i) => ({
+      id: `doc-${String(i).padStart(3, '0')}`,
+      task: 'summarize' as const,
+      document: contract(i),
+      models: i < 150 ? [HAIKU, NOVA] : [NOVA, HAIKU],
+    }));
+
+    await lane.producer.enqueueBatch(jobs, { batchId: 'faulty', lane: 'offline' });
+    const counters = await lane.producer.waitForBatch('faulty', { pollMs: 200 });
+    const results = (await lane.store.getMany(jobs.map((j) => j.id))).filter((r) => r !== undefined);
+    const status = await batchStatus(ctx.redis, keysFor(ctx.prefix), lane.store, 'faulty');
+    const view = await offlineView(ctx.redis, keysFor(ctx.prefix), 'faulty');
+    const byLane = (l: string, model: string) => results.filter((r) => r.lane === l && r.modelId === model);
+
+    expect(counters).toEqual({ batchId: 'faulty', total: 300, completed: 300, failed: 0 });
+    expect(results).toHaveLength(300);
+    expect(byLane('offline', HAIKU)).toHaveLength(145);
+    // The five record errors ran online on their chain's first model.
+    expect(byLane('online', HAIKU).filter((r) => r.attempts[0]?.modelId === HAIKU)).toHaveLength(5);
+    // Nova's failed job: its 150 calls ran online, and Nova being down, fell back to Haiku.
+    const fellBack = results.filter((r) => r.attempts[0]?.modelId === NOVA);
+    expect(fellBack).toHaveLength(150);
+    for (const r of fellBack) {
+      expect(r).toMatchObject({ lane: 'online', status: 'completed', modelId: HAIKU });
+      expect(r.attempts.some((a) => a.outcome === 'unavailable' || a.outcome === 'circuit_open')).toBe(true);
+    }
+    expect(status?.lanes).toMatchObject({
+      online: { completed: 155, failed: 0 },
+      offline: { completed: 145, failed: 0 },
+    });
+    expect(view?.invocationJobs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ modelId: HAIKU, status: 'Completed', offline: 145, online: 5 }),
+        expect.objectContaining({ modelId: NOVA, status: 'Failed', offline: 0, online: 150 }),
+      ]),
+    );
+    expect(pipe.sim.admin.stats().batch.models[NOVA]).toMatchObject({
+      jobsCreated: 1,
+      jobsEnded: { Failed: 1 },
+    });
+  }, 120_000);
+
   it('sends an auto batch below the minimum online, and it completes there', async () => {
     const lane = await startLane();
     const jobs = Array.from({ length: 5 }, (_, i) => ({
