@@ -19,6 +19,12 @@ export const OfflineSettingsSchema = z
       .min(3)
       .optional()
       .describe('S3 bucket of the input and output files; the offline lane sends batches online without it'),
+    createBucket: z
+      .boolean()
+      .default(false)
+      .describe(
+        'create the bucket at worker start when it does not exist (the simulator, a test account; needs s3:CreateBucket)',
+      ),
     prefix: z
       .string()
       .default('bedrock-jobs/')

@@ -8,8 +8,11 @@ import {
   StopModelInvocationJobCommand,
 } from '@aws-sdk/client-bedrock';
 import {
+  CreateBucketCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   NoSuchKey,
+  NotFound,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -71,6 +74,21 @@ export class OfflineAws {
   /** `s3://bucket/key` of a key in the lane's bucket. */
   uri(key: string): string {
     return `s3://${this.bucket}/${key}`;
+  }
+
+  /**
+   * Creates the bucket when it does not exist (`offline.createBucket`).
+   * @returns true when it was created
+   */
+  async ensureBucket(): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return false;
+    } catch (e) {
+      if (!(e instanceof NotFound) && (e as { name?: string }).name !== 'NoSuchBucket') throw e;
+    }
+    await this.s3.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    return true;
   }
 
   /** Uploads one input file. Uploading the same key again replaces it with the same bytes. */

@@ -66,6 +66,12 @@ export async function startOfflineCoordinator(input: OfflineCoordinatorOptions):
       ? new OfflineAws(config, settings.bucket, settings.roleArn, settings.timeoutHours, options.env)
       : undefined;
   if (!aws) logger.warn('offline.bucket or offline.roleArn is not set: offline batches run online');
+  if (aws && settings.createBucket) {
+    await aws.ensureBucket().then(
+      (created) => created && logger.info({ bucket: settings.bucket }, 'offline bucket created'),
+      (err: unknown) => logger.warn({ err, bucket: settings.bucket }, 'could not create the offline bucket'),
+    );
+  }
 
   const pollDelayMs = (polls: number) =>
     Math.min(settings.pollIntervalMs * 2 ** Math.max(0, polls - 1), settings.maxPollIntervalMs);
