@@ -157,6 +157,54 @@ describe('the offline lane', () => {
     });
   }, 120_000);
 
+  it('creates nothing twice and writes nothing twice when a crash lost the record of a created job', async () => {
+    const lane = await startLane();
+    const keys = keysFor(ctx.prefix);
+    const jobs = Array.from({ length: 120 }, (_, i) => ({
+      id: `doc-${i}`,
+      task: 'summarize' as const,
+      document: contract(i),
+      models: [HAIKU],
+    }));
+    await lane.producer.enqueueBatch(jobs, { batchId: 'replayed', lane: 'offline' });
+    await lane.producer.waitForBatch('replayed', { pollMs: 200 });
+    await expect.poll(async () => (await offlineView(ctx.redis, keys, 'replayed'))?.done).toBe(true);
+    const streamed = await ctx.redis.xlen(keys.results);
+
+    // As if the coordinator had died after CreateModelInvocationJob, before it saved the job's ARN,
+    // and before it read anything back: the next run creates with the same token and reads again.
+    const part = JSON.parse((await ctx.redis.hget(keys.offline('replayed'), 'part:0'))!) as Record<
+      string,
+      unknown
+    >;
+    const { jobArn: firstArn, status: _s, submittedAt: _t, ...lost } = part;
+    await ctx.redis.hset(
+      keys.offline('replayed'),
+      'part:0',
+      JSON.stringify({ ...lost, collected: false, offline: 0 }),
+    );
+    await ctx.redis.hdel(keys.offline('replayed'), 'doneAt');
+    await lane.producer.sealBatch('replayed');
+    await expect
+      .poll(async () => (await offlineView(ctx.redis, keys, 'replayed'))?.done, { timeout: 30_000 })
+      .toBe(true);
+    const view = await offlineView(ctx.redis, keys, 'replayed');
+
+    expect(view?.invocationJobs[0]).toMatchObject({ jobArn: firstArn, status: 'Completed' });
+    expect(pipe.sim.admin.stats().batch.models[HAIKU]).toMatchObject({
+      jobsCreated: 1,
+      recordsProcessed: 120,
+    });
+    expect(await ctx.redis.xlen(keys.results)).toBe(streamed);
+    expect(await ctx.redis.llen(keys.batchResults('replayed'))).toBe(120);
+    expect(await lane.producer.getBatch('replayed')).toEqual({
+      batchId: 'replayed',
+      total: 120,
+      completed: 120,
+      failed: 0,
+    });
+  }, 60_000);
+
   it('sends an auto batch below the minimum online, and it completes there', async () => {
     const lane = await startLane();
     const jobs = Array.from({ length: 5 }, (_, i) => ({
