@@ -4,7 +4,6 @@ import { type Command, Option } from 'commander';
 import { DEFAULT_CHAIN, HOUR, loadConfig } from '../config.js';
 import { createLogger, redactUrlCredentials } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
-import { startOfflineCoordinator } from '../offline/coordinator.js';
 import { createProducer } from '../queue/producer.js';
 import { startWorker } from '../queue/worker.js';
 import { connectRedis } from '../redis/connect.js';
@@ -123,7 +122,12 @@ export function register(program: Command, ctx: CliContext): void {
         // The demo's results live an hour: a Redis that keeps nothing on disk is fine for it.
         const worker = await startWorker({ config, logger, checkPersistence: false });
         const coordinator = offline
-          ? await startOfflineCoordinator({ config, logger, observer: worker.metrics })
+          ? // Loaded only for this lane: the S3 client would add to the start of every command.
+            await (await import('../offline/coordinator.js')).startOfflineCoordinator({
+              config,
+              logger,
+              observer: worker.metrics,
+            })
           : undefined;
         const stopHealth = view.live ? showHealth(worker.breakers.events, view) : () => {};
         const producer = createProducer({ redis: config.redisUrl, config, logger });

@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { startOfflineCoordinator } from '../offline/coordinator.js';
 import { PreflightRefusal } from '../queue/preflight.js';
 import { startWorker } from '../queue/worker.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
@@ -52,8 +51,14 @@ export function register(program: Command, ctx: CliContext): void {
         }).catch((e: unknown) => {
           throw e instanceof PreflightRefusal ? new CliError(e.message, 1) : e;
         });
-        // Beside the jobs: the offline lanes of sealed batches (docs/offline-lane.md).
-        const offline = await startOfflineCoordinator({ config, logger, observer: worker.metrics });
+        // Beside the jobs: the offline lanes of sealed batches (docs/offline-lane.md). Loaded here,
+        // not at the top: the S3 client would add to the start of every other command.
+        const { startOfflineCoordinator } = await import('../offline/coordinator.js');
+        const offline = await startOfflineCoordinator({
+          config,
+          logger,
+          observer: worker.metrics,
+        });
         logger.info(
           {
             concurrency: o.concurrency ?? config.worker.concurrency,

@@ -36,7 +36,6 @@ export interface CreateJobInput {
 export interface JobView {
   status: string | undefined;
   message?: string;
-  submitTime?: Date;
 }
 
 /**
@@ -156,7 +155,6 @@ export class OfflineAws {
       return {
         status: out.status,
         ...(out.message ? { message: out.message } : {}),
-        ...(out.submitTime ? { submitTime: out.submitTime } : {}),
       };
     } catch (e) {
       throw invocationFailure(e, 'GetModelInvocationJob');

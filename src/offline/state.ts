@@ -54,7 +54,10 @@ export const PartStateSchema = z.object({
     .optional()
     .describe("Bedrock's status; NotCreated when Bedrock refused the job (its calls ran online)"),
   message: z.string().optional().describe("Bedrock's message of a failed or refused job"),
-  submittedAt: z.iso.datetime({ offset: true }).optional(),
+  submittedAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("when we created the invocation job (our clock): its results' startedAt"),
   collected: z.boolean().default(false).describe('every record has a result or was sent online'),
   offline: z.number().int().nonnegative().default(0).describe('results written from the output'),
   online: z

@@ -50,6 +50,8 @@ async function advance(
         outputUri: s3Uri(bucket, part.outputPrefix),
       });
       part.status = 'Submitted';
+      // Our clock, not Bedrock's submitTime: results' startedAt and finishedAt then share one clock.
+      part.submittedAt = new Date(ctx.now()).toISOString();
       await save();
       log.info({ jobArn: part.jobArn }, 'model invocation job created');
     } catch (e) {
@@ -69,7 +71,6 @@ async function advance(
       if (status !== part.status || view.message !== part.message) {
         part.status = status;
         if (view.message) part.message = view.message;
-        if (view.submitTime) part.submittedAt = view.submitTime.toISOString();
         await save();
         log.info({ status, message: view.message }, 'model invocation job status');
       }
