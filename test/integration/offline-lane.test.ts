@@ -12,6 +12,7 @@ import { keysFor } from '../../src/redis/keys.js';
 import { ResultStore } from '../../src/results/store.js';
 import { createBucket, listInvocationJobs, offlineSettings } from '../helpers/offline.js';
 import { usePipeline } from '../helpers/pipeline.js';
+import { parseExposition, sampleSum } from '../helpers/prometheus-text.js';
 import { useRedis } from '../helpers/redis.js';
 
 const ctx = useRedis();
@@ -46,7 +47,7 @@ async function startLane(overrides: ConfigInput = {}) {
   const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
   const worker = await startWorker({ config, fleetRateLimits: false });
   pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
-  const coordinator = pipe.track(await startOfflineCoordinator({ config }));
+  const coordinator = pipe.track(await startOfflineCoordinator({ config, observer: worker.metrics }));
   const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 3600 });
   return { config, producer, worker, coordinator, store, bucket };
 }
