@@ -223,4 +223,21 @@ describe('the offline lane', () => {
     expect(pipe.sim.admin.stats().batch.total.jobsCreated).toBe(0);
     expect(pipe.sim.admin.stats().total.ok).toBe(5);
   }, 60_000);
+
+  it('runs an auto batch whose deadline is nearer than an invocation job may take online', async () => {
+    const lane = await startLane();
+    const jobs = Array.from({ length: 120 }, (_, i) => ({
+      id: `soon-${i}`,
+      task: 'summarize' as const,
+      document: contract(i),
+    }));
+    const deadline = new Date(Date.now() + 60 * 60 * 1000).toISOString();
+
+    await lane.producer.enqueueBatch(jobs, { batchId: 'soon', lane: 'auto', deadline });
+    const counters = await lane.producer.waitForBatch('soon', { pollMs: 200 });
+
+    expect(counters).toMatchObject({ total: 120, completed: 120 });
+    expect((await lane.store.getMany(jobs.map((j) => j.id))).every((r) => r?.lane === 'online')).toBe(true);
+    expect(pipe.sim.admin.stats().batch.total.jobsCreated).toBe(0);
+  }, 60_000);
 });
