@@ -172,7 +172,6 @@ export function createBatchJobs(deps: BatchJobsDeps): BatchJobs {
       clock,
       timeScale,
       timing,
-      simNow,
       ...(batch ? { stats: batch } : {}),
     });
     running.add(run);
@@ -216,7 +215,7 @@ export function createBatchJobs(deps: BatchJobsDeps): BatchJobs {
       );
     job.stopRequested = true;
     job.status = 'Stopping';
-    job.lastModifiedMs = simNow();
+    job.lastModifiedMs = Math.max(job.lastModifiedMs, simNow());
     job.abort.abort();
     return [200, {}];
   }

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type { ModelCatalog } from '../models/catalog.js';
 import type { RecordError } from './batch-faults.js';
 import { parseS3Uri } from './batch-input.js';
@@ -7,7 +8,7 @@ import { converseResponse } from './converse.js';
 import { generate } from './generate.js';
 import { prepareBody, type Route } from './routes.js';
 import { checksumOf, etagOf } from './s3-body.js';
-import type { S3Store } from './s3-store.js';
+import type { S3Object, S3Store } from './s3-store.js';
 
 /**
  * The records of a model invocation job: input files read from the simulated S3, each
@@ -28,6 +29,22 @@ export interface InputFile {
 export interface InputRecord {
   recordId: string;
   modelInput: unknown;
+}
+
+/**
+ * A record checked while the job validates, kept as its line (a view of the input file, no
+ * copy) and parsed again when answered: a job of 50,000 records then holds no parsed bodies
+ * while it waits, which keeps garbage collection pauses short.
+ */
+export interface RecordLine {
+  recordId: string;
+  line: Buffer;
+}
+
+/** The record a checked line holds. */
+export function recordOf(r: RecordLine): InputRecord {
+  const value = JSON.parse(r.line.toString('utf8')) as { modelInput: unknown };
+  return { recordId: r.recordId, modelInput: value.modelInput };
 }
 
 const invalidInput = (message: string): SimError => simError('ValidationException', message);
@@ -86,7 +103,7 @@ export function countRecords(body: Buffer): number {
  * record without a `recordId` gets one, as Bedrock gives it: 11 characters. A line that is
  * not a record yields the message a job failing validation carries, naming the file and line.
  */
-export function* recordsOf(file: InputFile): Generator<InputRecord | string> {
+export function* recordsOf(file: InputFile): Generator<RecordLine | string> {
   const body = file.body;
   let start = 0;
   let lineNo = 0;
@@ -95,7 +112,8 @@ export function* recordsOf(file: InputFile): Generator<InputRecord | string> {
     let end = body.indexOf(10, start);
     if (end < 0) end = body.length;
     lineNo++;
-    const line = body.subarray(start, end).toString('utf8').trim();
+    const bytes = body.subarray(start, end);
+    const line = bytes.toString('utf8').trim();
     start = end + 1;
     if (line === '') continue;
     let value: unknown;
@@ -112,7 +130,7 @@ export function* recordsOf(file: InputFile): Generator<InputRecord | string> {
       return;
     }
     count++;
-    yield { recordId: id ?? `R${String(count).padStart(10, '0')}`, modelInput: input };
+    yield { recordId: id ?? `R${String(count).padStart(10, '0')}`, line: bytes };
   }
 }
 
@@ -182,35 +200,87 @@ export interface Manifest {
   outputTokenCount: number;
 }
 
+/** A record's `.out` line, serialized once when it is answered. */
+export function outputLine(answer: AnsweredRecord): Buffer {
+  return Buffer.from(`${JSON.stringify(answer.line)}\n`, 'utf8');
+}
+
+/** Bytes copied between two turns of the event loop while an output file is put together. */
+const ASSEMBLE_SLICE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One `.out` file in the making: lines are added a chunk at a time, and its MD5 (the ETag) and
+ * CRC32 are kept up to date as they come, so ending a job of 50,000 records never hashes or
+ * copies tens of megabytes in one go.
+ */
+export class OutputFile {
+  private readonly parts: Buffer[] = [];
+  private readonly md5 = createHash('md5');
+  private crc = 0;
+  private size = 0;
+
+  constructor(readonly name: string) {}
+
+  /** Appends the lines of one chunk of records. */
+  add(lines: readonly Buffer[]): void {
+    if (lines.length === 0) return;
+    const part = Buffer.concat(lines);
+    this.parts.push(part);
+    this.md5.update(part);
+    this.crc = crc32(part, this.crc);
+    this.size += part.length;
+  }
+
+  /** The whole file as an S3 object body, copied a slice at a time with turns of the event loop between. */
+  async body(key: string): Promise<S3Object> {
+    const body = Buffer.allocUnsafe(this.size);
+    let at = 0;
+    let sinceTurn = 0;
+    for (const part of this.parts) {
+      part.copy(body, at);
+      at += part.length;
+      sinceTurn += part.length;
+      if (sinceTurn >= ASSEMBLE_SLICE_BYTES) {
+        sinceTurn = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(this.crc >>> 0);
+    return objectOf(key, body, `"${this.md5.copy().digest('hex')}"`, crc.toString('base64'));
+  }
+}
+
+function objectOf(key: string, body: Buffer, etag: string, crc: string): S3Object {
+  return {
+    key,
+    body,
+    etag,
+    lastModified: new Date(),
+    contentType: 'application/octet-stream',
+    checksum: { algorithm: 'crc32', value: crc },
+    metadata: {},
+  };
+}
+
 /**
  * Writes a job's output: `<output uri>/<job id>/<input file name>.out` per input file, one
  * line per processed record, and `<output uri>/<job id>/manifest.json.out`.
  * @returns false when the output bucket is gone
  */
-export function writeOutput(
+export async function writeOutput(
   s3: S3Store,
   outputUri: string,
   jobId: string,
-  outputs: { name: string; lines: Record<string, unknown>[] }[],
+  outputs: readonly OutputFile[],
   manifest: Manifest,
-): boolean {
+): Promise<boolean> {
   const { bucket, key } = parseS3Uri(outputUri);
   const folder = `${key === '' || key.endsWith('/') ? key : `${key}/`}${jobId}/`;
-  const put = (name: string, text: string): boolean => {
-    const body = Buffer.from(text, 'utf8');
-    return s3.put(bucket, {
-      key: `${folder}${name}`,
-      body,
-      etag: etagOf(body),
-      lastModified: new Date(),
-      contentType: 'application/octet-stream',
-      checksum: { algorithm: 'crc32', value: checksumOf('crc32', body)! },
-      metadata: {},
-    });
-  };
-  for (const { name, lines } of outputs) {
-    const text = lines.map((l) => `${JSON.stringify(l)}\n`).join('');
-    if (!put(`${name}.out`, text)) return false;
-  }
-  return put('manifest.json.out', `${JSON.stringify(manifest)}\n`);
+  for (const file of outputs) if (!s3.put(bucket, await file.body(`${folder}${file.name}.out`))) return false;
+  const body = Buffer.from(`${JSON.stringify(manifest)}\n`, 'utf8');
+  return s3.put(
+    bucket,
+    objectOf(`${folder}manifest.json.out`, body, etagOf(body), checksumOf('crc32', body)!),
+  );
 }

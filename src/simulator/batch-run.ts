@@ -3,11 +3,13 @@ import { ENDED, type JobStatus } from './batch-input.js';
 import type { Job } from './batch-job.js';
 import type { BatchTiming } from './batch-profile.js';
 import {
-  type AnsweredRecord,
   answerRecord,
-  type InputRecord,
   type Manifest,
+  OutputFile,
+  outputLine,
   type RecordDeps,
+  type RecordLine,
+  recordOf,
   recordsOf,
   writeOutput,
 } from './batch-records.js';
@@ -25,8 +27,6 @@ export interface RunDeps extends RecordDeps {
   clock: Clock;
   timeScale: number;
   timing: BatchTiming;
-  /** Simulated epoch milliseconds: the job's timestamps and timeout read this. */
-  simNow(): number;
   stats?: Pick<BatchControl, 'job' | 'records'>;
 }
 
@@ -49,14 +49,18 @@ class Interrupted extends Error {
 export async function runJob(job: Job, deps: RunDeps): Promise<void> {
   const { timing } = deps;
   const signal = job.abort.signal;
-  const records: { file: number; record: InputRecord }[] = [];
-  const answered: { file: number; answer: AnsweredRecord }[] = [];
+  const records: { file: number; record: RecordLine }[] = [];
+  const outputs = job.files.map((f) => new OutputFile(f.name));
   let started = false;
 
+  // The job's own simulated time: its submit time plus every wait it was given. Its timestamps
+  // and its timeout read this, not the clock, so a machine too busy to wake it on time delays
+  // it in real time only and never makes it expire or change its answers.
+  let now = job.submitMs;
   const set = (status: JobStatus, message?: string): void => {
     job.status = status;
     if (message !== undefined) job.message = message;
-    job.lastModifiedMs = deps.simNow();
+    job.lastModifiedMs = Math.max(job.lastModifiedMs, now);
     if (ENDED.has(status)) {
       job.endMs = job.lastModifiedMs;
       deps.stats?.job(job.key, status as BatchJobEvent);
@@ -66,11 +70,15 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
     if (simulatedMs > 0) await deps.clock.sleep(simulatedMs / deps.timeScale, signal).catch(() => undefined);
     else await turn();
     if (signal.aborted) throw new Interrupted();
+    now += Math.max(0, simulatedMs);
   };
-  const untilExpiry = (): number => job.expirationMs - deps.simNow();
+  const untilExpiry = (): number => job.expirationMs - now;
 
-  /** Writes what was answered, then ends the job with `status` (Failed when the output cannot be written). */
-  const finish = (status: JobStatus, message?: string): void => {
+  /**
+   * Writes what was answered, then ends the job with `status` (Stopped when a stop came while
+   * the output was written; Failed when it cannot be written).
+   */
+  const finish = async (status: JobStatus, message?: string): Promise<void> => {
     if (started) {
       const manifest: Manifest = {
         totalRecordCount: records.length,
@@ -80,17 +88,14 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
         inputTokenCount: job.inputTokenCount,
         outputTokenCount: job.outputTokenCount,
       };
-      const outputs = job.files.map((f, i) => ({
-        name: f.name,
-        lines: answered.filter((a) => a.file === i).map((a) => a.answer.line),
-      }));
       const uri = job.request.outputDataConfig.s3OutputDataConfig.s3Uri;
-      if (!writeOutput(deps.s3, uri, job.id, outputs, manifest)) {
+      if (!(await writeOutput(deps.s3, uri, job.id, outputs, manifest))) {
         set('Failed', `The output could not be written to ${uri}: the bucket does not exist.`);
         return;
       }
     }
-    set(status, message);
+    if (job.stopRequested) set('Stopped');
+    else set(status, message);
   };
 
   try {
@@ -119,34 +124,36 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
     started = true;
     for (let at = 0; at < records.length; at += CHUNK_RECORDS) {
       if (untilExpiry() <= 0)
-        return finish(
+        return await finish(
           'PartiallyCompleted',
           `Not all records could be processed before the job timed out after ${job.timeoutHours} hours.`,
         );
       const chunk = records.slice(at, at + CHUNK_RECORDS);
       const counts = { ok: 0, errors: 0, inputTokens: 0, outputTokens: 0 };
+      const lines: Buffer[][] = job.files.map(() => []);
       for (const { file, record } of chunk) {
-        const answer = answerRecord(record, job.route, job.plan.recordError(record.recordId), deps);
-        answered.push({ file, answer });
+        const answer = answerRecord(recordOf(record), job.route, job.plan.recordError(record.recordId), deps);
+        lines[file]?.push(outputLine(answer));
         if (answer.ok) counts.ok++;
         else counts.errors++;
         counts.inputTokens += answer.inputTokens;
         counts.outputTokens += answer.outputTokens;
       }
+      for (const [i, file] of outputs.entries()) file.add(lines[i] ?? []);
       job.processedRecordCount += chunk.length;
       job.successRecordCount += counts.ok;
       job.errorRecordCount += counts.errors;
       job.inputTokenCount += counts.inputTokens;
       job.outputTokenCount += counts.outputTokens;
-      job.lastModifiedMs = deps.simNow();
       deps.stats?.records(job.key, counts);
       await wait(chunk.length * timing.perRecordMs);
+      job.lastModifiedMs = Math.max(job.lastModifiedMs, now);
     }
-    finish('Completed');
+    await finish('Completed');
   } catch (e) {
     // A job that was stopped ends Stopped with what it answered; one cut short by the
     // simulator closing just ends.
     if (!(e instanceof Interrupted) || !job.stopRequested) return;
-    finish('Stopped');
+    await finish('Stopped');
   }
 }

@@ -7,6 +7,9 @@ import { loadProfile, type Profile } from './profiles.js';
 import { type RunningSimulator, startSimulator } from './server.js';
 
 export { AdminError, type AdminStats, type ModelView } from './admin.js';
+export type { BatchFault } from './batch-faults.js';
+export type { BatchLimits, BatchLimitsOverride, BatchTiming } from './batch-profile.js';
+export type { BatchModelStats, BatchStatsSnapshot } from './batch-stats.js';
 export {
   type AdminApi,
   type AdminHandler,
@@ -15,6 +18,7 @@ export {
   createControl,
 } from './behaviour.js';
 export {
+  type BatchControl,
   type CallContext,
   type FaultDecision,
   type ModelState,

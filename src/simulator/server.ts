@@ -61,7 +61,9 @@ const BODY_TOO_LARGE = simError(
  * Starts the Bedrock-Runtime-compatible simulator: HTTP/2 cleartext (the AWS JS SDK's default)
  * and HTTP/1.1 (boto3, curl, fetch) on one port, serving `POST /model/{modelId}/invoke`,
  * `/invoke-with-response-stream`, `/converse`, `/converse-stream` and `/count-tokens`, and
- * beside them the `bedrock` control plane (`src/simulator/control-plane.ts`).
+ * beside them the `bedrock` control plane (`src/simulator/control-plane.ts`) with its model
+ * invocation jobs (`src/simulator/batch-jobs.ts`), and an S3 subset for their files
+ * (`src/simulator/s3.ts`), told apart by the service a request is signed for.
  *
  * Like Bedrock, it refuses a request without an `Authorization` header (403
  * `MissingAuthenticationTokenException`), but it does not check SigV4 signatures or bearer

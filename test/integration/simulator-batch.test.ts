@@ -228,4 +228,54 @@ describe('model invocation jobs on the simulated control plane, through @aws-sdk
     expect(pages).toEqual([['converse-1'], ['contracts-1']]);
     expect(contracts).toMatchObject({ status: 'Completed', totalRecordCount: 120, modelId: HAIKU });
   });
+
+  it("runs on the real clock at the profile's time scale: hours of simulated time in a moment", async () => {
+    const fast = await startSimulatorWithProfile({
+      profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0, batch: { perRecordMs: 60_000 } }),
+      timeScale: 1_000_000,
+    });
+    const control = new BedrockClient({
+      region: 'eu-west-1',
+      endpoint: fast.url,
+      credentials,
+      maxAttempts: 1,
+    });
+    const storage = new S3Client({
+      region: 'eu-west-1',
+      endpoint: fast.url,
+      forcePathStyle: true,
+      credentials,
+    });
+    await storage.send(new CreateBucketCommand({ Bucket: 'fast' }));
+    const body = Array.from(
+      { length: 100 },
+      (_, i) => `${JSON.stringify({ modelInput: claudeBody(documentText(i)) })}\n`,
+    );
+    await storage.send(new PutObjectCommand({ Bucket: 'fast', Key: 'in.jsonl', Body: body.join('') }));
+
+    const { jobArn } = await control.send(
+      new CreateModelInvocationJobCommand({
+        ...request('fast-1', 's3://fast/in.jsonl'),
+        outputDataConfig: { s3OutputDataConfig: { s3Uri: 's3://fast' } },
+      }),
+    );
+    // A safety net only: the job takes about 7 ms of real time.
+    const deadline = Date.now() + 30_000;
+    let job = await control.send(new GetModelInvocationJobCommand({ jobIdentifier: jobArn }));
+    while (!ENDED.has(job.status ?? '') && Date.now() < deadline)
+      job = await control.send(new GetModelInvocationJobCommand({ jobIdentifier: jobArn }));
+    const out = await storage.send(
+      new GetObjectCommand({ Bucket: 'fast', Key: `${jobArn!.split('/').at(-1)}/in.jsonl.out` }),
+    );
+    const first = JSON.parse(((await out.Body?.transformToString()) ?? '').split('\n')[0]!);
+    control.destroy();
+    storage.destroy();
+    await fast.close();
+
+    expect(jobArn).toMatch(/^arn:aws:bedrock:eu-west-1:/);
+    expect(job.status).toBe('Completed');
+    // 100 records of a simulated minute each: the job ran more than 100 simulated minutes.
+    expect(job.endTime!.getTime() - job.submitTime!.getTime()).toBeGreaterThan(100 * 60_000);
+    expect(first.recordId).toBe('R0000000001');
+  });
 });
