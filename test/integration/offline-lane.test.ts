@@ -108,6 +108,15 @@ describe('the offline lane', () => {
     await expect
       .poll(async () => (await offlineView(ctx.redis, keysFor(ctx.prefix), 'contracts'))?.done)
       .toBe(true);
+    // The worker's metrics: cost per lane, and what the offline part would have cost online.
+    const metrics = parseExposition(await lane.worker.metrics.render());
+    const offlineCost = sampleSum(metrics, 'bedrock_jobs_cost_usd_total', { lane: 'offline' });
+    expect(offlineCost).toBeCloseTo(status?.lanes.offline.costUsd ?? -1, 6);
+    expect(sampleSum(metrics, 'bedrock_jobs_offline_online_equivalent_usd_total')).toBeCloseTo(
+      2 * (offlineCost ?? 0),
+      6,
+    );
+    expect(sampleSum(metrics, 'bedrock_jobs_offline_results_total', { model: HAIKU })).toBe(500);
   }, 120_000);
 
   it('sends record errors and the jobs of a failed invocation job online, down their chains', async () => {
