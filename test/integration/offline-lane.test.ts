@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { buildApi } from '../../src/api/server.js';
 import { type ConfigInput, loadConfig } from '../../src/config.js';
 import { ModelCatalog } from '../../src/models/catalog.js';
 import { batchCostUsd } from '../../src/models/info.js';
@@ -68,6 +69,10 @@ describe('the offline lane', () => {
     const results = (await lane.store.getMany(jobs.map((j) => j.id))).filter((r) => r !== undefined);
     const finished = await ctx.redis.lrange(keysFor(ctx.prefix).batchResults('contracts'), 0, -1);
     const status = await batchStatus(ctx.redis, keysFor(ctx.prefix), lane.store, 'contracts');
+    // The batch ends with its last result; the lane records its counts just after.
+    await expect
+      .poll(async () => (await offlineView(ctx.redis, keysFor(ctx.prefix), 'contracts'))?.done)
+      .toBe(true);
     const view = await offlineView(ctx.redis, keysFor(ctx.prefix), 'contracts');
 
     expect(enqueued).toMatchObject({ enqueued: 1_000, duplicates: 0 });
@@ -105,9 +110,6 @@ describe('the offline lane', () => {
         [NOVA, 500, 500, 0],
       ]),
     );
-    await expect
-      .poll(async () => (await offlineView(ctx.redis, keysFor(ctx.prefix), 'contracts'))?.done)
-      .toBe(true);
     // The worker's metrics: cost per lane, and what the offline part would have cost online.
     const metrics = parseExposition(await lane.worker.metrics.render());
     const offlineCost = sampleSum(metrics, 'bedrock_jobs_cost_usd_total', { lane: 'offline' });
@@ -136,6 +138,10 @@ describe('the offline lane', () => {
     const counters = await lane.producer.waitForBatch('faulty', { pollMs: 200 });
     const results = (await lane.store.getMany(jobs.map((j) => j.id))).filter((r) => r !== undefined);
     const status = await batchStatus(ctx.redis, keysFor(ctx.prefix), lane.store, 'faulty');
+    // The batch ends with its last result; the lane records its counts just after.
+    await expect
+      .poll(async () => (await offlineView(ctx.redis, keysFor(ctx.prefix), 'faulty'))?.done)
+      .toBe(true);
     const view = await offlineView(ctx.redis, keysFor(ctx.prefix), 'faulty');
     const byLane = (l: string, model: string) => results.filter((r) => r.lane === l && r.modelId === model);
 
@@ -248,5 +254,58 @@ describe('the offline lane', () => {
     expect(counters).toMatchObject({ total: 120, completed: 120 });
     expect((await lane.store.getMany(jobs.map((j) => j.id))).every((r) => r?.lane === 'online')).toBe(true);
     expect(pipe.sim.admin.stats().batch.total.jobsCreated).toBe(0);
+  }, 60_000);
+
+  it('takes an offline batch over HTTP (JSON and NDJSON) and shows its invocation jobs and lanes', async () => {
+    const lane = await startLane({ apiToken: 'test-token-of-16+' });
+    const api = await buildApi({ config: lane.config });
+    pipe.track({ close: () => api.close() });
+    const headers = { authorization: 'Bearer test-token-of-16+' };
+    const docs = (prefix: string) =>
+      Array.from({ length: 100 }, (_, i) => ({
+        id: `${prefix}-${i}`,
+        task: 'summarize',
+        document: contract(i),
+        models: [HAIKU],
+      }));
+
+    const json = await api.app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers,
+      payload: { batchId: 'http-json', lane: 'offline', jobs: docs('j') },
+    });
+    const ndjson = await api.app.inject({
+      method: 'POST',
+      url: '/v1/batches?batchId=http-ndjson&lane=offline',
+      headers: { ...headers, 'content-type': 'application/x-ndjson' },
+      payload: docs('n')
+        .map((d) => JSON.stringify(d))
+        .join('\n'),
+    });
+    const badDeadline = await api.app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers,
+      payload: { lane: 'online', deadline: '2027-01-01T00:00:00Z', jobs: docs('x').slice(0, 1) },
+    });
+    for (const id of ['http-json', 'http-ndjson']) await lane.producer.waitForBatch(id, { pollMs: 200 });
+    // The batch ends with its last result; the lane records its counts just after.
+    await expect
+      .poll(async () => (await offlineView(ctx.redis, keysFor(ctx.prefix), 'http-ndjson'))?.done)
+      .toBe(true);
+    const view = await api.app.inject({ method: 'GET', url: '/v1/batches/http-ndjson', headers });
+
+    expect(json.statusCode).toBe(202);
+    expect(ndjson.statusCode).toBe(202);
+    expect(badDeadline.statusCode).toBe(400);
+    expect(badDeadline.json().error).toMatch(/^deadline: is for lane "offline" or "auto"/);
+    expect(view.json()).toMatchObject({
+      total: 100,
+      completed: 100,
+      lanes: { offline: { completed: 100 }, online: { completed: 0 } },
+      offline: { lane: 'offline', invocationJobs: [{ modelId: HAIKU, records: 100, offline: 100 }] },
+    });
+    expect(pipe.sim.admin.stats().batch.models[HAIKU]?.jobsCreated).toBe(2);
   }, 60_000);
 });
