@@ -7,6 +7,7 @@ import { ModelCatalog } from './models/catalog.js';
 import { ModelInfoSchema } from './models/info.js';
 import { isApplicationProfileArn } from './models/model-id.js';
 import { FAMILIES } from './models/request.js';
+import { OfflineSettingsSchema } from './offline-settings.js';
 import { parseRedisUrl, RedisSettingsSchema } from './redis/connect.js';
 import { hashTagOf } from './redis/keys.js';
 
@@ -513,6 +514,9 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    offline: OfflineSettingsSchema.prefault({}).describe(
+      'the offline lane: Bedrock batch inference through S3 (docs/offline-lane.md)',
+    ),
     summarize: z
       .object({
         maxOutputTokens: z.number().int().positive().default(512).describe('summary length budget'),

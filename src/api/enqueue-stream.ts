@@ -12,8 +12,8 @@ import { type Line, LineError } from './ndjson.js';
 export interface StreamOptions {
   /** The batch every line joins; default the first line's `batchId`, else a new uuid. */
   batchId?: string;
-  /** The batch's callback, given with every round. */
-  callback?: Pick<BatchOptions, 'callbackUrl' | 'callbackOn'>;
+  /** The batch's callback and lane, given with every round. */
+  callback?: Pick<BatchOptions, 'callbackUrl' | 'callbackOn' | 'lane' | 'deadline'>;
   /** Jobs per enqueue round (`api.ndjsonChunkJobs`). */
   chunkJobs: number;
   /** Text per enqueue round, so a chunk of long documents stays bounded too. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { OfflineView } from '../offline/view.js';
 import type { BatchStatus } from '../queue/batch-status.js';
 import type { EnqueueResult, ExistingState, RetryFailedResult } from '../queue/producer.js';
 import { CALLBACK_ON, QUEUE_STATES } from '../redis/names.js';
@@ -70,8 +71,35 @@ const CallbackStateSchema: z.ZodType<CallbackState> = z.object({
     .describe('failed-and-done: job.failed deliveries that ended'),
 });
 
+/** `GET /v1/batches/:id` of a batch with an offline lane: its invocation jobs. */
+export const OfflineViewSchema: z.ZodType<OfflineView> = z.object({
+  lane: z.enum(['offline', 'auto']),
+  deadline: z.string().describe('jobs not back from the offline lane by then run online'),
+  planned: z.boolean(),
+  done: z.boolean().describe('every invocation job was read back or handed online'),
+  invocationJobs: z.array(
+    z.object({
+      part: z.number().int(),
+      modelId: z.string(),
+      records: z.number().int(),
+      status: z.string().optional().describe("Bedrock's status; NotCreated when Bedrock refused the job"),
+      message: z.string().optional(),
+      jobArn: z.string().optional(),
+      offline: z.number().int().describe('results written from its output'),
+      online: z.number().int().describe('calls sent online from it'),
+    }),
+  ),
+});
+
+const LaneCountersSchema = z.object({
+  completed: z.number().int(),
+  failed: z.number().int(),
+  costUsd: z.number(),
+});
+
 /** `GET /v1/batches/:id`. */
-export const BatchStatusSchema: z.ZodType<BatchStatus> = z.object({
+/** A batch's progress, as `batchStatus` reads it. */
+const BatchStatusFields = z.object({
   batchId: z.string(),
   total: z.number().int(),
   completed: z.number().int(),
@@ -85,7 +113,17 @@ export const BatchStatusSchema: z.ZodType<BatchStatus> = z.object({
   waiting: z.number().int(),
   active: z.number().int(),
   missing: z.number().int().describe('counted but never reached the queue; enqueue the batch again'),
-});
+  lanes: z
+    .object({
+      online: LaneCountersSchema,
+      offline: LaneCountersSchema.extend({
+        onlineCostUsd: z.number().describe('what the same results would have cost at on-demand prices'),
+      }),
+    })
+    .describe('results and cost per lane (docs/offline-lane.md)'),
+}) satisfies z.ZodType<BatchStatus>;
+/** `GET /v1/batches/:id`: the progress, and the offline lane's invocation jobs when it has one. */
+export const BatchViewSchema = BatchStatusFields.extend({ offline: OfflineViewSchema.optional() });
 
 /** `GET /v1/jobs/:id` for a job without a result yet. */
 export const JobStateSchema = z.object({

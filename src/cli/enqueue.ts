@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
+import { type Config, HOUR } from '../config.js';
 import { DurationSchema } from '../duration.js';
 import { type BatchOptions, parseBatchOptions } from '../queue/batch-options.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import { createProducer, type Producer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
-import { CALLBACK_ON } from '../redis/names.js';
+import { CALLBACK_ON, LANES } from '../redis/names.js';
 import { type CliContext, CliError } from './context.js';
 import { enqueueSource } from './enqueue-source.js';
 import { parseRetryFlags, retryFailedCommand } from './retry-failed.js';
@@ -22,6 +23,8 @@ interface EnqueueFlags {
   callbackOn?: (typeof CALLBACK_ON)[number];
   retryFailed?: string;
   ids?: string;
+  lane?: (typeof LANES)[number];
+  deadline?: string;
 }
 
 /** `--timeout`: only with `--wait`; a duration such as `10m`. */
@@ -33,20 +36,34 @@ function parseTimeout(o: EnqueueFlags): { ms: number; text: string } | undefined
   return { ms: ms.data, text: o.timeout.trim() };
 }
 
-/** The callback flags as batch options. @throws CliError naming the flag. */
-function parseCallback(o: EnqueueFlags, callbacks: Parameters<typeof parseBatchOptions>[1]): BatchOptions {
-  const callback: BatchOptions = {
+/** The callback and lane flags as batch options. @throws CliError naming the flag. */
+function parseBatchFlags(o: EnqueueFlags, config: Pick<Config, 'callbacks' | 'offline'>): BatchOptions {
+  const lane = o.lane ?? 'online';
+  // One deadline for every slice of the file.
+  const deadline =
+    o.deadline ??
+    (lane === 'online'
+      ? undefined
+      : new Date(Date.now() + config.offline.deadlineHours * HOUR).toISOString());
+  const options: BatchOptions = {
     ...(o.callbackUrl !== undefined ? { callbackUrl: o.callbackUrl } : {}),
     ...(o.callbackOn !== undefined ? { callbackOn: o.callbackOn } : {}),
+    lane,
+    ...(deadline !== undefined ? { deadline } : {}),
   };
   try {
-    parseBatchOptions(callback, callbacks);
+    parseBatchOptions(options, config.callbacks);
   } catch (e) {
     if (!isJobValidationError(e)) throw e;
-    const flag = e.path === 'callbackOn' ? '--callback-on' : '--callback-url';
+    const flags: Record<string, string> = {
+      callbackOn: '--callback-on',
+      deadline: '--deadline',
+      lane: '--lane',
+    };
+    const flag = flags[e.path ?? ''] ?? '--callback-url';
     throw new CliError(`${flag}: ${e.issues[0]?.message ?? e.message}`);
   }
-  return callback;
+  return options;
 }
 
 /**
@@ -99,6 +116,18 @@ export function register(program: Command, ctx: CliContext): void {
       'enqueue the failed jobs of a batch again under the same ids; the batch reopens and ends again',
     )
     .option('--ids <ids>', 'with --retry-failed: only these jobs (comma-separated ids)')
+    .addOption(
+      new Option(
+        '--lane <lane>',
+        'online, offline (Bedrock batch inference, about half the price, back within hours) or auto',
+      )
+        .choices(LANES)
+        .default('online'),
+    )
+    .option(
+      '--deadline <iso>',
+      'offline/auto: jobs not back from the offline lane by then run online (default: offline.deadlineHours from now)',
+    )
     .action(async (source: string | undefined, o: EnqueueFlags) => {
       const config = ctx.config();
       const timeout = parseTimeout(o);
@@ -110,6 +139,8 @@ export function register(program: Command, ctx: CliContext): void {
           '--chain': o.chain,
           '--callback-url': o.callbackUrl,
           '--callback-on': o.callbackOn,
+          '--lane': o.lane === 'online' ? undefined : o.lane,
+          '--deadline': o.deadline,
         }).find(([, given]) => given !== undefined)?.[0];
         if (clash)
           throw new CliError(`--retry-failed: retries the batch's own jobs, so it takes no ${clash}`);
@@ -126,7 +157,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (source === undefined)
         throw new CliError('enqueue: give FILE.jsonl, DIR or - (stdin), or --retry-failed BATCH');
       if (o.ids !== undefined) throw new CliError('--ids: only with --retry-failed');
-      const callback = parseCallback(o, config.callbacks);
+      const callback = parseBatchFlags(o, config);
       if (o.chain && !Object.hasOwn(config.chains, o.chain))
         throw new CliError(
           `--chain: unknown chain "${o.chain}"; configured chains: ${Object.keys(config.chains).join(', ')}`,

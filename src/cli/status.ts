@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { systemClock } from '../clock.js';
 import { DurationSchema } from '../duration.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { type OfflineView, offlineView } from '../offline/view.js';
 import { batchStatus } from '../queue/batch-status.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import type { QueuedJob } from '../queue/jobs.js';
@@ -12,6 +13,7 @@ import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { QUEUE_STATES } from '../redis/names.js';
 import { type ModelFleetState, readFleetState } from '../resilience/fleet-view.js';
+import type { LaneTotals } from '../results/batch-state.js';
 import { ResultStore } from '../results/store.js';
 import { type CliContext, CliError, untilSignal } from './context.js';
 import { describeStats, readShortStats } from './model-stats.js';
@@ -79,8 +81,10 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         do {
           if (batchId) {
-            const s = await batchStatus(redis, keys, store, batchId);
-            if (!s) throw new CliError(`no batch ${batchId}`, 1);
+            const status = await batchStatus(redis, keys, store, batchId);
+            if (!status) throw new CliError(`no batch ${batchId}`, 1);
+            const offline = await offlineView(redis, keys, batchId);
+            const s = { ...status, ...(offline ? { offline } : {}) };
             // Done means sealed too: an open batch whose jobs all finished may still grow.
             const { done } = s;
             if (ctx.json()) ctx.emit(s);
@@ -94,6 +98,7 @@ export function register(program: Command, ctx: CliContext): void {
               ctx.out(
                 `batch ${s.batchId}: ${s.completed} completed, ${s.failed} failed, ${s.active} active, ${s.waiting} waiting of ${s.total}${s.missing > 0 ? `; ${s.missing} never reached the queue (enqueue the batch again to add them)` : ''}${s.sealed ? '' : '; open (more jobs may be added)'}${s.callback ? `; callback ${s.callback.status}` : ''}`,
               );
+              for (const line of describeLanes(s.lanes, offline)) ctx.out(line);
             }
             if (done) break;
             if (expired.signal.aborted) throw notFinishedError(s, o.timeout ?? '');
@@ -132,6 +137,22 @@ export function register(program: Command, ctx: CliContext): void {
       }
       process.exit(process.exitCode ?? 0);
     });
+}
+
+/** A batch's cost per lane, and its invocation jobs when it has an offline lane. */
+export function describeLanes(lanes: LaneTotals, offline: OfflineView | undefined): string[] {
+  const { online, offline: off } = lanes;
+  if (off.completed + off.failed === 0 && !offline) return [];
+  const usd = (n: number) => `$${n.toFixed(4)}`;
+  const lines = [
+    `  online:  ${online.completed} completed, ${online.failed} failed, ${usd(online.costUsd)}`,
+    `  offline: ${off.completed} completed, ${usd(off.costUsd)} (online would have cost ${usd(off.onlineCostUsd)})`,
+  ];
+  for (const j of offline?.invocationJobs ?? [])
+    lines.push(
+      `  invocation job ${j.part} ${j.modelId}: ${j.records} records, ${j.status ?? 'not created yet'}${j.message ? ` (${j.message})` : ''}; ${j.offline} back, ${j.online} sent online`,
+    );
+  return lines;
 }
 
 /** One line per model: its fleet rate against its quota, and its breaker. */

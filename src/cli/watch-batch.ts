@@ -4,6 +4,7 @@ import { isBatchWaitTimeout } from '../queue/batch-wait.js';
 import type { Producer } from '../queue/producer.js';
 import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
+import { noLanes } from '../results/batch-state.js';
 import type { BatchCounters } from '../results/record.js';
 import { ResultStore } from '../results/store.js';
 import { BatchTallier } from '../results/tally.js';
@@ -98,6 +99,7 @@ async function notFinished(
       failed: 0,
       sealed: true,
       done: false,
+      lanes: noLanes(),
       waiting: 0,
       active: 0,
       missing: 0,

@@ -51,6 +51,14 @@ export function register(program: Command, ctx: CliContext): void {
         }).catch((e: unknown) => {
           throw e instanceof PreflightRefusal ? new CliError(e.message, 1) : e;
         });
+        // Beside the jobs: the offline lanes of sealed batches (docs/offline-lane.md). Loaded here,
+        // not at the top: the S3 client would add to the start of every other command.
+        const { startOfflineCoordinator } = await import('../offline/coordinator.js');
+        const offline = await startOfflineCoordinator({
+          config,
+          logger,
+          observer: worker.metrics,
+        });
         logger.info(
           {
             concurrency: o.concurrency ?? config.worker.concurrency,
@@ -64,7 +72,7 @@ export function register(program: Command, ctx: CliContext): void {
           { signal, deadlineMs: config.worker.shutdownTimeoutMs },
           'stopping: finishing active jobs',
         );
-        await worker.close();
+        await Promise.all([worker.close(), offline.close()]);
         logger.info('worker stopped');
         // A connection BullMQ still retries (Redis down) would hold the process open for ever:
         // the work is handed back, so leave once the log is written.

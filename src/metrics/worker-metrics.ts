@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { ModelCatalog } from '../models/catalog.js';
 import type { ModelErrorKind } from '../models/errors.js';
 import { costUsd } from '../models/info.js';
+import type { Usage } from '../models/request.js';
 import type { BreakerState, BreakerView } from '../resilience/breaker.js';
 import type { CallEvent } from '../resilience/events.js';
 import type { ModelFleetState } from '../resilience/fleet-view.js';
@@ -52,7 +53,9 @@ export class WorkerMetrics {
   private readonly retries: Counter<'model' | 'kind'>;
   private readonly throttled: Counter<'model'>;
   private readonly tokens: Counter<'model' | 'direction'>;
-  private readonly cost: Counter<'model'>;
+  private readonly cost: Counter<'model' | 'lane'>;
+  private readonly onlineEquivalent: Counter<'model'>;
+  private readonly offlineRecords: Counter<'model'>;
   private readonly rateWait: Counter<'model'>;
   private readonly fallbacks: Counter<'from' | 'to'>;
   private readonly breakerOpens: Counter<'model'>;
@@ -103,7 +106,19 @@ export class WorkerMetrics {
     });
     this.cost = new Counter({
       name: 'bedrock_jobs_cost_usd_total',
-      help: "Cost of answered calls at the model's on-demand prices, in US dollars",
+      help: 'Cost of answered calls in US dollars: lane online at on-demand prices, lane offline at batch-inference prices',
+      labelNames: ['model', 'lane'],
+      registers,
+    });
+    this.onlineEquivalent = new Counter({
+      name: 'bedrock_jobs_offline_online_equivalent_usd_total',
+      help: 'What the answers of the offline lane would have cost at on-demand prices, in US dollars',
+      labelNames: ['model'],
+      registers,
+    });
+    this.offlineRecords = new Counter({
+      name: 'bedrock_jobs_offline_results_total',
+      help: 'Results written from batch-inference output by this worker',
       labelNames: ['model'],
       registers,
     });
@@ -167,7 +182,16 @@ export class WorkerMetrics {
     this.tokens.inc({ model: e.modelId, direction: 'in' }, e.usage.inputTokens);
     this.tokens.inc({ model: e.modelId, direction: 'out' }, e.usage.outputTokens);
     const info = this.o.catalog.resolve(e.modelId)?.info;
-    if (info) this.cost.inc({ model: e.modelId }, costUsd(info, e.usage));
+    if (info) this.cost.inc({ model: e.modelId, lane: 'online' }, costUsd(info, e.usage));
+  }
+
+  /** A result of the offline lane: its tokens, its batch price, and what it would have cost online. */
+  offlineResult(e: { modelId: string; usage: Usage; costUsd: number; onlineCostUsd: number }): void {
+    this.offlineRecords.inc({ model: e.modelId });
+    this.tokens.inc({ model: e.modelId, direction: 'in' }, e.usage.inputTokens);
+    this.tokens.inc({ model: e.modelId, direction: 'out' }, e.usage.outputTokens);
+    this.cost.inc({ model: e.modelId, lane: 'offline' }, e.costUsd);
+    this.onlineEquivalent.inc({ model: e.modelId }, e.onlineCostUsd);
   }
 
   refused(model: string, reason: RefusalReason): void {

@@ -60,6 +60,16 @@ export const ModelInfoSchema = z
     maxOutputTokens: z.number().int().positive(),
     priceInPer1k: z.number().nonnegative(),
     priceOutPer1k: z.number().nonnegative(),
+    batchPriceInPer1k: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('batch inference (model invocation jobs), per 1,000 input tokens; default half of on-demand'),
+    batchPriceOutPer1k: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('batch inference, per 1,000 output tokens; default half of on-demand'),
     rpm: z
       .number()
       .int()
@@ -262,6 +272,23 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
  */
 export function isConverseOnly(info: Pick<ModelInfo, 'family' | 'converseOnly'>): boolean {
   return info.converseOnly ?? !isNativeFamily(info.family);
+}
+
+/** Batch inference's price as a share of on-demand, for models whose entry names no batch price. */
+export const BATCH_PRICE_SHARE = 0.5;
+
+/** Cost in USD of one record's usage at a model's batch-inference prices. */
+export function batchCostUsd(
+  info: Pick<ModelInfo, 'priceInPer1k' | 'priceOutPer1k' | 'batchPriceInPer1k' | 'batchPriceOutPer1k'>,
+  usage: { inputTokens: number; outputTokens: number },
+): number {
+  return costUsd(
+    {
+      priceInPer1k: info.batchPriceInPer1k ?? info.priceInPer1k * BATCH_PRICE_SHARE,
+      priceOutPer1k: info.batchPriceOutPer1k ?? info.priceOutPer1k * BATCH_PRICE_SHARE,
+    },
+    usage,
+  );
 }
 
 /** Cost in USD of one call's usage at a model's on-demand prices. */

@@ -6,6 +6,7 @@ import {
   callbackRefusal,
 } from '../callbacks/options.js';
 import type { Config } from '../config.js';
+import { LANES } from '../redis/names.js';
 import { BatchIdSchema } from './ids.js';
 import { type JobIssue, JobValidationError, toJobIssues } from './validation.js';
 
@@ -23,10 +24,25 @@ export const BatchOptionsSchema = z
     callbackOn: CallbackOnSchema.optional().describe(
       'done (default) or failed-and-done: also once per failed job',
     ),
+    lane: z
+      .enum(LANES)
+      .default('online')
+      .describe(
+        'online: model calls as jobs come; offline: Bedrock batch inference at about half the price, back within hours; auto: offline when the batch is big enough and its deadline allows',
+      ),
+    deadline: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe(
+        'offline and auto: jobs not back from the offline lane by then run online; default offline.deadlineHours from now',
+      ),
   })
   .superRefine((o, ctx) => {
     if (o.callbackOn !== undefined && o.callbackUrl === undefined) {
       ctx.addIssue({ code: 'custom', path: ['callbackOn'], message: 'needs a callbackUrl' });
+    }
+    if (o.deadline !== undefined && o.lane === 'online') {
+      ctx.addIssue({ code: 'custom', path: ['deadline'], message: 'is for lane "offline" or "auto"' });
     }
   })
   .transform(({ callbackUrl, callbackOn, ...rest }) => ({

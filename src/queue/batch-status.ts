@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
-import type { BatchState, CallbackState } from '../results/batch-state.js';
+import type { BatchState, CallbackState, LaneTotals } from '../results/batch-state.js';
 import type { ResultStore } from '../results/store.js';
 
 /** Where a batch stands; `waiting`, `active` and `missing` are read from the queue itself. */
@@ -27,6 +27,11 @@ export interface BatchStatus {
    * them now). Enqueueing the batch again adds exactly these.
    */
   missing: number;
+  /**
+   * Results and cost per lane; the offline lane also says what its results would have cost
+   * online (`docs/offline-lane.md#cost`).
+   */
+  lanes: LaneTotals;
 }
 
 /** Ids checked per round trip. */
@@ -83,6 +88,7 @@ function toStatus(s: BatchState): BatchStatus {
     waiting: 0,
     active: 0,
     missing: 0,
+    lanes: s.lanes,
     ...(s.finishedAt !== undefined ? { finishedAt: s.finishedAt } : {}),
     ...(s.callback !== undefined ? { callback: s.callback } : {}),
   };

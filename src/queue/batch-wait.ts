@@ -4,7 +4,7 @@ import { SECOND } from '../config.js';
 import { formatDuration } from '../duration.js';
 import type { Logger } from '../log.js';
 import { duplicateClient, type RedisClient } from '../redis/connect.js';
-import { type BatchState, countersOf } from '../results/batch-state.js';
+import { type BatchState, countersOf, noLanes } from '../results/batch-state.js';
 import type { BatchCounters } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 
@@ -140,6 +140,7 @@ export class BatchWaiter {
             failed: 0,
             sealed: true,
             done: true,
+            lanes: noLanes(),
           };
           const now = countersOf(state);
           if (!sameCounts(last, now)) onProgress?.(now);

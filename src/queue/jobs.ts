@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import { FAMILY_PREFIXES } from '../models/model-id.js';
 import { FAMILIES } from '../models/request.js';
-import { APIS, DEFAULT_CHAIN_NAME, TASKS } from '../redis/names.js';
+import { APIS, DEFAULT_CHAIN_NAME, LANES, TASKS } from '../redis/names.js';
 import { BatchIdSchema, JobIdSchema } from './ids.js';
 import {
   formatPath,
@@ -102,7 +102,11 @@ export const JobSchema = JobFields.superRefine(crossFieldRules);
 export type JobInput = z.input<typeof JobSchema>;
 export type Job = z.output<typeof JobSchema>;
 
-/** A job as it sits in BullMQ: id assigned, time of enqueue recorded, and its generation. */
+/**
+ * A job as it sits in BullMQ: id assigned, time of enqueue recorded, its generation, and the
+ * lane its batch asked for when that is not `online` (such a job waits, delayed, for the
+ * offline lane).
+ */
 export const QueuedJobSchema = JobFields.extend({
   id: JobIdSchema,
   enqueuedAt: z.iso.datetime(),
@@ -112,6 +116,7 @@ export const QueuedJobSchema = JobFields.extend({
     .positive()
     .optional()
     .describe('set by a retry on purpose (`./retry-failed.ts`): its result supersedes the failed one'),
+  lane: z.enum(LANES).exclude(['online']).optional(),
 }).superRefine(crossFieldRules);
 export type QueuedJob = z.output<typeof QueuedJobSchema>;
 

@@ -10,8 +10,6 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
-import { DEFAULT_MAX_TOKENS } from '../models/families/common.js';
-import type { ModelRequest } from '../models/request.js';
 import type { RedisClient } from '../redis/connect.js';
 import { PART_JOB } from '../redis/names.js';
 import type { BreakerRegistry } from '../resilience/breaker.js';
@@ -23,6 +21,7 @@ import type { ResultStore } from '../results/store.js';
 import type { TokenCalibration } from '../summarize/calibration.js';
 import { chainOutcome, type SummaryOutcome, servedModel } from '../summarize/plan.js';
 import { jobLogs } from './call-log.js';
+import { generateRequest } from './job-request.js';
 import { chainSpills, type QueuedJob, QueuedJobSchema, validateJobModels } from './jobs.js';
 import { type FailureOutcome, failureOutcome } from './outcome.js';
 import { type SplitDeps, type SplitOptions, summarizeJob } from './split.js';
@@ -78,17 +77,6 @@ interface JobRole {
   deliver(base: ResultBase, out: SummaryOutcome, log: Logger): Promise<JobOutcome>;
   /** Records a final failure: a failed result for a document; nothing for a part, whose parent fails. */
   fail(base: ResultBase, failure: Extract<FailureOutcome, { action: 'fail' }>, log: Logger): Promise<void>;
-}
-
-/** The unified request of a generate job; summarize jobs are built per model. */
-function generateRequest(job: QueuedJob): ModelRequest {
-  return {
-    ...(job.system ? { system: job.system } : {}),
-    messages: job.messages ?? [],
-    // The adapters' default, made explicit so the fleet limiter reserves what will be asked for.
-    params: { ...job.params, maxTokens: job.params?.maxTokens ?? DEFAULT_MAX_TOKENS },
-    ...(job.native ? { native: job.native } : {}),
-  };
 }
 
 /** The message of an invalid payload, every field named. */
@@ -210,6 +198,7 @@ export function createProcessor(deps: ProcessorDeps) {
         attempts: [],
         usage: { inputTokens: 0, outputTokens: 0 },
         costUsd: 0,
+        lane: 'online',
         enqueuedAt,
         startedAt,
       },
@@ -299,6 +288,7 @@ export function createProcessor(deps: ProcessorDeps) {
       attempts: [],
       usage: { inputTokens: 0, outputTokens: 0 },
       costUsd: 0,
+      lane: 'online',
       enqueuedAt: job.enqueuedAt,
       startedAt,
       // A retried job's result is of its generation: a late one of the run it replaced is refused.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { CallbackOutbox } from '../callbacks/outbox.js';
-import { ConfigSchema } from '../config.js';
+import { ConfigSchema, HOUR } from '../config.js';
 import { silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { ensureSafeRedis, RedisSetupError } from '../redis/checks.js';
@@ -90,6 +90,8 @@ interface BatchTarget {
   batchId?: string;
   open: boolean;
   callback?: ClaimRequest['callback'];
+  /** Jobs wait in BullMQ, delayed until the deadline, for the batch's offline lane. */
+  offline?: { lane: 'offline' | 'auto'; deadlineMs: number };
 }
 
 interface Prepared {
@@ -191,9 +193,18 @@ export function createProducer(options: ProducerOptions): Producer {
       const retry = generations[i] ?? 0;
       return [retry > 0 ? { ...p, job: { ...p.job, retry } } : p];
     });
+    const { offline } = batch;
     try {
       await queue.addBulk(
-        fresh.map((p) => ({ name: p.job.task, data: p.job, opts: bullJobOptions(p.job, opts, config) })),
+        fresh.map((p) => ({
+          name: p.job.task,
+          data: offline ? { ...p.job, lane: offline.lane } : p.job,
+          opts: {
+            ...bullJobOptions(p.job, opts, config),
+            // The offline lane takes them from the delayed set; what is not back by the deadline runs online.
+            ...(offline ? { delay: Math.max(0, offline.deadlineMs - Date.now()) } : {}),
+          },
+        })),
       );
     } catch (err) {
       const undone = await claims.release(req).catch(() => 0);
@@ -220,8 +231,43 @@ export function createProducer(options: ProducerOptions): Producer {
     return checked;
   }
 
+  /** The coordinators' queue, made on first use so producers of online batches write none of its keys. */
+  let offlineQueue: Queue | undefined;
+
+  /**
+   * Hands a sealed batch with an offline part to its coordinator (one BullMQ job per batch id,
+   * so sealing again adds nothing). Should this fail, the batch's jobs still run online at
+   * their deadline; sealing again retries it.
+   */
+  async function startOfflineLane(batchId: string): Promise<void> {
+    if ((await redis.hexists(keys.offline(batchId), 'lane')) !== 1) return;
+    offlineQueue ??= new Queue(keys.offlineQueueName, { connection: redis, prefix: keys.bullPrefix });
+    await offlineQueue.add(
+      'coordinate',
+      { batchId },
+      {
+        jobId: batchId,
+        attempts: config.worker.jobAttempts,
+        backoff: { type: 'exponential', delay: opts.backoffDelayMs },
+        removeOnComplete: true,
+        removeOnFail: { age: opts.keepFailedSeconds },
+      },
+    );
+    log.info({ batchId }, 'batch handed to the offline lane');
+  }
+
   async function add(prepared: readonly Prepared[], batch: BatchTarget): Promise<EnqueueResult[]> {
     await checkRedis();
+    if (batch.offline && batch.batchId !== undefined) {
+      // Before any job: the coordinator reads the batch's lane and deadline here (the first call's win).
+      const key = keys.offline(batch.batchId);
+      await redis
+        .multi()
+        .hsetnx(key, 'lane', batch.offline.lane)
+        .hsetnx(key, 'deadline', String(batch.offline.deadlineMs))
+        .expire(key, config.resultTtlSeconds)
+        .exec();
+    }
     const out: EnqueueResult[] = [];
     let slice: Prepared[] = [];
     let bytes = 0;
@@ -236,7 +282,10 @@ export function createProducer(options: ProducerOptions): Producer {
     }
     if (slice.length > 0) out.push(...(await addSlice(slice, batch)));
     // Sealed only after BullMQ holds every job: a batch cannot be done half-enqueued.
-    if (batch.batchId !== undefined && !batch.open) await store.seal(batch.batchId);
+    if (batch.batchId !== undefined && !batch.open) {
+      await store.seal(batch.batchId);
+      await startOfflineLane(batch.batchId);
+    }
     return out;
   }
 
@@ -257,12 +306,30 @@ export function createProducer(options: ProducerOptions): Producer {
 
     async enqueueBatch(inputs, callOpts = {}) {
       assertOpen();
-      const { batchId: requested, open, callback } = parseBatchOptions(callOpts, config.callbacks);
+      const {
+        batchId: requested,
+        open,
+        callback,
+        lane,
+        deadline,
+      } = parseBatchOptions(callOpts, config.callbacks);
       const enqueuedAt = new Date().toISOString();
       // Validate everything before writing anything: one bad job refuses the whole batch.
       const prepared = inputs.map((input, i) => prepare(input, `jobs[${i}]`, enqueuedAt));
       const batchId = assignBatch(prepared, requested);
-      const jobs = await add(prepared, { batchId, open, ...(callback ? { callback } : {}) });
+      const offline =
+        lane === 'online'
+          ? undefined
+          : {
+              lane,
+              deadlineMs: deadline ? Date.parse(deadline) : Date.now() + config.offline.deadlineHours * HOUR,
+            };
+      const jobs = await add(prepared, {
+        batchId,
+        open,
+        ...(callback ? { callback } : {}),
+        ...(offline ? { offline } : {}),
+      });
       const enqueued = jobs.filter((j) => j.status === 'enqueued').length;
       log.info({ batchId, enqueued, duplicates: jobs.length - enqueued }, 'batch enqueued');
       return { batchId, enqueued, duplicates: jobs.length - enqueued, jobs };
@@ -273,6 +340,7 @@ export function createProducer(options: ProducerOptions): Producer {
       const parsed = BatchIdSchema.safeParse(batchId, { reportInput: true });
       if (!parsed.success) throw new JobValidationError(toJobIssues('batchId', parsed.error));
       const state = await store.seal(parsed.data);
+      if (state) await startOfflineLane(parsed.data);
       log.info({ batchId, done: state?.done }, 'batch sealed');
       return state;
     },
@@ -297,7 +365,7 @@ export function createProducer(options: ProducerOptions): Producer {
     close() {
       closing ??= (async () => {
         waiter.close();
-        for (const closable of [queue, outbox]) {
+        for (const closable of [queue, outbox, ...(offlineQueue ? [offlineQueue] : [])]) {
           try {
             await closable.close();
           } catch (err) {

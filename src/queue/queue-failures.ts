@@ -90,6 +90,7 @@ async function recordFailure(job: Job, deps: QueueFailureDeps): Promise<boolean>
     attempts: [],
     usage: { inputTokens: 0, outputTokens: 0 },
     costUsd: 0,
+    lane: 'online',
     enqueuedAt,
     startedAt: at(job.processedOn, enqueuedAt),
     finishedAt,

@@ -80,12 +80,14 @@ for i = ${FIRST_ID}, #ARGV do
   local k = 5 + (i - ${FIRST_ID}) * 4
   local id = ARGV[i]
   local code
+  local lane = 'online'
   if redis.call('SISMEMBER', KEYS[2], id) == 0 then
     code = 'unknown'
   else
     local result = redis.call('GET', KEYS[k])
     if result then
       local ok, rec = pcall(cjson.decode, result)
+      if ok and type(rec) == 'table' and type(rec.lane) == 'string' then lane = rec.lane end
       if not (ok and type(rec) == 'table' and rec.status == 'failed') then code = 'completed'
       elseif redis.call('EXISTS', KEYS[k + 1]) == 0 then code = 'expired'
       else code = 'retry' end
@@ -110,6 +112,8 @@ for i = ${FIRST_ID}, #ARGV do
     if code == 'retry' then
       redis.call('DEL', KEYS[k])
       redis.call('HINCRBY', KEYS[1], 'failed', -1)
+      -- The lane's count goes with it; what the failed run cost was spent and stays counted.
+      redis.call('HINCRBY', KEYS[1], lane .. ':failed', -1)
     end
     accepted = accepted + 1
   end

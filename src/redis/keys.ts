@@ -1,4 +1,4 @@
-import { CALLBACK_QUEUE_NAME, QUEUE_NAME } from './names.js';
+import { CALLBACK_QUEUE_NAME, OFFLINE_QUEUE_NAME, QUEUE_NAME } from './names.js';
 
 /**
  * Every Redis key the service writes, in one place (`docs/architecture.md#redis-keys`).
@@ -59,6 +59,17 @@ export interface Keys {
   readonly callbackQueueName: string;
   /** BullMQ's hash of one callback delivery job. */
   callbackJob(jobId: string): string;
+  /**
+   * Hash of a batch's offline lane (`docs/offline-lane.md`): `planned`, `parts`, `polls`,
+   * `doneAt`, and per part `part:<n>` its JSON state (model, S3 keys, invocation job, status).
+   */
+  offline(batchId: string): string;
+  /** List of the job ids of one part of a batch's offline lane, in record order. */
+  offlinePart(batchId: string, part: number): string;
+  /** The BullMQ queue of offline-lane coordinators. */
+  readonly offlineQueueName: string;
+  /** BullMQ's sorted set of delayed jobs of the jobs queue (where offline-lane jobs wait). */
+  readonly bullDelayed: string;
   /** The BullMQ queue name. */
   readonly queueName: string;
   /** The `prefix` option for BullMQ `Queue`, `Worker` and `QueueEvents`. */
@@ -100,6 +111,11 @@ export function keysFor(prefix: string): Keys {
     callbackDelivery: (deliveryId) => `${prefix}:callback:${deliveryId}`,
     callbackQueueName: CALLBACK_QUEUE_NAME,
     callbackJob: (jobId) => `${prefix}:${CALLBACK_QUEUE_NAME}:${jobId}`,
+    // Not under `offline:`, which is the coordinator queue's own key space.
+    offline: (batchId) => `${prefix}:lane:${batchId}`,
+    offlinePart: (batchId, part) => `${prefix}:lane:${batchId}:part:${part}`,
+    offlineQueueName: OFFLINE_QUEUE_NAME,
+    bullDelayed: `${prefix}:${QUEUE_NAME}:delayed`,
     queueName: QUEUE_NAME,
     bullPrefix: prefix,
     bullJob: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}`,

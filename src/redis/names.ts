@@ -37,3 +37,16 @@ export const QUEUE_STATES = [
   'completed',
   'failed',
 ] as const;
+
+/** The BullMQ queue of offline-lane coordinators: one job per sealed batch that goes offline. */
+export const OFFLINE_QUEUE_NAME = 'offline';
+
+/**
+ * How a batch's model calls are made: `online` through InvokeModel/Converse as they come,
+ * `offline` through Bedrock batch inference (model invocation jobs, about half the price),
+ * `auto` offline when the batch is big enough and its deadline allows it (`docs/offline-lane.md`).
+ */
+export const LANES = ['online', 'offline', 'auto'] as const;
+
+/** The lane a result was produced in. */
+export const RESULT_LANES = ['online', 'offline'] as const;

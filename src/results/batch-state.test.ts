@@ -53,6 +53,29 @@ describe('parseBatchState', () => {
         lastError: 'HTTP 502',
         failedJobs: { delivered: 1, failed: 0 },
       },
+      lanes: {
+        online: { completed: 0, failed: 0, costUsd: 0 },
+        offline: { completed: 0, failed: 0, costUsd: 0, onlineCostUsd: 0 },
+      },
+    });
+  });
+
+  it('reads results and cost per lane, with what the offline part would have cost online', () => {
+    const state = parseBatchState('b', {
+      total: '5',
+      completed: '4',
+      failed: '1',
+      'online:completed': '1',
+      'online:failed': '1',
+      'online:costUsd': '0.000300000000',
+      'offline:completed': '3',
+      'offline:costUsd': '0.00045000000000000004',
+      'offline:onlineCostUsd': '0.0009',
+    });
+
+    expect(state?.lanes).toEqual({
+      online: { completed: 1, failed: 1, costUsd: 0.0003 },
+      offline: { completed: 3, failed: 0, costUsd: 0.00045, onlineCostUsd: 0.0009 },
     });
   });
 

@@ -13,6 +13,19 @@ export interface CallbackState {
   failedJobs?: { delivered: number; failed: number };
 }
 
+/** Results of one lane of a batch and what they cost. */
+export interface LaneCounters {
+  completed: number;
+  failed: number;
+  costUsd: number;
+}
+
+/** A batch's results per lane; the offline lane also says what it would have cost online. */
+export interface LaneTotals {
+  online: LaneCounters;
+  offline: LaneCounters & { onlineCostUsd: number };
+}
+
 /** A batch's counters with whether more jobs may come, whether it is done, and its callback. */
 export interface BatchState extends BatchCounters {
   /** False while a producer may still add jobs (`open: true`, or an enqueue in progress). */
@@ -24,6 +37,8 @@ export interface BatchState extends BatchCounters {
   /** The results-stream entry that marked it done: the id of its `done` event. */
   doneEventId?: string;
   callback?: CallbackState;
+  /** Results and cost per lane (results written before lanes existed count in neither). */
+  lanes: LaneTotals;
 }
 
 const STATUSES = new Set<CallbackState['status']>(['pending', 'delivered', 'failed']);
@@ -31,6 +46,26 @@ const STATUSES = new Set<CallbackState['status']>(['pending', 'delivered', 'fail
 function count(value: string | undefined): number {
   const n = Number(value ?? 0);
   return Number.isFinite(n) ? n : 0;
+}
+
+/** Sums of floats kept by HINCRBYFLOAT, rounded to what a price can mean. */
+const usd = (value: string | undefined): number => Math.round(count(value) * 1e9) / 1e9;
+
+/** Per-lane totals of a batch with no results. */
+export function noLanes(): LaneTotals {
+  return lanesOf({});
+}
+
+function lanesOf(h: Readonly<Record<string, string>>): LaneTotals {
+  const lane = (name: 'online' | 'offline'): LaneCounters => ({
+    completed: count(h[`${name}:completed`]),
+    failed: count(h[`${name}:failed`]),
+    costUsd: usd(h[`${name}:costUsd`]),
+  });
+  return {
+    online: lane('online'),
+    offline: { ...lane('offline'), onlineCostUsd: usd(h['offline:onlineCostUsd']) },
+  };
 }
 
 /** The counters alone, as `getBatch` and `waitForBatch` report them. */
@@ -55,6 +90,7 @@ export function parseBatchState(
     ...counters,
     sealed,
     done: h.doneAt !== undefined || (sealed && counters.completed + counters.failed >= counters.total),
+    lanes: lanesOf(h),
   };
   if (h.doneAt !== undefined) state.finishedAt = new Date(count(h.doneAt)).toISOString();
   if (h.doneEventId !== undefined) state.doneEventId = h.doneEventId;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STOP_REASONS } from '../models/request.js';
+import { RESULT_LANES } from '../redis/names.js';
 import { AttemptRecordSchema } from '../resilience/attempt.js';
 
 const RESULT_STATUSES = ['completed', 'failed'] as const;
@@ -36,6 +37,17 @@ export const ResultRecordSchema = z
       outputTokens: z.number().int().nonnegative(),
     }),
     costUsd: z.number().nonnegative().describe('summed over every attempt that was billed'),
+    lane: z
+      .enum(RESULT_LANES)
+      .optional()
+      .describe(
+        'online (InvokeModel/Converse) or offline (batch inference); absent in records older than lanes',
+      ),
+    onlineCostUsd: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('offline results: what the same usage would have cost at on-demand prices'),
     enqueuedAt: Timestamp,
     startedAt: Timestamp,
     finishedAt: Timestamp,

@@ -50,7 +50,10 @@ export const DEFAULT_PAGE_SIZE = 500;
  * result (`./batch-done.ts`). A retried id keeps its place in the batch's list of results.
  * KEYS: result, batch, batch results list, results stream, callback outbox, batch retries.
  * ARGV: json, ttl seconds, job id, batch id ('' for none), status, stream max length,
- * failure kind, finished at (unix ms), generation (0 for the first run).
+ * failure kind, finished at (unix ms), generation (0 for the first run), lane, cost,
+ * online-equivalent cost (offline only).
+ * Per lane the batch also counts `<lane>:<status>` and sums `<lane>:costUsd`, and for the
+ * offline lane `offline:onlineCostUsd`: what the same calls would have cost on demand.
  * Returns 0 when a result was there already or the generation is stale, 1 when written, 2 when
  * a callback was queued too.
  */
@@ -60,6 +63,9 @@ if ARGV[4] ~= '' and gen < tonumber(redis.call('HGET', KEYS[6], ARGV[3]) or '0')
 if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 0 end
 if ARGV[4] ~= '' then
   redis.call('HINCRBY', KEYS[2], ARGV[5], 1)
+  redis.call('HINCRBY', KEYS[2], ARGV[10] .. ':' .. ARGV[5], 1)
+  redis.call('HINCRBYFLOAT', KEYS[2], ARGV[10] .. ':costUsd', ARGV[11])
+  if ARGV[10] == 'offline' then redis.call('HINCRBYFLOAT', KEYS[2], 'offline:onlineCostUsd', ARGV[12]) end
   redis.call('EXPIRE', KEYS[2], ARGV[2])
   if gen == 0 then redis.call('RPUSH', KEYS[3], ARGV[3]) end
   redis.call('EXPIRE', KEYS[3], ARGV[2])
@@ -144,6 +150,10 @@ export class ResultStore {
         record.status === 'failed' ? failureKind(record) : '',
         Date.parse(record.finishedAt),
         record.retry ?? 0,
+        record.lane ?? 'online',
+        // Fixed notation: Redis reads floats, and this keeps tiny costs out of exponent form.
+        record.costUsd.toFixed(12),
+        (record.onlineCostUsd ?? record.costUsd).toFixed(12),
       ],
     );
     if (written === 2) this.onOutbox?.();

@@ -40,6 +40,34 @@ afterAll(async () => {
 });
 
 describe('npm run demo', () => {
+  it("--lane offline runs the corpus through batch inference and shows both lanes' cost", async () => {
+    url = await redisUrl();
+
+    const run = await runCli(
+      ['--json', 'demo', '--lane', 'offline', '--time-scale', '8', '--prefix', ownPrefix()],
+      {
+        env: { REDIS_URL: url },
+        timeoutMs: 150_000,
+      },
+    );
+    const summary = jsonLines(run.stdout).find((l) => 'summary' in l)?.summary as
+      | (DemoSummary & {
+          invocationJobs: number;
+          lanes: {
+            online: { completed: number };
+            offline: { completed: number; costUsd: number; onlineCostUsd: number };
+          };
+        })
+      | undefined;
+
+    expect(run.code, run.stderr.slice(-2_000)).toBe(0);
+    expect(summary).toMatchObject({ documents: 217, completed: 217, failed: 0, invocationJobs: 1 });
+    // Every document but the one longer than every window (summarized in parts, online) went offline.
+    expect(summary?.lanes.offline.completed).toBe(216);
+    expect(summary?.lanes.online.completed).toBe(1);
+    expect(summary?.lanes.offline.onlineCostUsd).toBeCloseTo(2 * (summary?.lanes.offline.costUsd ?? 0), 6);
+  }, 180_000);
+
   it('summarizes the whole corpus through an outage of the primary model, headless', async () => {
     url = await redisUrl();
 

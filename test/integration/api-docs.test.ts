@@ -102,6 +102,8 @@ describe('OpenAPI document', () => {
       expect.objectContaining({ name: 'batchId', in: 'query' }),
       expect.objectContaining({ name: 'callbackUrl', in: 'query' }),
       expect.objectContaining({ name: 'callbackOn', in: 'query' }),
+      expect.objectContaining({ name: 'lane', in: 'query' }),
+      expect.objectContaining({ name: 'deadline', in: 'query' }),
     ]);
   });
 

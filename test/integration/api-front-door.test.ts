@@ -255,7 +255,7 @@ describe('sizes and shapes at the front door', () => {
 
     expect(extra.status).toBe(400);
     expect(JSON.parse(extra.body).error).toBe(
-      'body.callback: is not a field of a batch (expected batchId, jobs, callbackUrl, callbackOn)',
+      'body.callback: is not a field of a batch (expected batchId, jobs, callbackUrl, callbackOn, lane, deadline)',
     );
     expect(proto.status).toBe(400);
     expect(JSON.parse(proto.body).error).toBe(

@@ -215,7 +215,7 @@ describe('NDJSON batches', () => {
 
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error).toBe(
-      'query.batch: is not a field of a batch (expected batchId, callbackUrl, callbackOn)',
+      'query.batch: is not a field of a batch (expected batchId, callbackUrl, callbackOn, lane, deadline)',
     );
     expect(badId.json().error).toMatch(/^query\.batchId: must not contain ":"/);
     expect(onJson.json().error).toMatch(/^query\.batchId: only for application\/x-ndjson bodies/);

@@ -129,6 +129,10 @@ describe('HTTP API', () => {
       waiting: 0,
       active: 0,
       missing: 0,
+      lanes: {
+        online: { completed: 3, failed: 0, costUsd: expect.any(Number) },
+        offline: { completed: 0, failed: 0, costUsd: 0, onlineCostUsd: 0 },
+      },
     });
     expect(result.json()).toMatchObject({
       id: 'j2',

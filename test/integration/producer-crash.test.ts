@@ -75,6 +75,10 @@ describe('an enqueue killed between claim and add', () => {
       waiting: 0,
       active: 0,
       missing: 40,
+      lanes: {
+        online: { completed: 0, failed: 0, costUsd: 0 },
+        offline: { completed: 0, failed: 0, costUsd: 0, onlineCostUsd: 0 },
+      },
     });
     expect(retry).toMatchObject({ enqueued: 40, duplicates: 0 });
     expect(queued.waiting).toBe(40);

@@ -2,17 +2,19 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CallbackOnSchema, CallbackUrlSchema } from '../../callbacks/options.js';
-import { MIB } from '../../config.js';
+import { HOUR, MIB } from '../../config.js';
+import { offlineView } from '../../offline/view.js';
 import { parseBatchOptions } from '../../queue/batch-options.js';
 import { batchStatus } from '../../queue/batch-status.js';
 import { BatchIdSchema } from '../../queue/ids.js';
 import { JobSchema } from '../../queue/jobs.js';
+import { LANES } from '../../redis/names.js';
 import { streamResults } from '../../results/export.js';
 import { ResultRecordSchema } from '../../results/record.js';
 import { streamedBodies } from '../body.js';
 import { enqueueStream } from '../enqueue-stream.js';
 import { readLines } from '../ndjson.js';
-import { BatchEnqueuedSchema, BatchStatusSchema, ErrorSchema, NdjsonRefusedSchema } from '../schemas.js';
+import { BatchEnqueuedSchema, BatchViewSchema, ErrorSchema, NdjsonRefusedSchema } from '../schemas.js';
 import { type ApiContext, idParam } from './context.js';
 
 /** The media type of a batch sent as one JSON job per line. */
@@ -35,6 +37,13 @@ const BatchBody = z.strictObject({
   callbackOn: CallbackOnSchema.optional().describe(
     'done (default), or failed-and-done: also once per failed job',
   ),
+  lane: z
+    .enum(LANES)
+    .optional()
+    .describe(
+      'online (default), offline (Bedrock batch inference, about half the price) or auto (docs/offline-lane.md)',
+    ),
+  deadline: z.string().optional().describe('offline/auto: jobs not back by then (ISO 8601) run online'),
 });
 
 /** What the OpenAPI document shows of {@link BatchBody}: the jobs' own schema. */
@@ -51,7 +60,20 @@ export const BatchQuery = z.strictObject({
   ),
   callbackUrl: z.string().optional().describe('NDJSON only: as the JSON body field'),
   callbackOn: CallbackOnSchema.optional().describe('NDJSON only: as the JSON body field'),
+  lane: z.enum(LANES).optional().describe('NDJSON only: as the JSON body field'),
+  deadline: z.string().optional().describe('NDJSON only: as the JSON body field'),
 });
+
+/** A batch's lane and deadline as the producer takes them: one deadline for every round of a stream. */
+function laneOptions(
+  lane: (typeof LANES)[number] | undefined,
+  deadline: string | undefined,
+  deadlineHours: number,
+): { lane?: (typeof LANES)[number]; deadline?: string } {
+  if (lane === undefined || lane === 'online')
+    return { ...(lane ? { lane } : {}), ...(deadline ? { deadline } : {}) };
+  return { lane, deadline: deadline ?? new Date(Date.now() + deadlineHours * HOUR).toISOString() };
+}
 
 const BatchParams = z.object({ id: BatchIdSchema });
 
@@ -79,15 +101,16 @@ async function enqueueJsonBody(req: FastifyRequest, reply: FastifyReply, ctx: Ap
   }
   const body = BatchBody.safeParse(req.body);
   if (!body.success) {
-    return reply
-      .code(400)
-      .send({ error: firstIssue(body.error, 'body', 'batchId, jobs, callbackUrl, callbackOn') });
+    return reply.code(400).send({
+      error: firstIssue(body.error, 'body', 'batchId, jobs, callbackUrl, callbackOn, lane, deadline'),
+    });
   }
-  const { batchId, callbackUrl, callbackOn } = body.data;
+  const { batchId, callbackUrl, callbackOn, lane, deadline } = body.data;
   const result = await ctx.producer.enqueueBatch(body.data.jobs as never, {
     ...(batchId ? { batchId } : {}),
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
     ...(callbackOn !== undefined ? { callbackOn } : {}),
+    ...laneOptions(lane, deadline, ctx.config.offline.deadlineHours),
   });
   return reply
     .code(202)
@@ -101,12 +124,13 @@ async function enqueueNdjsonBody(req: FastifyRequest, reply: FastifyReply, ctx: 
     body.resume();
     return reply
       .code(400)
-      .send({ error: firstIssue(query.error, 'query', 'batchId, callbackUrl, callbackOn') });
+      .send({ error: firstIssue(query.error, 'query', 'batchId, callbackUrl, callbackOn, lane, deadline') });
   }
   const { callbackUrl, callbackOn } = query.data;
   const callback = {
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
     ...(callbackOn !== undefined ? { callbackOn } : {}),
+    ...laneOptions(query.data.lane, query.data.deadline, ctx.config.offline.deadlineHours),
   };
   // Refused before a line is read, rather than at the first round.
   parseBatchOptions(callback, ctx.config.callbacks);
@@ -122,7 +146,7 @@ async function enqueueNdjsonBody(req: FastifyRequest, reply: FastifyReply, ctx: 
     { producer: ctx.producer, catalog: ctx.catalog, config: ctx.config },
     {
       ...(query.data.batchId !== undefined ? { batchId: query.data.batchId } : {}),
-      ...(callbackUrl !== undefined ? { callback } : {}),
+      ...(Object.keys(callback).length > 0 ? { callback } : {}),
       chunkJobs: ctx.config.api.ndjsonChunkJobs,
       chunkBytes: CHUNK_BYTES,
     },
@@ -176,14 +200,15 @@ export function batchRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         summary: "A batch's progress",
         params: BatchParams,
-        response: { 200: BatchStatusSchema, 400: ErrorSchema, 404: ErrorSchema },
+        response: { 200: BatchViewSchema, 400: ErrorSchema, 404: ErrorSchema },
       },
     },
     async (req, reply) => {
       const batchId = idParam(req, BatchIdSchema, 'batch id');
       const status = await batchStatus(ctx.redis, ctx.keys, ctx.store, batchId);
       if (!status) return reply.code(404).send({ error: `no batch ${batchId}` });
-      return status;
+      const offline = await offlineView(ctx.redis, ctx.keys, batchId);
+      return { ...status, ...(offline ? { offline } : {}) };
     },
   );
   app.get(

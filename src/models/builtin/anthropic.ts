@@ -26,6 +26,9 @@ export const ANTHROPIC_MODELS: readonly ModelInfo[] = [
     maxOutputTokens: 4_096,
     priceInPer1k: 0.00025,
     priceOutPer1k: 0.00125,
+    // Batch inference, from the same pricing page: half of on-demand.
+    batchPriceInPer1k: 0.000125,
+    batchPriceOutPer1k: 0.000625,
     rpm: 1_000,
     tpm: 2_000_000,
     profiles: ['us', 'eu', 'apac', 'us-gov'],

@@ -1,0 +1,139 @@
+import { HOUR } from '../config.js';
+import { minRecordsFor } from '../offline-settings.js';
+import { validateJobModels } from '../queue/jobs.js';
+import { type LaneContext, PAGE, readJobs } from './context.js';
+import { sendOnline } from './hand-back.js';
+import { partKeys } from './names.js';
+import { type PlanEntry, planParts } from './plan.js';
+import { inputLine, offlineCall } from './records.js';
+import type { LaneState, OfflineState, PartState } from './state.js';
+
+/** A group's key: one model and one invocation type per invocation job. */
+const groupOf = (modelId: string, type: string): string => `${type} ${modelId}`;
+const parseGroup = (group: string) => {
+  const at = group.indexOf(' ');
+  return { type: group.slice(0, at) as PartState['type'], modelId: group.slice(at + 1) };
+};
+
+/**
+ * The ids of a batch's jobs that wait for its offline lane: delayed in BullMQ, enqueued for the
+ * offline or auto lane, and without a result. Read a page at a time from the batch's id set.
+ */
+export async function waitingOfflineIds(
+  ctx: Pick<LaneContext, 'redis' | 'keys'>,
+  batchId: string,
+): Promise<string[]> {
+  const { redis, keys } = ctx;
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, ids] = await redis.sscan(keys.batchJobs(batchId), cursor, 'COUNT', PAGE);
+    cursor = next;
+    const pipe = redis.pipeline();
+    for (const id of ids) {
+      pipe.zscore(keys.bullDelayed, id);
+      pipe.exists(keys.result(id));
+    }
+    const replies = (await pipe.exec()) ?? [];
+    const delayed = ids.filter((_, i) => replies[i * 2]?.[1] !== null && replies[i * 2 + 1]?.[1] === 0);
+    const jobs = await readJobs(redis, keys, delayed);
+    for (const [id, job] of jobs) if (job.lane !== undefined) out.push(id);
+  } while (cursor !== '0');
+  return out.sort();
+}
+
+/**
+ * Plans a sealed batch's offline lane: each waiting job's call on the first model of its chain
+ * is grouped by model and invocation type, and groups are cut into parts within Bedrock's
+ * limits (`plan.ts`). Calls that cannot go offline are sent online first: a document that
+ * needs a summary in parts, a group below the model's minimum, or, for `auto`, every call when
+ * the deadline is nearer than an invocation job may take. Then the plan is recorded in one
+ * transaction; nothing is uploaded before that.
+ * @returns the number of calls sent online
+ */
+export async function planBatch(ctx: LaneContext, state: OfflineState, lane: LaneState): Promise<number> {
+  const { config, catalog, keys, redis } = ctx;
+  const settings = config.offline;
+  const ids = await waitingOfflineIds(ctx, state.batchId);
+  const online: { id: string; reason: string }[] = [];
+  const entries: PlanEntry[] = [];
+  const tooLate = lane.lane === 'auto' && lane.deadlineMs - ctx.now() < settings.timeoutHours * HOUR;
+  for (let i = 0; i < ids.length; i += PAGE) {
+    const page = ids.slice(i, i + PAGE);
+    const jobs = await readJobs(redis, keys, page);
+    for (const [id, job] of jobs) {
+      if (tooLate) {
+        online.push({ id, reason: 'the deadline is nearer than an invocation job may take' });
+        continue;
+      }
+      const first = validateJobModels(job, catalog, config)[0];
+      const model = first === undefined ? undefined : catalog.resolve(first);
+      if (!model) {
+        online.push({ id, reason: 'its first model is unknown' });
+        continue;
+      }
+      const call = offlineCall(job, model, config);
+      if ('reason' in call) {
+        online.push({ id, reason: call.reason });
+        continue;
+      }
+      // Record ids have a fixed width, so a line's size does not depend on its place in the file.
+      const bytes = Buffer.byteLength(inputLine(0, call.modelInput));
+      entries.push({ id, group: groupOf(model.requestId, call.type), bytes });
+    }
+  }
+  const plan = planParts(entries, (group) => ({
+    minRecords: minRecordsFor(settings, parseGroup(group).modelId),
+    maxRecords: settings.maxRecordsPerJob,
+    maxBytes: settings.maxFileBytes,
+  }));
+  online.push(...plan.online);
+  // Online first: a crash before the plan is saved plans again without them.
+  const sent = await sendOnline(
+    ctx.jobs,
+    online.map((o) => o.id),
+  );
+  const reasons = new Map<string, number>();
+  for (const o of online) reasons.set(o.reason, (reasons.get(o.reason) ?? 0) + 1);
+  await state.savePlan(
+    plan.parts.map((p, part) => {
+      const { modelId, type } = parseGroup(p.group);
+      return {
+        ids: p.ids,
+        state: {
+          part,
+          modelId,
+          type,
+          records: p.ids.length,
+          ...partKeys(settings.prefix, state.batchId, part),
+          uploaded: false,
+          collected: false,
+          offline: 0,
+          online: 0,
+        },
+      };
+    }),
+  );
+  ctx.logger.info(
+    {
+      batchId: state.batchId,
+      parts: plan.parts.map((p) => ({ group: p.group, records: p.ids.length, bytes: p.bytes })),
+      online: Object.fromEntries(reasons),
+      promoted: sent,
+    },
+    'offline lane planned',
+  );
+  return online.length;
+}
+
+/**
+ * Sends every waiting offline-lane job of a batch online (the lane is not configured, or its
+ * plan has ended and jobs came after it).
+ * @returns how many were promoted
+ */
+export async function sendAllOnline(
+  ctx: Pick<LaneContext, 'redis' | 'keys' | 'jobs'>,
+  batchId: string,
+): Promise<number> {
+  return sendOnline(ctx.jobs, await waitingOfflineIds(ctx, batchId));
+}
