@@ -220,7 +220,7 @@ export function register(program: Command, ctx: CliContext): void {
               ctx.out(`  rate now       ${r.model}: ${r.rpm} of ${r.quotaRpm} rpm`);
             ctx.out(`  tokens         ${table.inputTokens} in, ${table.outputTokens} out`);
             ctx.out(`  cost           $${table.costUsd.toFixed(4)}`);
-            if (lanes) for (const line of laneTable(lanes, table.invocationJobs)) ctx.out(line);
+            if (offline && lanes) for (const line of laneTable(lanes, table.invocationJobs)) ctx.out(line);
             ctx.out(`  wall time      ${table.wallSeconds} s`);
             ctx.out(`  results        bedrock-jobs results ${batchId} --format csv`);
             ctx.out(
