@@ -43,7 +43,10 @@ export function useChaos(): ChaosContext {
     prefix = testPrefix();
   });
   afterEach(async () => {
-    for (const thing of open.reverse()) await thing.close();
+    // Everything is closed even when one close fails; the first failure is reported.
+    const failures: unknown[] = [];
+    for (const thing of open.reverse())
+      await Promise.resolve(thing.close()).catch((e: unknown) => failures.push(e));
     for (const url of cleanUrls) {
       const redis = new Redis(url, { maxRetriesPerRequest: 1 });
       await deleteKeys(redis, prefix!).finally(() => redis.disconnect());
@@ -51,6 +54,7 @@ export function useChaos(): ChaosContext {
     if (dir) rmSync(dir, { recursive: true, force: true });
     open = [];
     cleanUrls = [];
+    if (failures.length > 0) throw failures[0];
   });
   const need = <T>(v: T | undefined): T => {
     if (v === undefined) throw new Error('only inside tests of a useChaos() file');

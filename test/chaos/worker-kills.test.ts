@@ -71,12 +71,15 @@ describe('workers killed with SIGKILL mid-batch', () => {
     const deadTokens = new Set<string>();
     const live = async (): Promise<Map<string, string>> =>
       new Map([...(await heldJobs(admin, keys))].filter(([, token]) => !deadTokens.has(token)));
-    /** Kills `w` (the only live worker) and returns what it held: read before, and after it died. */
-    const killHolding = async (w: WorkerProcess, before: Map<string, string>): Promise<Set<string>> => {
+    /**
+     * Kills `w` (the only live worker) and returns what it held: read before (a job may finish
+     * in between) and after it died (its locks outlive it: exactly what it held at its death).
+     */
+    const killHolding = async (w: WorkerProcess, before: Map<string, string>) => {
       await w.kill();
       const after = await live();
       for (const token of [...before.values(), ...after.values()]) deadTokens.add(token);
-      return new Set([...before.keys(), ...after.keys()]);
+      return { any: new Set([...before.keys(), ...after.keys()]), atDeath: new Set(after.keys()) };
     };
 
     // 1. A worker dies mid-batch with a full hand of jobs.
@@ -85,15 +88,16 @@ describe('workers killed with SIGKILL mid-batch', () => {
       const h = await live();
       return h.size >= CONCURRENCY ? h : undefined;
     });
-    const s1 = await killHolding(w1, held1);
+    const s1 = (await killHolding(w1, held1)).any;
     // 2. Crash loop: the worker that picks up jobs recovered from the first crash dies too.
     const w2 = await start();
     const held2 = await waitFor('the second worker to hold a job recovered from the first', async () => {
       const h = await live();
       return [...h.keys()].some((id) => s1.has(id)) ? h : undefined;
     });
-    const crashLoop = [...held2.keys()].filter((id) => s1.has(id));
-    const s2 = await killHolding(w2, held2);
+    const killed2 = await killHolding(w2, held2);
+    const s2 = killed2.any;
+    const crashLoop = [...killed2.atDeath].filter((id) => s1.has(id));
     // 3. Another worker dies mid-batch, after finishing some jobs of its own.
     const finishedBefore = (await finishedJobs(admin, keys)).length;
     const w3 = await start();
@@ -102,7 +106,7 @@ describe('workers killed with SIGKILL mid-batch', () => {
       const finished = (await finishedJobs(admin, keys)).length;
       return finished > finishedBefore && h.size > 0 ? h : undefined;
     });
-    const s3 = await killHolding(w3, held3);
+    const s3 = (await killHolding(w3, held3)).any;
     // 4. Two workers finish the batch.
     await Promise.all([start(), start()]);
     const counters = await within('the batch to end', producer.waitForBatch('crash', { pollMs: 500 }), {

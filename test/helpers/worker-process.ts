@@ -30,6 +30,8 @@ export interface WorkerProcess {
   readonly exited: Promise<Exit>;
   /** Resolves once it logged `worker started`; rejects if it ended before. */
   readonly started: Promise<LogLine>;
+  /** Whether the process is still running. */
+  alive(): boolean;
   /** Resolves with the first log line whose `msg` matches; rejects if the process ends first. */
   until(msg: string | RegExp): Promise<LogLine>;
   /** Sends a signal (no-op once it has ended). */
@@ -119,6 +121,7 @@ export function spawnWorkerProcess(spec: WorkerSpec): WorkerProcess {
     signal(signal) {
       if (!ended()) child.kill(signal);
     },
+    alive: () => !ended(),
     async kill() {
       if (!ended()) child.kill('SIGKILL');
       return exited;
@@ -133,9 +136,15 @@ export function spawnWorkerProcess(spec: WorkerSpec): WorkerProcess {
 /**
  * Resident set size of a live process from `/proc/<pid>/status`, in MiB: `VmRSS` now and
  * `VmHWM`, the kernel's own peak since the process started (so no sample can miss a spike).
+ * Undefined once the process is gone.
  */
-export function rssOf(pid: number): { rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+export function rssOf(pid: number): { rssMb: number; peakMb: number } | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
   const kb = (field: string): number => {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
     if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
