@@ -48,7 +48,7 @@ afterEach(async () => {
   sim.admin.reset();
 });
 
-function testConfig(chain: string[]): Config {
+function testConfig(chain: string[], consecutiveFailures = 3): Config {
   return loadConfig({
     env: {},
     overrides: {
@@ -59,7 +59,7 @@ function testConfig(chain: string[]): Config {
       models: { [CLAUDE]: UNLIMITED, [TITAN]: UNLIMITED },
       policy: {
         retry: { maxAttempts: 2, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 5 },
-        breaker: { consecutiveFailures: 3, halfOpenAfterMs: 60_000 },
+        breaker: { consecutiveFailures, halfOpenAfterMs: 60_000 },
       },
       worker: { concurrency: 8, shutdownTimeoutMs: 5_000, jobAttempts: 2, busyBackoffMs: 50 },
     },
@@ -113,7 +113,9 @@ describe('map-reduce summaries of documents longer than the window', () => {
   });
 
   it('fails the document, naming the part, when a part fails after every fallback, and leaves nothing behind', async () => {
-    const config = testConfig(['claude-3-haiku']);
+    // Both parts fail their two calls each: a breaker that opened on the third failure would
+    // refuse a part's last try, and that part would wait for the probe instead of failing.
+    const config = testConfig(['claude-3-haiku'], 5);
     sim.admin.addFault({ model: CLAUDE, outage: true });
 
     const r = await summarizeOne(config, 'ko-fail');
