@@ -1,6 +1,7 @@
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import { settlesWithin } from '../clock.js';
+import { type Config, SECOND } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { BatchIdSchema } from '../queue/ids.js';
@@ -37,9 +38,17 @@ export type OfflineCoordinatorOptions = z.input<typeof OfflineCoordinatorOptions
 
 export interface RunningCoordinator {
   worker: Worker;
-  /** Stops taking coordinator jobs, lets a running step finish, closes the AWS clients. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops taking coordinator jobs, lets a running step finish until the deadline (default
+   * `worker.shutdownTimeoutMs`), closes the AWS clients. What has not closed two seconds after
+   * the deadline (Redis down, a step still waiting) is disconnected: a step cut short is left to
+   * stalled-job recovery and resumed from its state in Redis. Idempotent.
+   */
+  close(options?: { deadlineMs?: number }): Promise<void>;
 }
+
+/** How long past its deadline a close that still waits (on Redis) is given before it is cut. */
+const CUT_GRACE_MS = 2 * SECOND;
 
 /**
  * Starts the coordinator of offline lanes inside a worker process: a BullMQ worker of the
@@ -129,12 +138,21 @@ export async function startOfflineCoordinator(input: OfflineCoordinatorOptions):
   let closing: Promise<void> | undefined;
   return {
     worker,
-    close() {
+    close(opts = {}) {
       closing ??= (async () => {
-        await worker.close().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
-        await jobs.close().catch(() => undefined);
+        const deadlineMs = opts.deadlineMs ?? config.worker.shutdownTimeoutMs;
+        const graceful = (async () => {
+          await worker.close().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+          await jobs.close().catch(() => undefined);
+          await redis.quit().catch(() => redis.disconnect());
+        })();
+        // Each of these waits for Redis for ever while it is down: a worker told to stop must stop.
+        if ((await settlesWithin(graceful, deadlineMs + CUT_GRACE_MS)) === 'late') {
+          logger.warn({ deadlineMs }, 'offline coordinator did not close in time; disconnecting');
+          for (const cut of [worker.disconnect(), jobs.disconnect()]) cut.catch(() => undefined);
+          redis.disconnect();
+        }
         aws?.close();
-        await redis.quit().catch(() => redis.disconnect());
       })();
       return closing;
     },
