@@ -321,7 +321,7 @@ describe('the installed bin', { timeout: 5 * MINUTE }, () => {
     expect(existsSync(join(app, 'node_modules', 'tsx'))).toBe(false);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: bedrock-jobs/);
-    expect(r.stdout).toMatch(/enqueue \[options\] <source>/);
+    expect(r.stdout).toMatch(/enqueue \[options\] \[source\]/);
   });
 
   it('enqueues a JSONL file under the prefix of its --config', async () => {
