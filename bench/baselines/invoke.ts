@@ -4,8 +4,8 @@ import {
   type Answer,
   type CallerOptions,
   type ChainCaller,
+  firstAnswer,
   PLACEHOLDER_CREDENTIALS,
-  toError,
 } from './types.js';
 
 /** The part of an Anthropic Messages answer the baseline keeps. */
@@ -28,35 +28,28 @@ export function anthropicInvokeCaller(options: CallerOptions): ChainCaller {
   const decoder = new TextDecoder();
   return {
     async answer(job, signal): Promise<Answer> {
-      let last: unknown = new Error('empty chain');
-      for (const modelId of options.chain) {
-        try {
-          const out = await client.send(
-            new InvokeModelCommand({
-              modelId,
-              contentType: 'application/json',
-              accept: 'application/json',
-              body: JSON.stringify({
-                anthropic_version: 'bedrock-2023-05-31',
-                max_tokens: options.maxTokens,
-                messages: [{ role: 'user', content: job.prompt }],
-              }),
-            }),
-            { abortSignal: signal },
-          );
-          const answer = MessagesAnswerSchema.parse(JSON.parse(decoder.decode(out.body)));
-          return {
-            text: answer.content.map((block) => block.text ?? '').join(''),
+      return firstAnswer(options.chain, signal, async (modelId) => {
+        const out = await client.send(
+          new InvokeModelCommand({
             modelId,
-            inputTokens: answer.usage?.input_tokens ?? 0,
-            outputTokens: answer.usage?.output_tokens ?? 0,
-          };
-        } catch (e) {
-          if (signal?.aborted) throw toError(e);
-          last = e;
-        }
-      }
-      throw toError(last);
+            contentType: 'application/json',
+            accept: 'application/json',
+            body: JSON.stringify({
+              anthropic_version: 'bedrock-2023-05-31',
+              max_tokens: options.maxTokens,
+              messages: [{ role: 'user', content: job.prompt }],
+            }),
+          }),
+          { abortSignal: signal },
+        );
+        const answer = MessagesAnswerSchema.parse(JSON.parse(decoder.decode(out.body)));
+        return {
+          text: answer.content.map((block) => block.text ?? '').join(''),
+          modelId,
+          inputTokens: answer.usage?.input_tokens ?? 0,
+          outputTokens: answer.usage?.output_tokens ?? 0,
+        };
+      });
     },
     async close() {
       client.destroy();

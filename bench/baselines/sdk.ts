@@ -7,8 +7,8 @@ import {
   type Answer,
   type CallerOptions,
   type ChainCaller,
+  firstAnswer,
   PLACEHOLDER_CREDENTIALS,
-  toError,
 } from './types.js';
 
 /** `standard` is the SDK's default; `adaptive` adds its client-side rate limiter. */
@@ -32,30 +32,23 @@ export function sdkCaller(options: CallerOptions & { retryMode: SdkRetryMode }):
   });
   return {
     async answer(job, signal): Promise<Answer> {
-      let last: unknown = new Error('empty chain');
-      for (const modelId of options.chain) {
-        try {
-          const out = await client.send(
-            new ConverseCommand({
-              modelId,
-              messages: [{ role: 'user', content: [{ text: job.prompt }] }],
-              inferenceConfig: { maxTokens: options.maxTokens },
-            }),
-            { abortSignal: signal },
-          );
-          return {
-            text: textOf(out),
+      // A model that fails has been retried by the SDK as far as its strategy allows: next one.
+      return firstAnswer(options.chain, signal, async (modelId) => {
+        const out = await client.send(
+          new ConverseCommand({
             modelId,
-            inputTokens: out.usage?.inputTokens ?? 0,
-            outputTokens: out.usage?.outputTokens ?? 0,
-          };
-        } catch (e) {
-          if (signal?.aborted) throw toError(e);
-          // The SDK has already retried this model as far as its strategy allows.
-          last = e;
-        }
-      }
-      throw toError(last);
+            messages: [{ role: 'user', content: [{ text: job.prompt }] }],
+            inferenceConfig: { maxTokens: options.maxTokens },
+          }),
+          { abortSignal: signal },
+        );
+        return {
+          text: textOf(out),
+          modelId,
+          inputTokens: out.usage?.inputTokens ?? 0,
+          outputTokens: out.usage?.outputTokens ?? 0,
+        };
+      });
     },
     async close() {
       client.destroy();

@@ -48,3 +48,25 @@ export const PLACEHOLDER_CREDENTIALS = { accessKeyId: 'goodput-bench', secretAcc
 export function toError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown));
 }
+
+/**
+ * The loop every hand-built baseline writes around its library: each model of the chain in
+ * turn, the first answer wins, an abort ends the loop at once.
+ * @throws the last model's error when every model failed, or the abort's
+ */
+export async function firstAnswer(
+  chain: readonly string[],
+  signal: AbortSignal | undefined,
+  call: (modelId: string) => Promise<Answer>,
+): Promise<Answer> {
+  let last: unknown = new Error('empty chain');
+  for (const modelId of chain) {
+    try {
+      return await call(modelId);
+    } catch (e) {
+      if (signal?.aborted) throw toError(e);
+      last = e;
+    }
+  }
+  throw toError(last);
+}

@@ -4,8 +4,8 @@ import {
   type Answer,
   type CallerOptions,
   type ChainCaller,
+  firstAnswer,
   PLACEHOLDER_CREDENTIALS,
-  toError,
 } from './types.js';
 
 /** The AI SDK's own default, written out so the table says what was measured. */
@@ -24,28 +24,21 @@ export function vercelCaller(options: CallerOptions): ChainCaller {
   });
   return {
     async answer(job, signal): Promise<Answer> {
-      let last: unknown = new Error('empty chain');
-      for (const modelId of options.chain) {
-        try {
-          const result = await generateText({
-            model: bedrock(modelId),
-            prompt: job.prompt,
-            maxOutputTokens: options.maxTokens,
-            maxRetries: MAX_RETRIES,
-            ...(signal ? { abortSignal: signal } : {}),
-          });
-          return {
-            text: result.text,
-            modelId,
-            inputTokens: result.usage.inputTokens ?? 0,
-            outputTokens: result.usage.outputTokens ?? 0,
-          };
-        } catch (e) {
-          if (signal?.aborted) throw toError(e);
-          last = e;
-        }
-      }
-      throw toError(last);
+      return firstAnswer(options.chain, signal, async (modelId) => {
+        const result = await generateText({
+          model: bedrock(modelId),
+          prompt: job.prompt,
+          maxOutputTokens: options.maxTokens,
+          maxRetries: MAX_RETRIES,
+          ...(signal ? { abortSignal: signal } : {}),
+        });
+        return {
+          text: result.text,
+          modelId,
+          inputTokens: result.usage.inputTokens ?? 0,
+          outputTokens: result.usage.outputTokens ?? 0,
+        };
+      });
     },
     // fetch keeps no client of ours to close.
     async close() {},
