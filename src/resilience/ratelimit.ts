@@ -118,6 +118,11 @@ local w = tonumber(s[4])
 local li = tonumber(s[5]) or now
 local ld = tonumber(s[6]) or -1e15
 local bu = tonumber(s[7]) or -1e15
+-- GCRA lets tolerance / interval + 1 requests through at once: one interval less makes a
+-- burst of burstSeconds exactly that many seconds of quota, never one call more.
+local function requestTolerance(burst, ceilR)
+  return math.max(0, burst - 60000 / (ceilR * m))
+end
 local reply
 if mode == 'take' then
   local ceilR, ceilT, maxM = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -125,10 +130,8 @@ if mode == 'take' then
   local grow, hold = tonumber(ARGV[9]), tonumber(ARGV[10])
   w = w or tonumber(ARGV[11])
   if m > maxM then m = maxM end
-  -- GCRA lets tolerance / interval + 1 requests through at once: one interval less makes a
-  -- burst of burstSeconds exactly that many seconds of quota, never one call more.
   local iR = 60000 / (ceilR * m)
-  local tauR = math.max(0, burst - iR)
+  local tauR = requestTolerance(burst, ceilR)
   local debt = tr - now
   local at = math.max(now, tr - tauR, tt - burst)
   if at > now and now - ld >= hold then
@@ -157,7 +160,7 @@ elseif mode == 'throttled' then
   local ceilR, burst = tonumber(ARGV[6]), tonumber(ARGV[7])
   if now - bu <= tonumber(ARGV[8]) then
     -- The burst met a bucket with less slack than it: no more of it until the fleet falls behind.
-    tr = math.max(tr, now + math.max(0, burst - 60000 / (ceilR * m)))
+    tr = math.max(tr, now + requestTolerance(burst, ceilR))
     tt = math.max(tt, now + burst)
   elseif now - ld >= tonumber(ARGV[4]) then
     w = m
