@@ -1,9 +1,10 @@
 import type { ResolvedModel } from '../models/catalog.js';
 import { batchCostUsd, costUsd } from '../models/info.js';
 import type { ResultRecordInput } from '../results/record.js';
+import { type AnsweredChunk, dropChunks, keepChunks } from './chunks.js';
 import { type LaneContext, readJobs } from './context.js';
 import { removeJobs, sendOnline } from './hand-back.js';
-import { outputKeys, recordIndex } from './names.js';
+import { jobIdsOf, outputKeys, parseEntry, recordIndex } from './names.js';
 import { ManifestSchema, OutputLineSchema, type RecordReply, replyOf } from './records.js';
 import { hasOutput, type OfflineState, type PartState } from './state.js';
 
@@ -46,7 +47,8 @@ function offlineResult(
 
 /**
  * Reads back a finished part: each answered record becomes its job's result (exactly once,
- * through the result store) and its BullMQ job is removed; a record that came back with an
+ * through the result store) and its BullMQ job is removed, or, for a chunk of a document in
+ * parts, is kept until the document's last chunk is back and its merge runs online (`chunks.ts`); a record that came back with an
  * `error`, a refused or filtered answer, a record missing from the output, and every record of
  * a job that failed, stopped or expired are sent online, down their whole chain. Every step
  * may be repeated after a crash: a second save writes nothing and a job no longer delayed is
@@ -75,36 +77,38 @@ export async function collectPart(
   let answered: { id: string; reply: RecordReply }[] = [];
   let failed: string[] = [];
   let unreadable = 0;
+  const report = (reply: RecordReply, cost: { costUsd: number; onlineCostUsd: number }) =>
+    ctx.observer?.offlineResult({ modelId: model.requestId, usage: reply.usage, ...cost });
   const flush = async () => {
     if (answered.length > 0) {
-      const jobs = await readJobs(
-        ctx.redis,
-        ctx.keys,
-        answered.map((a) => a.id),
-      );
+      const jobs = await readJobs(ctx.redis, ctx.keys, jobIdsOf(answered.map((a) => a.id)));
       const finishedAt = new Date(ctx.now()).toISOString();
       const saved: string[] = [];
+      const chunks: AnsweredChunk[] = [];
       await Promise.all(
         answered.map(async ({ id, reply }) => {
-          const job = jobs.get(id);
+          const { jobId, chunk } = parseEntry(id);
+          if (chunk) {
+            chunks.push({ jobId, ...chunk, reply });
+            return;
+          }
+          const job = jobs.get(jobId);
           if (!job) return; // saved and removed by an earlier run of this step
           const record = offlineResult(job, model, reply, { startedAt, finishedAt });
-          if (await ctx.store.save(record)) {
-            ctx.observer?.offlineResult({
-              modelId: model.requestId,
-              usage: reply.usage,
-              costUsd: record.costUsd,
-              onlineCostUsd: record.onlineCostUsd ?? record.costUsd,
-            });
-          }
+          if (await ctx.store.save(record))
+            report(reply, { costUsd: record.costUsd, onlineCostUsd: record.onlineCostUsd ?? record.costUsd });
           saved.push(id);
         }),
       );
       await removeJobs(ctx.jobs, saved);
-      out.offline += saved.length;
+      await keepChunks(ctx, state.batchId, model, chunks, jobs, report);
+      out.offline += answered.length;
     }
     if (failed.length > 0) {
-      await sendOnline(ctx.jobs, failed);
+      const jobIds = jobIdsOf(failed);
+      // A document with a chunk that failed is summarized online whole.
+      await dropChunks(ctx, state.batchId, jobIdsOf(failed.filter((e) => parseEntry(e).chunk)));
+      await sendOnline(ctx.jobs, jobIds);
       out.online += failed.length;
     }
     answered = [];

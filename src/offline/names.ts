@@ -74,3 +74,31 @@ export function outputKeys(keys: PartKeys, jobArn: string): { records: string; m
   const inputName = keys.inputKey.slice(keys.inputKey.lastIndexOf('/') + 1);
   return { records: `${folder}${inputName}.out`, manifest: `${folder}manifest.json.out` };
 }
+
+/**
+ * One record of a part, as its list holds it: a job id for a job's one call, or
+ * `<job id>:<k>/<n>` for chunk k of the n chunks of a document summarized in parts. Job ids
+ * never hold `:` (docs/ids.md), so the last `:` marks a chunk.
+ */
+export interface RecordEntry {
+  jobId: string;
+  chunk?: { index: number; count: number };
+}
+
+/** The list entry of chunk `index` of `count` of a job's document. */
+export function chunkEntry(jobId: string, index: number, count: number): string {
+  return `${jobId}:${index}/${count}`;
+}
+
+/** What a list entry stands for; see {@link RecordEntry}. */
+export function parseEntry(entry: string): RecordEntry {
+  const at = entry.lastIndexOf(':');
+  const m = at < 0 ? null : /^(\d+)\/(\d+)$/.exec(entry.slice(at + 1));
+  if (!m) return { jobId: entry };
+  return { jobId: entry.slice(0, at), chunk: { index: Number(m[1]), count: Number(m[2]) } };
+}
+
+/** The distinct job ids of some entries, in order of first appearance. */
+export function jobIdsOf(entries: readonly string[]): string[] {
+  return [...new Set(entries.map((e) => parseEntry(e).jobId))];
+}

@@ -3,9 +3,9 @@ import { minRecordsFor } from '../offline-settings.js';
 import { validateJobModels } from '../queue/jobs.js';
 import { type LaneContext, PAGE, readJobs } from './context.js';
 import { sendOnline } from './hand-back.js';
-import { partKeys } from './names.js';
+import { chunkEntry, jobIdsOf, partKeys } from './names.js';
 import { type PlanEntry, planParts } from './plan.js';
-import { inputLine, offlineCall } from './records.js';
+import { inputLine, offlineCalls } from './records.js';
 import type { LaneState, OfflineState, PartState } from './state.js';
 
 /** A group's key: one model and one invocation type per invocation job. */
@@ -44,10 +44,11 @@ export async function waitingOfflineIds(
 
 /**
  * Plans a sealed batch's offline lane: each waiting job's call on the first model of its chain
- * is grouped by model and invocation type, and groups are cut into parts within Bedrock's
- * limits (`plan.ts`). Calls that cannot go offline are sent online first: a document that
- * needs a summary in parts, a group below the model's minimum, or, for `auto`, every call when
- * the deadline is nearer than an invocation job may take. Then the plan is recorded in one
+ * (or, for a document that needs a summary in parts, one call per chunk) is grouped by model
+ * and invocation type, and groups are cut into parts within Bedrock's limits (`plan.ts`).
+ * Calls that cannot go offline are sent online first: a group below the model's minimum, a
+ * record larger than a file, the other chunks of a document with a chunk online, or, for
+ * `auto`, every call when the deadline is nearer than an invocation job may take. Then the plan is recorded in one
  * transaction; nothing is uploaded before that.
  * @returns the number of calls sent online
  */
@@ -72,14 +73,14 @@ export async function planBatch(ctx: LaneContext, state: OfflineState, lane: Lan
         online.push({ id, reason: 'its first model is unknown' });
         continue;
       }
-      const call = offlineCall(job, model, config);
-      if ('reason' in call) {
-        online.push({ id, reason: call.reason });
-        continue;
-      }
-      // Record ids have a fixed width, so a line's size does not depend on its place in the file.
-      const bytes = Buffer.byteLength(inputLine(0, call.modelInput));
-      entries.push({ id, group: groupOf(model.requestId, call.type), bytes });
+      const calls = offlineCalls(job, model, config);
+      calls.forEach((call, k) => {
+        // Record ids have a fixed width, so a line's size does not depend on its place in the file.
+        const bytes = Buffer.byteLength(inputLine(0, call.modelInput));
+        const group = groupOf(model.requestId, call.type);
+        if (calls.length === 1) entries.push({ id, group, bytes });
+        else entries.push({ id: chunkEntry(id, k, calls.length), group, bytes, unit: id });
+      });
     }
   }
   const plan = planParts(entries, (group) => ({
@@ -89,10 +90,7 @@ export async function planBatch(ctx: LaneContext, state: OfflineState, lane: Lan
   }));
   online.push(...plan.online);
   // Online first: a crash before the plan is saved plans again without them.
-  const sent = await sendOnline(
-    ctx.jobs,
-    online.map((o) => o.id),
-  );
+  const sent = await sendOnline(ctx.jobs, jobIdsOf(online.map((o) => o.id)));
   const reasons = new Map<string, number>();
   for (const o of online) reasons.set(o.reason, (reasons.get(o.reason) ?? 0) + 1);
   await state.savePlan(

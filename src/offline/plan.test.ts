@@ -55,4 +55,43 @@ describe('planParts', () => {
     expect(plan.parts.map((p) => p.group)).toEqual(['a']);
     expect(plan.online).toHaveLength(4);
   });
+
+  it("keeps a document's chunks together: one chunk online takes the others, and a part left too short, online", () => {
+    const chunk = (doc: string, k: number, bytes = 10): PlanEntry => ({
+      id: `${doc}:${k}/3`,
+      group: 'a',
+      bytes,
+      unit: doc,
+    });
+    const plan = planParts(
+      [
+        ...entries('a', 2),
+        chunk('x', 0),
+        chunk('x', 1, 5_000),
+        chunk('x', 2),
+        chunk('y', 0),
+        chunk('y', 1),
+        chunk('y', 2),
+      ],
+      () => limits,
+    );
+    const alone = planParts(
+      [
+        ...entries('b', 2),
+        { id: 'z:0/2', group: 'b', bytes: 10, unit: 'z' },
+        { id: 'z:1/2', group: 'b', bytes: 5_000, unit: 'z' },
+      ],
+      () => limits,
+    );
+
+    expect(plan.parts.map((p) => p.ids)).toEqual([['a-0', 'a-1', 'y:0/3', 'y:1/3', 'y:2/3']]);
+    expect(plan.parts[0]?.bytes).toBe(50);
+    expect(plan.online).toEqual([
+      { id: 'x:1/3', reason: 'its record is larger than an input file may be' },
+      { id: 'x:0/3', reason: 'another chunk of its document runs online' },
+      { id: 'x:2/3', reason: 'another chunk of its document runs online' },
+    ]);
+    expect(alone.parts).toEqual([]);
+    expect(alone.online.map((o) => o.id).sort()).toEqual(['b-0', 'b-1', 'z:0/2', 'z:1/2']);
+  });
 });

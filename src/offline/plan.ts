@@ -4,11 +4,16 @@
  * cut into parts within Bedrock's limits. A group too small for an invocation job runs online.
  */
 
-/** One call that may go offline: its job id, its group and the size of its JSONL line. */
+/** One call that may go offline: its record's entry, its group and the size of its JSONL line. */
 export interface PlanEntry {
   id: string;
   group: string;
   bytes: number;
+  /**
+   * Entries of one unit (the chunks of one document) go offline together or not at all: the
+   * merge step needs every chunk back.
+   */
+  unit?: string;
 }
 
 /** Bedrock's limits for one group's invocation jobs. */
@@ -54,7 +59,7 @@ export function planParts(entries: readonly PlanEntry[], limitsOf: (group: strin
   const parts: PlannedPart[] = [];
   for (const [group, list] of groups) {
     const limits = limitsOf(group);
-    const tooFew = (n: number) => `fewer than ${limits.minRecords} records for one invocation job (${n})`;
+    const tooFew = (n: number) => tooFewReason(limits, n);
     if (list.length < limits.minRecords) {
       for (const e of list) online.push({ id: e.id, reason: tooFew(list.length) });
       continue;
@@ -84,6 +89,46 @@ export function planParts(entries: readonly PlanEntry[], limitsOf: (group: strin
         parts.splice(i, 1);
       }
     }
+  }
+  return keepUnitsWhole({ parts, online }, entries, limitsOf);
+}
+
+const tooFewReason = (limits: GroupLimits, n: number): string =>
+  `fewer than ${limits.minRecords} records for one invocation job (${n})`;
+
+/**
+ * Takes every unit with an entry online out of the parts, so it runs online whole; a part left
+ * below its minimum runs online too, which may take further units with it.
+ */
+function keepUnitsWhole(
+  plan: Plan,
+  entries: readonly PlanEntry[],
+  limitsOf: (group: string) => GroupLimits,
+): Plan {
+  const unitOf = new Map<string, string>();
+  for (const e of entries) if (e.unit !== undefined) unitOf.set(e.id, e.unit);
+  if (unitOf.size === 0) return plan;
+  const bytesOf = new Map(entries.map((e) => [e.id, e.bytes]));
+  const { online } = plan;
+  let parts = plan.parts;
+  let seen = -1;
+  while (seen !== online.length) {
+    seen = online.length;
+    const gone = new Set(online.map((o) => unitOf.get(o.id)).filter((u) => u !== undefined));
+    const next: PlannedPart[] = [];
+    for (const p of parts) {
+      const keep = p.ids.filter((id) => !gone.has(unitOf.get(id) ?? ''));
+      for (const id of p.ids)
+        if (gone.has(unitOf.get(id) ?? ''))
+          online.push({ id, reason: 'another chunk of its document runs online' });
+      const limits = limitsOf(p.group);
+      if (keep.length < limits.minRecords) {
+        for (const id of keep) online.push({ id, reason: tooFewReason(limits, keep.length) });
+        continue;
+      }
+      next.push({ ...p, ids: keep, bytes: keep.reduce((n, id) => n + (bytesOf.get(id) ?? 0), 0) });
+    }
+    parts = next;
   }
   return { parts, online };
 }

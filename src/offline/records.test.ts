@@ -3,7 +3,9 @@ import { ConfigSchema } from '../config.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { batchCostUsd, costUsd } from '../models/info.js';
 import type { QueuedJob } from '../queue/jobs.js';
-import { inputLine, OutputLineSchema, offlineCall, replyOf } from './records.js';
+import { chunkDocument } from '../summarize/chunk.js';
+import { chunkBudget } from '../summarize/plan.js';
+import { inputLine, OutputLineSchema, offlineCalls, replyOf } from './records.js';
 
 const config = ConfigSchema.parse({});
 const catalog = new ModelCatalog();
@@ -21,8 +23,10 @@ const summarize = (document: string, extra: Partial<QueuedJob> = {}): QueuedJob 
 
 describe('offline records', () => {
   it("writes a summary as the family's native body, the same prompt the online path sends", () => {
-    const call = offlineCall(summarize('The parties agree to pay 100 EUR by 1 March.'), haiku, config);
+    const calls = offlineCalls(summarize('The parties agree to pay 100 EUR by 1 March.'), haiku, config);
+    const call = calls[0]!;
 
+    expect(calls).toHaveLength(1);
     expect(call).toMatchObject({ type: 'InvokeModel', model: { requestId: haiku.requestId } });
     const body = 'modelInput' in call ? call.modelInput : {};
     expect(body).toMatchObject({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 512 });
@@ -32,24 +36,33 @@ describe('offline records', () => {
   });
 
   it('writes a Converse body (no modelId) for a job that asks for Converse or a Converse-only model', () => {
-    const asked = offlineCall(summarize('text', { api: 'converse' }), haiku, config);
-    const only = offlineCall(summarize('text'), model('openai.gpt-oss-120b-1:0'), config);
+    const [asked] = offlineCalls(summarize('text', { api: 'converse' }), haiku, config);
+    const [only] = offlineCalls(summarize('text'), model('openai.gpt-oss-120b-1:0'), config);
 
     for (const call of [asked, only]) {
       expect(call).toMatchObject({ type: 'Converse' });
-      const body = 'modelInput' in call ? call.modelInput : {};
+      const body = call?.modelInput ?? {};
       expect(body).toHaveProperty('messages');
       expect(body).toHaveProperty('inferenceConfig');
       expect(body).not.toHaveProperty('modelId');
     }
   });
 
-  it('leaves a document that needs a summary in parts to the online path', () => {
-    const long = 'word '.repeat(200_000);
+  it('writes a document too long for the model as one summary call per chunk, cut as the online path cuts it', () => {
+    const titan = model('amazon.titan-text-express-v1');
+    const long = Array.from({ length: 4_000 }, (_, i) => `Clause ${i} binds both parties.`).join(' ');
+    const chunks = chunkDocument(long, titan.family, chunkBudget(titan, config.summarize.maxOutputTokens));
 
-    expect(offlineCall(summarize(long), model('amazon.titan-text-express-v1'), config)).toEqual({
-      reason: 'the document needs a summary in parts',
+    const calls = offlineCalls(summarize(long), titan, config);
+
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(calls).toHaveLength(chunks.length);
+    calls.forEach((call, i) => {
+      expect(call.type).toBe('InvokeModel');
+      expect(JSON.stringify(call.modelInput)).toContain(JSON.stringify(chunks[i]).slice(1, 60));
     });
+    // Written again from the job alone, the calls are the same: a part's file does not change.
+    expect(offlineCalls(summarize(long), titan, config)).toEqual(calls);
   });
 
   it('writes one JSON line per record with its record id', () => {

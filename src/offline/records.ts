@@ -7,6 +7,7 @@ import { isNativeFamily, type ModelRequest, type NativeReply } from '../models/r
 import { estimateTokens } from '../models/tokens.js';
 import { generateRequest } from '../queue/job-request.js';
 import type { QueuedJob } from '../queue/jobs.js';
+import { chunkDocument } from '../summarize/chunk.js';
 import { chunkBudget, fitsModel } from '../summarize/plan.js';
 import { buildSummaryRequest, detectLanguage } from '../summarize/prompt.js';
 import { recordId } from './names.js';
@@ -22,48 +23,50 @@ export interface OfflineCall {
   modelInput: Record<string, unknown>;
 }
 
-/** A job whose call cannot go offline, and why; it runs online. */
-export interface OnlineOnly {
-  reason: string;
-}
-
-/** The request a job's call makes of `model`: its messages, or the summary prompt for the model's family. */
-function requestFor(job: QueuedJob, model: ResolvedModel, config: Pick<Config, 'summarize'>): ModelRequest {
-  if (job.task === 'generate') return generateRequest(job);
-  const document = job.document ?? '';
-  return buildSummaryRequest({
-    document,
-    family: model.family,
-    language: job.language ?? detectLanguage(document),
-    params: { ...job.params, maxTokens: job.params?.maxTokens ?? config.summarize.maxOutputTokens },
-    ...(job.native ? { native: job.native } : {}),
-    config,
-  });
-}
-
-/**
- * The offline call of a job on `model` (the first of its chain), in the body Bedrock's batch
- * inference takes: the family's native body, or a Converse body when the job asks for Converse
- * or the model speaks nothing else. A document that does not fit the model's window in one call
- * needs a summary in parts, which runs online.
- */
-export function offlineCall(
-  job: QueuedJob,
-  model: ResolvedModel,
-  config: Pick<Config, 'summarize'>,
-): OfflineCall | OnlineOnly {
-  if (job.task === 'summarize') {
-    const maxTokens = job.params?.maxTokens ?? config.summarize.maxOutputTokens;
-    if (!fitsModel(job.document ?? '', model, chunkBudget(model, maxTokens))) {
-      return { reason: 'the document needs a summary in parts' };
-    }
-  }
-  const request = requestFor(job, model, config);
+/** The call of a job on `model` for one request, in the body batch inference takes. */
+function callOf(job: QueuedJob, model: ResolvedModel, request: ModelRequest): OfflineCall {
   if (apiFor(model, job.api) === 'converse' || !isNativeFamily(model.family)) {
     const { modelId: _modelId, ...body } = toConverseInput(model.requestId, request, model.info);
     return { model, type: 'Converse', modelInput: body as Record<string, unknown> };
   }
   return { model, type: 'InvokeModel', modelInput: adapterFor(model.family).toNative(request, model.info) };
+}
+
+/**
+ * The offline calls of a job on `model` (the first of its chain), in the body Bedrock's batch
+ * inference takes: the family's native body, or a Converse body when the job asks for Converse
+ * or the model speaks nothing else. A summary is one call when its document fits the model's
+ * window, else one call per chunk, cut as the online path cuts it for that model (the map step
+ * of a summary in parts; the merge runs online once every chunk is back). The same job and
+ * model always give the same calls, so a part's file can be written again from the job ids.
+ */
+export function offlineCalls(
+  job: QueuedJob,
+  model: ResolvedModel,
+  config: Pick<Config, 'summarize'>,
+): OfflineCall[] {
+  if (job.task === 'generate') return [callOf(job, model, generateRequest(job))];
+  const document = job.document ?? '';
+  const maxTokens = job.params?.maxTokens ?? config.summarize.maxOutputTokens;
+  const budget = chunkBudget(model, maxTokens);
+  const pieces = fitsModel(document, model, budget)
+    ? [document]
+    : chunkDocument(document, model.family, budget);
+  const language = job.language ?? detectLanguage(document);
+  return pieces.map((piece) =>
+    callOf(
+      job,
+      model,
+      buildSummaryRequest({
+        document: piece,
+        family: model.family,
+        language,
+        params: { ...job.params, maxTokens },
+        ...(job.native ? { native: job.native } : {}),
+        config,
+      }),
+    ),
+  );
 }
 
 /** One line of an input file, newline included. */

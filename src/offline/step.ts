@@ -2,7 +2,7 @@ import { collectPart } from './collect.js';
 import type { LaneContext } from './context.js';
 import { isOfflineLaneError } from './errors.js';
 import { sendOnline } from './hand-back.js';
-import { clientRequestToken, invocationJobName, s3Uri } from './names.js';
+import { clientRequestToken, invocationJobName, jobIdsOf, s3Uri } from './names.js';
 import { planBatch, sendAllOnline } from './plan-batch.js';
 import { isTerminal, type LaneState, type OfflineState, type PartState } from './state.js';
 import { uploadPart } from './upload.js';
@@ -84,7 +84,7 @@ async function advance(
     }
   }
   if (part.status === 'NotCreated') {
-    part.online = await sendOnline(ctx.jobs, await state.ids(part.part));
+    part.online = await sendOnline(ctx.jobs, jobIdsOf(await state.ids(part.part)));
     part.collected = true;
     await save();
   } else if (isTerminal(part.status)) {

@@ -150,6 +150,8 @@ export function createProcessor(deps: ProcessorDeps) {
         attempts: out.attempts,
         usage: out.usage,
         costUsd: out.costUsd,
+        // A summary whose parts ran offline counts in the offline lane, its merge included.
+        ...(out.onlineCostUsd !== undefined ? { lane: 'offline', onlineCostUsd: out.onlineCostUsd } : {}),
         finishedAt: finishedAt(),
       });
       log.info({ model: out.modelId, attempts: out.attempts.length, parts: out.parts }, 'job completed');

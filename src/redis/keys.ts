@@ -66,6 +66,8 @@ export interface Keys {
   offline(batchId: string): string;
   /** List of the job ids of one part of a batch's offline lane, in record order. */
   offlinePart(batchId: string, part: number): string;
+  /** Hash of the chunk summaries read back offline for one document in parts, by chunk index. */
+  offlineChunks(batchId: string, jobId: string): string;
   /** The BullMQ queue of offline-lane coordinators. */
   readonly offlineQueueName: string;
   /** BullMQ's sorted set of delayed jobs of the jobs queue (where offline-lane jobs wait). */
@@ -114,6 +116,7 @@ export function keysFor(prefix: string): Keys {
     // Not under `offline:`, which is the coordinator queue's own key space.
     offline: (batchId) => `${prefix}:lane:${batchId}`,
     offlinePart: (batchId, part) => `${prefix}:lane:${batchId}:part:${part}`,
+    offlineChunks: (batchId, jobId) => `${prefix}:lane:${batchId}:chunks:${jobId}`,
     offlineQueueName: OFFLINE_QUEUE_NAME,
     bullDelayed: `${prefix}:${QUEUE_NAME}:delayed`,
     queueName: QUEUE_NAME,

@@ -135,6 +135,35 @@ describe('adding up a split document', () => {
     expect(merged.parts).toBe(3);
   });
 
+  it('merges a stage whose parts were read back offline, keeping what they would have cost online', () => {
+    const offline = stage({ document: 'offline one\n\noffline two', costUsd: 0.5, onlineCostUsd: 1 });
+    const reply: ModelReply = {
+      text: 'merged',
+      stopReason: 'end_turn',
+      usage: { inputTokens: 1000, outputTokens: 100 },
+      modelId: claude.requestId,
+      latencyMs: 10,
+    };
+    const attempts: AttemptRecord[] = [{ modelId: claude.requestId, outcome: 'ok', latencyMs: 10 }];
+
+    const { document, stage: after } = mergeParts(offline, []);
+    const answer = chainOutcome(claude, { reply, modelId: claude.requestId, attempts }, after);
+    // Split again online: its parts are on-demand calls, in both sums.
+    const again = mergeParts(nextStage(after, { language: 'English', chunks: 2, failedAttempts: [] }), [
+      part('a'),
+      part('b'),
+    ]);
+    const plain = chainOutcome(claude, { reply, modelId: claude.requestId, attempts }, stage());
+
+    expect(document).toBe('offline one\n\noffline two');
+    expect(after).not.toHaveProperty('document');
+    expect(answer.costUsd).toBeCloseTo(0.5 + (1000 * 0.00025 + 100 * 0.00125) / 1000);
+    expect(answer.onlineCostUsd).toBeCloseTo(1 + (1000 * 0.00025 + 100 * 0.00125) / 1000);
+    expect(again.document).toBe('a\n\nb');
+    expect(again.stage).toMatchObject({ round: 2, parts: 3, costUsd: 1, onlineCostUsd: 1.5 });
+    expect(plain).not.toHaveProperty('onlineCostUsd');
+  });
+
   it('prices the answer at the serving model, found among the job models or in the catalog', () => {
     expect(servedModel(catalog, [claude, titan], titan.requestId)).toBe(titan);
     expect(servedModel(catalog, [claude], llama.requestId)?.baseId).toBe(llama.baseId);

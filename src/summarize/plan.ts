@@ -21,6 +21,11 @@ export interface SummaryOutcome {
   attempts: AttemptRecord[];
   /** How many parts the document was split into over every round (0 when it fit at once). */
   parts: number;
+  /**
+   * Set when its parts were summarized offline (batch inference): what every call would have
+   * cost on demand. Then `costUsd` is the parts at the batch price plus the online merge.
+   */
+  onlineCostUsd?: number;
 }
 
 /** Progress of a split document between rounds: what its parts have cost so far. */
@@ -32,6 +37,13 @@ export interface SummaryStage {
   usage: Usage;
   costUsd: number;
   attempts: AttemptRecord[];
+  /**
+   * The next document, when the parts were not BullMQ children: the partial summaries of a
+   * document whose chunks were summarized offline, joined, for the merge step to summarize.
+   */
+  document?: string;
+  /** As {@link SummaryOutcome.onlineCostUsd}: set when the parts ran offline. */
+  onlineCostUsd?: number;
 }
 
 const addUsage = (a: Usage, b: Usage): Usage => ({
@@ -92,21 +104,25 @@ export function replanTarget(
 }
 
 /**
- * Folds the outcomes of a round's parts, in part order, into the stage.
+ * Folds the outcomes of a round's parts, in part order, into the stage. A stage that carries its
+ * document (its parts were read back offline, not run as children) has no parts to fold.
  * @returns the partial summaries joined by blank lines (the next document) and the new stage.
  */
 export function mergeParts(
   stage: SummaryStage,
   parts: readonly SummaryOutcome[],
 ): { document: string; stage: SummaryStage } {
-  const next: SummaryStage = { ...stage, attempts: [...stage.attempts] };
+  const { document: _merged, ...rest } = stage;
+  const next: SummaryStage = { ...rest, attempts: [...stage.attempts] };
   for (const part of parts) {
     next.usage = addUsage(next.usage, part.usage);
     next.costUsd += part.costUsd;
+    if (next.onlineCostUsd !== undefined) next.onlineCostUsd += part.onlineCostUsd ?? part.costUsd;
     next.attempts.push(...part.attempts);
     next.parts += part.parts;
   }
-  return { document: parts.map((p) => p.text).join('\n\n'), stage: next };
+  const document = stage.document ?? parts.map((p) => p.text).join('\n\n');
+  return { document, stage: next };
 }
 
 /**
@@ -125,6 +141,7 @@ export function nextStage(
     usage: stage?.usage ?? { inputTokens: 0, outputTokens: 0 },
     costUsd: stage?.costUsd ?? 0,
     attempts: [...(stage?.attempts ?? []), ...round.failedAttempts],
+    ...(stage?.onlineCostUsd !== undefined ? { onlineCostUsd: stage.onlineCostUsd } : {}),
   };
 }
 
@@ -156,5 +173,6 @@ export function chainOutcome(
     costUsd: (stage?.costUsd ?? 0) + cost,
     attempts: [...(stage?.attempts ?? []), ...answer.attempts],
     parts: stage?.parts ?? 0,
+    ...(stage?.onlineCostUsd !== undefined ? { onlineCostUsd: stage.onlineCostUsd + cost } : {}),
   };
 }

@@ -62,10 +62,12 @@ describe('npm run demo', () => {
 
     expect(run.code, run.stderr.slice(-2_000)).toBe(0);
     expect(summary).toMatchObject({ documents: 217, completed: 217, failed: 0, invocationJobs: 1 });
-    // Every document but the one longer than every window (summarized in parts, online) went offline.
-    expect(summary?.lanes.offline.completed).toBe(216);
-    expect(summary?.lanes.online.completed).toBe(1);
-    expect(summary?.lanes.offline.onlineCostUsd).toBeCloseTo(2 * (summary?.lanes.offline.costUsd ?? 0), 6);
+    // Every document went offline, the one longer than every window as chunks merged online.
+    expect(summary?.lanes.offline.completed).toBe(217);
+    expect(summary?.lanes.online.completed).toBe(0);
+    const { costUsd = 0, onlineCostUsd = 0 } = summary?.lanes.offline ?? {};
+    expect(onlineCostUsd).toBeGreaterThan(1.9 * costUsd);
+    expect(onlineCostUsd).toBeLessThan(2 * costUsd);
   }, 180_000);
 
   it('summarizes the whole corpus through an outage of the primary model, headless', async () => {

@@ -1,10 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import {
   BedrockClient,
   ListModelInvocationJobsCommand,
   type ModelInvocationJobSummary,
 } from '@aws-sdk/client-bedrock';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ConfigInput } from '../../src/config.js';
+import { type ConfigInput, loadConfig } from '../../src/config.js';
+import { startOfflineCoordinator } from '../../src/offline/coordinator.js';
+import { createProducer } from '../../src/queue/producer.js';
+import { startWorker } from '../../src/queue/worker.js';
+import { ResultStore } from '../../src/results/store.js';
+import type { PipelineContext } from './pipeline.js';
+import type { RedisTestContext } from './redis.js';
 
 /** The role ARN the tests give the offline lane; the simulator checks its form only. */
 export const ROLE_ARN = 'arn:aws:iam::123456789012:role/bedrock-batch';
@@ -43,4 +50,34 @@ export async function listInvocationJobs(endpoint: string): Promise<ModelInvocat
     bedrock.destroy();
   }
   return out;
+}
+
+/**
+ * A worker, an offline coordinator, a producer and a result store on the test's Redis prefix,
+ * against the file's simulator, with a bucket of their own; closed after the test.
+ */
+export async function startOfflineLane(
+  ctx: RedisTestContext,
+  pipe: PipelineContext,
+  overrides: ConfigInput = {},
+) {
+  const bucket = `bj-${randomUUID().slice(0, 8)}`;
+  await createBucket(pipe.sim.url, bucket);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      redisUrl: ctx.url,
+      prefix: ctx.prefix,
+      endpoint: pipe.sim.url,
+      worker: { concurrency: 16, shutdownTimeoutMs: 5_000, busyBackoffMs: 50 },
+      ...overrides,
+      offline: offlineSettings(bucket, overrides.offline),
+    },
+  });
+  const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
+  const worker = await startWorker({ config, fleetRateLimits: false });
+  pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
+  const coordinator = pipe.track(await startOfflineCoordinator({ config, observer: worker.metrics }));
+  const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 3600 });
+  return { config, producer, worker, coordinator, store, bucket };
 }

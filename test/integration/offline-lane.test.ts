@@ -1,17 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server.js';
-import { type ConfigInput, loadConfig } from '../../src/config.js';
+import type { ConfigInput } from '../../src/config.js';
 import { ModelCatalog } from '../../src/models/catalog.js';
 import { batchCostUsd } from '../../src/models/info.js';
-import { startOfflineCoordinator } from '../../src/offline/coordinator.js';
 import { offlineView } from '../../src/offline/view.js';
 import { batchStatus } from '../../src/queue/batch-status.js';
-import { createProducer } from '../../src/queue/producer.js';
-import { startWorker } from '../../src/queue/worker.js';
 import { keysFor } from '../../src/redis/keys.js';
-import { ResultStore } from '../../src/results/store.js';
-import { createBucket, listInvocationJobs, offlineSettings } from '../helpers/offline.js';
+import { listInvocationJobs, startOfflineLane } from '../helpers/offline.js';
 import { usePipeline } from '../helpers/pipeline.js';
 import { parseExposition, sampleSum } from '../helpers/prometheus-text.js';
 import { useRedis } from '../helpers/redis.js';
@@ -31,27 +26,7 @@ const catalog = new ModelCatalog();
 const contract = (i: number) =>
   `Contract ${i}. The supplier delivers ${i + 1} units to the buyer by 1 March 2027. The buyer pays ${100 + i} EUR within 30 days of delivery. Either party may end this contract with three months' notice.`;
 
-async function startLane(overrides: ConfigInput = {}) {
-  const bucket = `bj-${randomUUID().slice(0, 8)}`;
-  await createBucket(pipe.sim.url, bucket);
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      redisUrl: ctx.url,
-      prefix: ctx.prefix,
-      endpoint: pipe.sim.url,
-      worker: { concurrency: 16, shutdownTimeoutMs: 5_000, busyBackoffMs: 50 },
-      ...overrides,
-      offline: offlineSettings(bucket, overrides.offline),
-    },
-  });
-  const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
-  const worker = await startWorker({ config, fleetRateLimits: false });
-  pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
-  const coordinator = pipe.track(await startOfflineCoordinator({ config, observer: worker.metrics }));
-  const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 3600 });
-  return { config, producer, worker, coordinator, store, bucket };
-}
+const startLane = (overrides: ConfigInput = {}) => startOfflineLane(ctx, pipe, overrides);
 
 describe('the offline lane', () => {
   it('runs 1,000 summaries as one invocation job per model and writes each result once, offline, at the batch price', async () => {
