@@ -137,8 +137,9 @@ function costOf(b) {
   return el(
     'span',
     { class: 'cost', title: `total ${fmt.usd(b.costUsd)}; offline at on-demand prices would have cost ${fmt.usd(offline.onlineCostUsd)}` },
-    el('b', {}, fmt.usd(online.costUsd)), ' online + ',
-    el('b', {}, fmt.usd(offline.costUsd)), ' offline ',
+    // Each figure with its word, so that a narrow page wraps between them, not inside one.
+    el('span', {}, el('b', {}, fmt.usd(online.costUsd)), ' online'), ' + ',
+    el('span', {}, el('b', {}, fmt.usd(offline.costUsd)), ' offline'), ' ',
     el('span', { class: 'saved' }, `(saved ${fmt.usd(offline.onlineCostUsd - offline.costUsd)})`),
   );
 }
