@@ -69,7 +69,10 @@ export const PartStateSchema = z.object({
 });
 export type PartState = z.output<typeof PartStateSchema>;
 
-/** The lane a batch was enqueued in, as its lane record's `lane` field holds it; undefined when absent or unknown. */
+/**
+ * The lane a batch was enqueued in, from its lane record's `lane` field; undefined when absent
+ * or unknown.
+ */
 export function parseLane(value: string | undefined): (typeof LANES)[number] | undefined {
   const lane = z.enum(LANES).safeParse(value);
   return lane.success ? lane.data : undefined;
