@@ -127,6 +127,23 @@ function renderModels(models) {
 }
 
 // ---- batches -----------------------------------------------------------------------------
+/** A batch enqueued for the offline lane, or with results from it: its cost is shown per lane. */
+const usedOffline = (b) => b.lane !== 'online' || b.lanes.offline.completed + b.lanes.offline.failed > 0;
+
+/** The total cost; for the offline lane, what each lane cost and what going offline saved. */
+function costOf(b) {
+  if (!usedOffline(b)) return el('b', { class: 'cost' }, fmt.usd(b.costUsd));
+  const { online, offline } = b.lanes;
+  return el(
+    'span',
+    { class: 'cost', title: `total ${fmt.usd(b.costUsd)}; offline at on-demand prices would have cost ${fmt.usd(offline.onlineCostUsd)}` },
+    // Each figure with its word, so that a narrow page wraps between them, not inside one.
+    el('span', {}, el('b', {}, fmt.usd(online.costUsd)), ' online'), ' + ',
+    el('span', {}, el('b', {}, fmt.usd(offline.costUsd)), ' offline'), ' ',
+    el('span', { class: 'saved' }, `(saved ${fmt.usd(offline.onlineCostUsd - offline.costUsd)})`),
+  );
+}
+
 function renderBatches(batches) {
   $('#no-batches').hidden = batches.length > 0;
   const cards = batches.map((b) => {
@@ -138,7 +155,13 @@ function renderBatches(batches) {
       el(
         'div',
         { class: 'batch-head' },
-        el('span', {}, el('span', { class: 'batch-id' }, b.batchId), el('span', { class: 'muted' }, `  · ${fmt.ago(b.createdAt)}`)),
+        el(
+          'span',
+          {},
+          el('span', { class: 'batch-id' }, b.batchId),
+          ...(usedOffline(b) ? [' ', el('span', { class: `pill lane ${b.lane}`, title: 'lane' }, b.lane)] : []),
+          el('span', { class: 'muted' }, `  · ${fmt.ago(b.createdAt)}`),
+        ),
         el(
           'span',
           { class: 'batch-facts' },
@@ -154,7 +177,7 @@ function renderBatches(batches) {
                 el('b', {}, fmt.eta(b.etaSeconds)),
                 ' · ',
               ]),
-          el('b', {}, fmt.usd(b.costUsd)),
+          costOf(b),
         ),
       ),
       el('progress', { max: String(Math.max(1, b.total)), value: String(done) }),

@@ -69,6 +69,15 @@ export const PartStateSchema = z.object({
 });
 export type PartState = z.output<typeof PartStateSchema>;
 
+/**
+ * The lane a batch was enqueued in, from its lane record's `lane` field; undefined when absent
+ * or unknown.
+ */
+export function parseLane(value: string | undefined): (typeof LANES)[number] | undefined {
+  const lane = z.enum(LANES).safeParse(value);
+  return lane.success ? lane.data : undefined;
+}
+
 /** A batch's offline lane as Redis holds it. */
 export interface LaneState {
   lane: (typeof LANES)[number];
@@ -97,14 +106,14 @@ export class OfflineState {
   /** The lane's state; undefined when the batch has no offline part (or it expired). */
   async load(): Promise<LaneState | undefined> {
     const h = await this.redis.hgetall(this.key);
-    const lane = z.enum(LANES).safeParse(h.lane);
-    if (!lane.success) return undefined;
+    const lane = parseLane(h.lane);
+    if (!lane) return undefined;
     const parts = Object.entries(h)
       .filter(([field]) => field.startsWith('part:'))
       .map(([, json]) => PartStateSchema.parse(JSON.parse(json)))
       .sort((a, b) => a.part - b.part);
     return {
-      lane: lane.data,
+      lane,
       deadlineMs: Number(h.deadline ?? 0),
       planned: h.planned === '1',
       polls: Number(h.polls ?? 0),

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
-import { OfflineState } from './state.js';
+import type { LANES } from '../redis/names.js';
+import { OfflineState, parseLane } from './state.js';
 
 /** A batch's offline lane as `status` and `GET /v1/batches/:id` show it. */
 export interface OfflineView {
@@ -50,4 +51,25 @@ export async function offlineView(
       online: p.online,
     })),
   };
+}
+
+/**
+ * The lane each batch was enqueued in, in order, in one round trip: only the `lane` field of
+ * each lane record, so it stays cheap for a page that asks every second. `online` for a batch
+ * with no lane record (enqueued online, or the record expired).
+ */
+export async function batchLanes(
+  redis: RedisClient,
+  keys: Keys,
+  batchIds: readonly string[],
+): Promise<(typeof LANES)[number][]> {
+  if (batchIds.length === 0) return [];
+  const pipe = redis.pipeline();
+  for (const id of batchIds) pipe.hget(keys.offline(id), 'lane');
+  const replies = (await pipe.exec()) ?? [];
+  return batchIds.map((_, i) => {
+    const [err, value] = replies[i] ?? [];
+    if (err) throw err;
+    return parseLane(typeof value === 'string' ? value : undefined) ?? 'online';
+  });
 }

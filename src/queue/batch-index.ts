@@ -1,5 +1,6 @@
 import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
+import { countersOf, type LaneTotals } from '../results/batch-state.js';
 import type { BatchCounters } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
 
@@ -7,6 +8,8 @@ import type { ResultStore } from '../results/store.js';
 export interface RecentBatch extends BatchCounters {
   /** When its first job was enqueued (ms since the epoch, Redis time). */
   createdAt: number;
+  /** Results and cost per lane, from the same read as the counters. */
+  lanes: LaneTotals;
 }
 
 /**
@@ -25,8 +28,8 @@ export async function recentBatches(
   const gone: string[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const batchId = flat[i]!;
-    const counters = await store.batch(batchId);
-    if (counters) out.push({ ...counters, createdAt: Number(flat[i + 1]) });
+    const state = await store.state(batchId);
+    if (state) out.push({ ...countersOf(state), createdAt: Number(flat[i + 1]), lanes: state.lanes });
     else gone.push(batchId);
   }
   if (gone.length > 0) await redis.zrem(keys.batchIndex, ...gone);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -5,8 +6,10 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApi } from '../../src/api/server.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
+import { startOfflineCoordinator } from '../../src/offline/coordinator.js';
 import { startWorker } from '../../src/queue/worker.js';
+import { createBucket, offlineSettings } from '../helpers/offline.js';
 import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
 import { ROOT } from './helpers.js';
@@ -15,11 +18,14 @@ const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
 const LLAMA = 'meta.llama3-70b-instruct-v1:0';
 const TOKEN = 'dashboard-admin-token-0123456789';
 const SCREENSHOT = join(ROOT, 'test', 'artifacts', 'dashboard.png');
+const LANES_SCREENSHOT = join(ROOT, 'test', 'artifacts', 'dashboard-lanes.png');
+const NARROW_SCREENSHOT = join(ROOT, 'test', 'artifacts', 'dashboard-lanes-narrow.png');
 /** What a loaded machine may need for a snapshot to reach the page; no timing is assumed below it. */
 const WAIT = { timeout: 60_000, interval: 200 };
 
 const ctx = useRedis();
-const pipe = usePipeline();
+// Invocation jobs move through their statuses at once, for the offline batch.
+const pipe = usePipeline({ batch: { submittedMs: 0, validatingMs: 0, scheduledMs: 0, perRecordMs: 0 } });
 
 let browser: BrowserContext | undefined;
 let userDataDir: string | undefined;
@@ -30,7 +36,7 @@ afterEach(async () => {
   userDataDir = undefined;
 });
 
-function testConfig(): Config {
+function testConfig(offline?: ConfigInput['offline']): Config {
   return loadConfig({
     env: {},
     overrides: {
@@ -47,6 +53,7 @@ function testConfig(): Config {
         breaker: { consecutiveFailures: 2, halfOpenAfterMs: 200 },
       },
       worker: { concurrency: 4, shutdownTimeoutMs: 5_000, busyBackoffMs: 50 },
+      ...(offline ? { offline } : {}),
     },
   });
 }
@@ -86,6 +93,10 @@ async function enqueue(base: string, batchId: string, n: number): Promise<void> 
   });
   expect(res.status).toBe(202);
 }
+
+/** The page's way of writing dollars (app.js `fmt.usd`). */
+const usd = (n: number) =>
+  `$${n.toLocaleString('en-US', { minimumFractionDigits: 4, maximumFractionDigits: 4 })}`;
 
 /** The progress bar of a batch as the page shows it: [value, max], or undefined before it shows. */
 async function progressOf(page: Page, batchId: string): Promise<[number, number] | undefined> {
@@ -160,5 +171,70 @@ describe('dashboard in a browser', () => {
     await page.locator('#login-form').waitFor({ state: 'visible' });
     const after = await page.evaluate(async () => (await fetch('/v1/batches')).status);
     expect(after).toBe(401);
+  });
+
+  it('shows an offline batch with its lane and the cost of each lane, and what going offline saved', async () => {
+    const bucket = `bj-${randomUUID().slice(0, 8)}`;
+    await createBucket(pipe.sim.url, bucket);
+    const config = testConfig(offlineSettings(bucket));
+    const api = pipe.track(await buildApi({ config }));
+    await api.app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+    const worker = await startWorker({ config });
+    pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
+    pipe.track(await startOfflineCoordinator({ config, observer: worker.metrics }));
+    const page = await launch();
+    await page.goto(`${base}/ui`);
+    await page.fill('#token', TOKEN);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#live.on').waitFor();
+
+    // A plain batch, and one for the offline lane: 100 calls to the chain's first model go to
+    // batch inference; 3 jobs that start on another model are too few for a job of their own
+    // and run online.
+    await enqueue(base, 'plain', 4);
+    const offlineJobs = [
+      ...jobs('nightly', 100),
+      ...jobs('nightly-llama', 3).map((j) => ({ ...j, models: [LLAMA] })),
+    ];
+    const res = await fetch(`${base}/v1/batches`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ batchId: 'nightly', lane: 'offline', jobs: offlineJobs }),
+    });
+    expect(res.status).toBe(202);
+    await vi.waitFor(async () => expect(await progressOf(page, 'nightly')).toEqual([103, 103]), WAIT);
+    await vi.waitFor(async () => expect(await progressOf(page, 'plain')).toEqual([4, 4]), WAIT);
+
+    const status = await fetch(`${base}/v1/batches/nightly`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const { lanes } = (await status.json()) as {
+      lanes: {
+        online: { costUsd: number };
+        offline: { completed: number; costUsd: number; onlineCostUsd: number };
+      };
+    };
+    expect(lanes.offline.completed).toBe(100);
+    expect(lanes.offline.costUsd).toBeGreaterThan(0);
+    expect(lanes.online.costUsd).toBeGreaterThan(0);
+    const nightly = page.locator('.batch[data-batch-id="nightly"]');
+    const plain = page.locator('.batch[data-batch-id="plain"]');
+    // The snapshot after the last result has every figure; the page may still show the one before.
+    await vi.waitFor(
+      async () =>
+        expect(await nightly.locator('.cost').textContent()).toBe(
+          `${usd(lanes.online.costUsd)} online + ${usd(lanes.offline.costUsd)} offline (saved ${usd(lanes.offline.onlineCostUsd - lanes.offline.costUsd)})`,
+        ),
+      WAIT,
+    );
+    await expect(nightly.locator('.pill.lane').textContent()).resolves.toBe('offline');
+    // A plain batch looks as it did before lanes: no lane, one total.
+    await expect(plain.locator('.pill.lane').count()).resolves.toBe(0);
+    await expect(plain.locator('.cost').textContent()).resolves.toMatch(/^\$\d+\.\d{4}$/);
+
+    await page.screenshot({ path: LANES_SCREENSHOT, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.screenshot({ path: NARROW_SCREENSHOT, fullPage: true });
   });
 });

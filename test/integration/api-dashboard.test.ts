@@ -1,9 +1,14 @@
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SnapshotBuilder } from '../../src/api/dashboard/snapshot.js';
 import { buildApi, type RunningApi } from '../../src/api/server.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { ModelCatalog } from '../../src/models/catalog.js';
 import { createProducer } from '../../src/queue/producer.js';
+import { keysFor } from '../../src/redis/keys.js';
+import { ResultStore } from '../../src/results/store.js';
+import { resultFor } from '../helpers/batches.js';
 import { useRedis } from '../helpers/redis.js';
 
 const TOKEN = 'dashboard-read-token-0123456789';
@@ -82,6 +87,71 @@ describe('dashboard routes', () => {
     expect(bad.json().error).toMatch(/^query\.limit: must be at least 1/);
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error).toMatch(/^query\.offset: is not a parameter/);
+  });
+
+  it('gives each batch row its lane and its cost per lane, read from the batch and its lane record', async () => {
+    const c = config();
+    const producer = createProducer({ redis: ctx.url, prefix: ctx.prefix, config: c });
+    try {
+      await producer.enqueueBatch([job('p-0'), job('p-1')], { batchId: 'plain' });
+      await producer.enqueueBatch([job('n-0'), job('n-1'), job('n-2')], {
+        batchId: 'nightly',
+        lane: 'offline',
+      });
+      await producer.enqueueBatch([job('a-0')], { batchId: 'later', lane: 'auto' });
+    } finally {
+      await producer.close();
+    }
+    // Results as the worker (online) and the coordinator (offline, at the batch price) write them.
+    const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 3600 });
+    await store.save({ ...resultFor('p-0', 'plain', 'completed'), lane: 'online', costUsd: 0.002 });
+    await store.save({
+      ...resultFor('n-0', 'nightly', 'completed'),
+      lane: 'offline',
+      costUsd: 0.001,
+      onlineCostUsd: 0.002,
+    });
+    await store.save({
+      ...resultFor('n-1', 'nightly', 'completed'),
+      lane: 'offline',
+      costUsd: 0.0015,
+      onlineCostUsd: 0.003,
+    });
+    // A record Bedrock answered with an error goes online.
+    await store.save({ ...resultFor('n-2', 'nightly', 'completed'), lane: 'online', costUsd: 0.004 });
+    const builder = new SnapshotBuilder({
+      redis: ctx.redis,
+      keys: keysFor(ctx.prefix),
+      store,
+      config: c,
+      catalog: ModelCatalog.of(c),
+    });
+
+    const { batches } = await builder.build();
+    const row = (id: string) => batches.find((b) => b.batchId === id);
+
+    expect(batches.map((b) => b.batchId)).toEqual(['later', 'nightly', 'plain']);
+    expect(row('plain')).toMatchObject({
+      lane: 'online',
+      lanes: {
+        online: { completed: 1, failed: 0, costUsd: 0.002 },
+        offline: { completed: 0, failed: 0, costUsd: 0, onlineCostUsd: 0 },
+      },
+    });
+    expect(row('plain')?.costUsd).toBeCloseTo(0.002, 9);
+    expect(row('nightly')).toMatchObject({
+      lane: 'offline',
+      completed: 3,
+      lanes: {
+        online: { completed: 1, failed: 0, costUsd: 0.004 },
+        offline: { completed: 2, failed: 0, costUsd: 0.0025, onlineCostUsd: 0.005 },
+      },
+    });
+    expect(row('nightly')?.costUsd).toBeCloseTo(0.0065, 9);
+    expect(row('later')).toMatchObject({
+      lane: 'auto',
+      lanes: { online: { completed: 0, costUsd: 0 }, offline: { completed: 0, costUsd: 0 } },
+    });
   });
 
   it('serves the page and uPlot to anyone, and the event stream only with a token', async () => {

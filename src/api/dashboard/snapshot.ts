@@ -2,12 +2,15 @@ import { type Clock, systemClock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { readFleetSeries, readModelStats, type SeriesPoint } from '../../metrics/fleet-stats-reader.js';
 import type { ModelCatalog } from '../../models/catalog.js';
+import { batchLanes } from '../../offline/view.js';
 import { recentBatches } from '../../queue/batch-index.js';
 import type { RedisClient } from '../../redis/connect.js';
 import type { Keys } from '../../redis/keys.js';
+import type { LANES } from '../../redis/names.js';
 import type { FleetBreakerView } from '../../resilience/fleet-breaker.js';
 import { readFleetState } from '../../resilience/fleet-view.js';
 import type { EffectiveRate } from '../../resilience/ratelimit.js';
+import type { LaneTotals } from '../../results/batch-state.js';
 import type { ResultStore } from '../../results/store.js';
 import { BatchTallier } from '../../results/tally.js';
 
@@ -49,6 +52,13 @@ export interface BatchRow {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /** The lane it was enqueued in (`docs/offline-lane.md`); `online` for a plain batch. */
+  lane: (typeof LANES)[number];
+  /**
+   * Results and cost per lane, as `GET /v1/batches/:id` gives them; `offline.onlineCostUsd`
+   * less `offline.costUsd` is what the offline lane saved.
+   */
+  lanes: LaneTotals;
 }
 
 /** What `GET /ui/stream` sends every second. */
@@ -110,10 +120,12 @@ export class SnapshotBuilder {
         },
       };
     });
-    const listed = new Set(recent.map((b) => b.batchId));
+    const ids = recent.map((b) => b.batchId);
+    const listed = new Set(ids);
     for (const id of this.batches.keys()) if (!listed.has(id)) this.batches.delete(id);
+    const lanes = await batchLanes(redis, keys, ids);
     const batches: BatchRow[] = [];
-    for (const b of recent) {
+    for (const [i, b] of recent.entries()) {
       let memory = this.batches.get(b.batchId);
       if (!memory) {
         memory = { tallier: new BatchTallier(redis, store, keys, b.batchId), samples: [] };
@@ -134,6 +146,7 @@ export class SnapshotBuilder {
         inputTokens: tally.inputTokens,
         outputTokens: tally.outputTokens,
         costUsd: tally.costUsd,
+        lane: lanes[i] ?? 'online',
       });
     }
     return { at: now, models, series, batches };

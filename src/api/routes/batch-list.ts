@@ -45,7 +45,15 @@ export function batchListRoutes(app: FastifyInstance, ctx: ApiContext): void {
             : `query.${issue?.path.join('.') || 'limit'}: ${issue?.message ?? 'is not valid'}`;
         return reply.code(400).send({ error: where });
       }
-      return recentBatches(ctx.redis, ctx.keys, ctx.store, query.data.limit);
+      const recent = await recentBatches(ctx.redis, ctx.keys, ctx.store, query.data.limit);
+      // The documented fields only: the per-lane figures are the dashboard's and GET /v1/batches/:id's.
+      return recent.map(({ batchId, createdAt, total, completed, failed }) => ({
+        batchId,
+        createdAt,
+        total,
+        completed,
+        failed,
+      }));
     },
   );
 }
