@@ -58,6 +58,7 @@ export function register(program: Command, ctx: CliContext): void {
           config,
           logger,
           observer: worker.metrics,
+          unusable: worker.unusableModels,
         });
         logger.info(
           {

@@ -70,6 +70,10 @@ export const ModelInfoSchema = z
       .nonnegative()
       .optional()
       .describe('batch inference, per 1,000 output tokens; default half of on-demand'),
+    batchInference: z
+      .boolean()
+      .default(true)
+      .describe('takes model invocation jobs (batch inference, the offline lane)'),
     rpm: z
       .number()
       .int()
@@ -149,6 +153,8 @@ function converseOnlyDefaults(
     rpm: 100,
     tpm: 100_000,
     profileOnly: false,
+    // Not known for a model we do not list: Bedrock refuses the invocation job if not.
+    batchInference: true,
     countTokens: false,
     // What Converse refuses for these models is not written down here: the simulator takes it all.
     converse: ALL_CONVERSE_FEATURES,
@@ -170,6 +176,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 200,
     tpm: 400_000,
     profileOnly: false,
+    batchInference: true,
     countTokens: false,
     converse: ALL_CONVERSE_FEATURES,
     firstTokenMs: 600,
@@ -185,6 +192,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 100,
     tpm: 100_000,
     profileOnly: false,
+    batchInference: true,
     countTokens: false,
     converse: PLAIN_CONVERSE,
     firstTokenMs: 400,
@@ -200,6 +208,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 250,
     tpm: 1_000_000,
     profileOnly: false,
+    batchInference: true,
     countTokens: false,
     converse: ALL_CONVERSE_FEATURES,
     firstTokenMs: 400,
@@ -215,6 +224,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 400,
     tpm: 300_000,
     profileOnly: false,
+    batchInference: true,
     countTokens: false,
     converse: UNARY_TOOLS_CONVERSE,
     firstTokenMs: 450,
@@ -230,6 +240,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 400,
     tpm: 300_000,
     profileOnly: false,
+    batchInference: true,
     // Every Mistral model Bedrock added after Mistral Large (24.02) takes only the chat body.
     nativeBody: 'chat',
     countTokens: false,
@@ -247,6 +258,7 @@ export const FAMILY_DEFAULTS: Readonly<Record<Family, Omit<ModelInfo, 'id' | 'na
     rpm: 400,
     tpm: 300_000,
     profileOnly: false,
+    batchInference: true,
     countTokens: false,
     converse: UNARY_TOOLS_CONVERSE,
     firstTokenMs: 500,

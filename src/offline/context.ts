@@ -28,6 +28,8 @@ export interface LaneContext {
   /** Unix ms now; the coordinator's clock. */
   now: () => number;
   observer?: OfflineObserver;
+  /** Model ids the worker's preflight found unusable (`queue/preflight.ts`). */
+  unusable?: ReadonlySet<string>;
 }
 
 /** Job ids read from BullMQ per round trip. */

@@ -24,6 +24,10 @@ export const OfflineCoordinatorOptionsSchema = z
     logger: z.custom<Logger>().default(() => silentLogger),
     catalog: z.instanceof(ModelCatalog).optional().describe('default: built-in models + config.customModels'),
     observer: z.custom<OfflineObserver>().optional().describe("the worker's metrics"),
+    unusable: z
+      .custom<ReadonlySet<string>>()
+      .optional()
+      .describe("model ids the worker's preflight found unusable: not planned offline"),
     now: z
       .custom<() => number>()
       .default(() => Date.now)
@@ -105,6 +109,7 @@ export async function startOfflineCoordinator(input: OfflineCoordinatorOptions):
       logger,
       now,
       ...(options.observer ? { observer: options.observer } : {}),
+      ...(options.unusable ? { unusable: options.unusable } : {}),
     };
     const outcome = await stepLane(ctx, state);
     if (outcome.status === 'done') {

@@ -43,7 +43,21 @@ export async function waitingOfflineIds(
 }
 
 /**
+ * The model a job's calls go offline to: the first of its chain that takes batch inference (the
+ * catalog's `batchInference`) and that the worker's preflight did not find unusable. Its other
+ * models serve it online if the offline call fails.
+ */
+function offlineModel(chain: readonly string[], ctx: Pick<LaneContext, 'catalog' | 'unusable'>) {
+  for (const id of chain) {
+    const model = ctx.catalog.resolve(id);
+    if (model?.info.batchInference && !ctx.unusable?.has(model.requestId)) return model;
+  }
+  return undefined;
+}
+
+/**
  * Plans a sealed batch's offline lane: each waiting job's call on the first model of its chain
+ * that takes batch inference
  * (or, for a document that needs a summary in parts, one call per chunk) is grouped by model
  * and invocation type, and groups are cut into parts within Bedrock's limits (`plan.ts`).
  * Calls that cannot go offline are sent online first: a group below the model's minimum, a
@@ -67,10 +81,9 @@ export async function planBatch(ctx: LaneContext, state: OfflineState, lane: Lan
         online.push({ id, reason: 'the deadline is nearer than an invocation job may take' });
         continue;
       }
-      const first = validateJobModels(job, catalog, config)[0];
-      const model = first === undefined ? undefined : catalog.resolve(first);
+      const model = offlineModel(validateJobModels(job, catalog, config), ctx);
       if (!model) {
-        online.push({ id, reason: 'its first model is unknown' });
+        online.push({ id, reason: 'no model of its chain takes batch inference' });
         continue;
       }
       const calls = offlineCalls(job, model, config);

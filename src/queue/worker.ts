@@ -31,6 +31,8 @@ export interface RunningWorker {
   metrics: WorkerMetrics;
   /** Where `GET /metrics` is served, when `worker.metricsPort` is set. */
   metricsUrl?: string;
+  /** Model ids its preflight found unusable (access denied, not available); filled as it learns. */
+  unusableModels: ReadonlySet<string>;
   /**
    * Stops taking jobs, lets active ones finish until the deadline (on the worker's clock),
    * then aborts them. Idempotent.
@@ -289,6 +291,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
     breakers,
     catalog,
     metrics: telemetry.metrics,
+    unusableModels: preflight.unusable,
     ...(telemetry.metricsUrl ? { metricsUrl: telemetry.metricsUrl } : {}),
     close(opts = {}) {
       closing ??= shutdown(opts.deadlineMs ?? config.worker.shutdownTimeoutMs);

@@ -60,19 +60,18 @@ export const BatchTimingSchema = z
 export type BatchTiming = z.infer<typeof BatchTimingSchema>;
 
 /**
- * Models Bedrock does not take model invocation jobs for: Titan Text, Cohere Command R, the
- * first Llama 3 models, Mistral 7B, Mixtral and Mistral Large (24.02). Every other text model
- * of the catalog takes them; a profile may say otherwise per model (`batch.supported`).
+ * Whether the model takes model invocation jobs when no profile says: the catalog's
+ * `batchInference` (Titan Text, Cohere Command R, the first Llama 3 models, Mistral 7B, Mixtral
+ * and Mistral Large (24.02) do not); a profile may say otherwise per model (`batch.supported`).
  */
-const NO_BATCH =
-  /^(amazon\.titan-text|cohere\.|meta\.llama3-(8|70)b|mistral\.(mistral-7b|mixtral|mistral-large-2402))/;
-
-/** Whether the model takes model invocation jobs when no profile says. */
-export function batchSupportedByDefault(info: Pick<ModelInfo, 'id'>): boolean {
-  return !NO_BATCH.test(info.id);
+export function batchSupportedByDefault(info: Pick<ModelInfo, 'batchInference'>): boolean {
+  return info.batchInference;
 }
 
 /** A model's batch quotas: the defaults, with what the profile and admin API changed. */
-export function batchLimits(info: Pick<ModelInfo, 'id'>, override: BatchLimitsOverride = {}): BatchLimits {
+export function batchLimits(
+  info: Pick<ModelInfo, 'batchInference'>,
+  override: BatchLimitsOverride = {},
+): BatchLimits {
   return { supported: batchSupportedByDefault(info), ...BATCH_LIMIT_DEFAULTS, ...override };
 }

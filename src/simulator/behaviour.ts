@@ -179,7 +179,7 @@ export function createControl(options: ControlOptions = {}): Behaviour {
     timeScale,
     timing: profile.batch ?? BatchTimingSchema.parse({}),
     // The wire side checks the model first; the fallback only guards misuse.
-    limits: (baseId) => resolve(baseId)?.batch ?? batchLimits({ id: baseId }, { supported: false }),
+    limits: (baseId) => resolve(baseId)?.batch ?? batchLimits({ batchInference: false }),
     plan: (job) =>
       planBatch(batchRulesFor(faults, job, (clock() - startedAt) * timeScale), job.jobName, seed),
     job: (key, event) => batchStats.job(key, event),

@@ -77,7 +77,9 @@ export async function startOfflineLane(
   const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
   const worker = await startWorker({ config, fleetRateLimits: false });
   pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
-  const coordinator = pipe.track(await startOfflineCoordinator({ config, observer: worker.metrics }));
+  const coordinator = pipe.track(
+    await startOfflineCoordinator({ config, observer: worker.metrics, unusable: worker.unusableModels }),
+  );
   const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 3600 });
   return { config, producer, worker, coordinator, store, bucket };
 }

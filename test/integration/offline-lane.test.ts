@@ -20,6 +20,7 @@ const pipe = usePipeline({
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const NOVA = 'amazon.nova-lite-v1:0';
+const TITAN = 'amazon.titan-text-express-v1';
 const catalog = new ModelCatalog();
 
 /** A contract-like document, different for each job. */
@@ -194,6 +195,45 @@ describe('the offline lane', () => {
       completed: 120,
       failed: 0,
     });
+  }, 60_000);
+
+  it('plans each job on the first model of its chain that takes batch inference and the preflight found usable', async () => {
+    // Nova is not enabled for the account: the worker's preflight finds it before the plan.
+    pipe.sim.admin.setModel(NOVA, { enabled: false });
+    const lane = await startLane({ chains: { default: [NOVA, HAIKU] }, worker: { preflight: true } });
+    const jobs = [
+      // Titan Text takes no invocation jobs: Haiku, next in the chain, goes offline.
+      ...Array.from({ length: 100 }, (_, i) => ({
+        id: `titan-${i}`,
+        task: 'summarize' as const,
+        document: contract(i),
+        models: [TITAN, HAIKU],
+      })),
+      // The default chain: Nova first, skipped as the preflight found it unusable.
+      ...Array.from({ length: 100 }, (_, i) => ({
+        id: `chain-${i}`,
+        task: 'summarize' as const,
+        document: contract(i),
+      })),
+      // No model of the chain takes invocation jobs: online at once, on Titan.
+      ...Array.from({ length: 3 }, (_, i) => ({
+        id: `only-${i}`,
+        task: 'summarize' as const,
+        document: contract(i),
+        models: [TITAN],
+      })),
+    ];
+
+    await lane.producer.enqueueBatch(jobs, { batchId: 'chosen', lane: 'offline' });
+    const counters = await lane.producer.waitForBatch('chosen', { pollMs: 200 });
+    const results = await lane.store.getMany(jobs.map((j) => j.id));
+    const stats = pipe.sim.admin.stats();
+
+    expect(counters).toMatchObject({ total: 203, completed: 203, failed: 0 });
+    expect(stats.batch.models[HAIKU]).toMatchObject({ jobsCreated: 1, recordsSucceeded: 200 });
+    expect(stats.batch.total.jobsCreated).toBe(1);
+    expect(results.slice(0, 200).every((r) => r?.lane === 'offline' && r.modelId === HAIKU)).toBe(true);
+    expect(results.slice(200).every((r) => r?.lane === 'online' && r.modelId === TITAN)).toBe(true);
   }, 60_000);
 
   it('sends an auto batch below the minimum online, and it completes there', async () => {

@@ -12,6 +12,8 @@ export const AMAZON_MODELS: readonly ModelInfo[] = [
   // Gone from the regions page (see above). limits, price: kept.
   entry({
     id: 'amazon.titan-text-lite-v1',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'titan',
     name: 'Titan Text Lite',
     aliases: ['titan-lite'],
@@ -31,6 +33,8 @@ export const AMAZON_MODELS: readonly ModelInfo[] = [
   // Gone from the regions page. limits, price: kept.
   entry({
     id: 'amazon.titan-text-express-v1',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'titan',
     name: 'Titan Text Express',
     aliases: ['titan-express'],
@@ -50,6 +54,8 @@ export const AMAZON_MODELS: readonly ModelInfo[] = [
   // Gone from the regions page. limits, price: kept.
   entry({
     id: 'amazon.titan-text-premier-v1:0',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'titan',
     name: 'Titan Text Premier',
     aliases: ['titan-premier'],

@@ -9,6 +9,8 @@ export const META_MODELS: readonly ModelInfo[] = [
   // regions: Active; in-region in us-east-1; no profile. limits, price: kept.
   entry({
     id: 'meta.llama3-8b-instruct-v1:0',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'llama',
     name: 'Llama 3 8B Instruct',
     aliases: ['llama3-8b'],
@@ -27,6 +29,8 @@ export const META_MODELS: readonly ModelInfo[] = [
   // regions: Active; in-region in us-east-1; no profile. limits, price: kept.
   entry({
     id: 'meta.llama3-70b-instruct-v1:0',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'llama',
     name: 'Llama 3 70B Instruct',
     aliases: ['llama3-70b'],

@@ -6,6 +6,8 @@ export const MISTRAL_MODELS: readonly ModelInfo[] = [
   // regions: Active; us-east-1 in-region. limits, price: kept.
   entry({
     id: 'mistral.mistral-7b-instruct-v0:2',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'mistral',
     name: 'Mistral 7B Instruct',
     aliases: ['mistral-7b'],
@@ -25,6 +27,8 @@ export const MISTRAL_MODELS: readonly ModelInfo[] = [
   // regions: Active; us-east-1 in-region. limits, price: kept.
   entry({
     id: 'mistral.mixtral-8x7b-instruct-v0:1',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'mistral',
     name: 'Mixtral 8x7B Instruct',
     aliases: ['mixtral-8x7b'],
@@ -44,6 +48,8 @@ export const MISTRAL_MODELS: readonly ModelInfo[] = [
   // regions: Active; us-east-1 in-region. limits, price: kept.
   entry({
     id: 'mistral.mistral-large-2402-v1:0',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'mistral',
     name: 'Mistral Large (24.02)',
     aliases: ['mistral-large'],
@@ -147,6 +153,8 @@ export const COHERE_MODELS: readonly ModelInfo[] = [
   // regions: Legacy in us-east-1 and us-west-2, EOL 2026-08-19. limits, price: kept.
   entry({
     id: 'cohere.command-r-v1:0',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'cohere',
     name: 'Command R',
     aliases: ['command-r'],
@@ -167,6 +175,8 @@ export const COHERE_MODELS: readonly ModelInfo[] = [
   // regions: as Command R. limits, price: kept.
   entry({
     id: 'cohere.command-r-plus-v1:0',
+    // Not among the models AWS lists for batch inference.
+    batchInference: false,
     family: 'cohere',
     name: 'Command R+',
     aliases: ['command-r-plus'],
