@@ -15,6 +15,7 @@ import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy.js';
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
 import { TokenCalibration } from '../summarize/calibration.js';
+import { logBookkeepingFailures } from './bookkeeping-log.js';
 import { loggedClient } from './call-log.js';
 import { createJobRunEvents, observeJobRuns } from './job-runs.js';
 import { startPreflight } from './preflight.js';
@@ -153,6 +154,7 @@ export async function startWorker(input: WorkerOptions): Promise<RunningWorker> 
   breakers.events.on('fallback', (e) =>
     logger.info({ from: e.from, to: e.to, outcome: e.outcome }, 'falling back'),
   );
+  logBookkeepingFailures(breakers.events, logger);
 
   const jobRuns = createJobRunEvents();
   const telemetry = await startTelemetry({

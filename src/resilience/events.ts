@@ -28,6 +28,26 @@ export interface ResilienceEvents {
   rateLimited: [{ modelId: string; waitMs: number }];
   /** The chain gave up on `from` and moves on to `to`. */
   fallback: [{ from: string; to: string; outcome: AttemptOutcome }];
+  /**
+   * A step of the policy's bookkeeping around a call failed (Redis lost, a listener that
+   * threw); the call's own outcome stands. See {@link BookkeepingStep}.
+   */
+  bookkeepingFailed: [BookkeepingFailure];
+}
+
+/**
+ * Bookkeeping the policy does around a call, none of which may change its outcome: `refund`
+ * (reserved fleet tokens given back), `throttled` (a throttle reported to the fleet limiter),
+ * `probe` (the fleet told how its probe went), `breaker` (this worker's breaker or bulkhead
+ * recording an answer), `event` (a listener of this bus).
+ */
+export type BookkeepingStep = 'refund' | 'throttled' | 'probe' | 'breaker' | 'event';
+
+/** One failed bookkeeping step: which model, which step, and what it threw. */
+export interface BookkeepingFailure {
+  modelId: string;
+  step: BookkeepingStep;
+  error: unknown;
 }
 
 /** One call that reached a model: how it ended, how long it took (ms), and an answer's usage. */

@@ -19,7 +19,7 @@ import { nextDelayMs } from './backoff.js';
 import { type BreakerRegistry, countsAgainstHealth, type ModelBreaker } from './breaker.js';
 import { callWithTimeout } from './call.js';
 import { PolicyFailure } from './errors.js';
-import type { ResilienceEmitter } from './events.js';
+import type { BookkeepingStep, ResilienceEmitter } from './events.js';
 import type { FleetBreakers } from './fleet-breaker.js';
 import { type RateLimiter, reservationTokens } from './ratelimit.js';
 
@@ -83,6 +83,19 @@ export interface ExecuteOptions {
 
 type Try = { ok: true; reply: ModelReply } | { ok: false; failure: PolicyFailure; retryable: boolean };
 
+/** What one call of {@link ModelPolicy} carries from before it to what follows it. */
+interface CallContext {
+  limiter: RateLimiter | undefined;
+  /** Fleet tokens reserved for the call (0 without a limiter). */
+  reserved: number;
+  /** This worker makes the fleet's half-open probe. */
+  probe: boolean;
+  signal: AbortSignal | undefined;
+  spill: boolean | undefined;
+  via: Pick<AttemptRecord, 'api'>;
+  attempts: AttemptRecord[];
+}
+
 /**
  * Everything between the chain and one model: rate limit, bulkhead, breaker, timeout and
  * retries with backoff. Each call: wait for the fleet limiter (up to `maxWaitMs`), take a
@@ -121,12 +134,14 @@ export class ModelPolicy {
         rand: this.o.rand,
         ...retry,
       });
-      this.o.events?.emit('retry', {
-        modelId: this.modelId,
-        attempt: attempt + 1,
-        kind: failure.outcome as ModelErrorKind,
-        delayMs,
-      });
+      this.notify((ev) =>
+        ev.emit('retry', {
+          modelId: this.modelId,
+          attempt: attempt + 1,
+          kind: failure.outcome as ModelErrorKind,
+          delayMs,
+        }),
+      );
       try {
         await this.o.clock.sleep(delayMs, options.signal);
       } catch (e) {
@@ -172,14 +187,14 @@ export class ModelPolicy {
         return this.refuse('rate_limited', message, attempts, { retryAfterMs: slot.retryAfterMs });
       }
       if (slot.delayMs > 0) {
-        this.o.events?.emit('rateLimited', { modelId: this.modelId, waitMs: slot.delayMs });
+        this.notify((ev) => ev.emit('rateLimited', { modelId: this.modelId, waitMs: slot.delayMs }));
         try {
           await this.o.clock.sleep(
             slot.delayMs,
             signal && wake ? AbortSignal.any([signal, wake]) : (signal ?? wake),
           );
         } catch {
-          await limiter.refund(this.modelId, reserved, 1);
+          await this.refund(limiter, reserved, 1);
           if (!signal?.aborted) {
             const message = `gave its slot for ${this.modelId} back: an earlier model of the chain may take the call`;
             return this.refuse('rate_limited', message, attempts, { retryAfterMs: 0, woken: true });
@@ -190,83 +205,155 @@ export class ModelPolicy {
         }
       }
       if (!probe && breaker.rejecting) {
-        await limiter.refund(this.modelId, reserved, 1);
+        await this.refund(limiter, reserved, 1);
         return this.circuitOpen(attempts);
       }
     }
 
     // A Converse-only model is called through Converse whatever the job asked; the attempt says so.
     const callApi = apiFor(model, api);
-    const via: Pick<AttemptRecord, 'api'> = callApi !== api ? { api: 'converse' } : {};
+    const call: CallContext = {
+      limiter,
+      reserved,
+      probe,
+      signal,
+      spill,
+      via: callApi !== api ? { api: 'converse' } : {},
+      attempts,
+    };
     let startedAt = this.o.clock.now();
+    // Set the moment the model answers: whatever throws after that is bookkeeping, not the call.
+    const answer: { reply?: ModelReply } = {};
+    let reply: ModelReply;
     try {
-      const reply = await this.slots.execute(() => {
-        const call = () => {
+      reply = await this.slots.execute(() => {
+        const invoke = async (): Promise<ModelReply> => {
           startedAt = this.o.clock.now();
-          return callWithTimeout(this.o.client, model, request, {
+          answer.reply = await callWithTimeout(this.o.client, model, request, {
             api: callApi,
             timeoutMs: this.o.config.timeoutMs,
             clock: this.o.clock,
             ...(signal ? { signal } : {}),
           });
+          return answer.reply;
         };
         // The fleet's probe goes past this worker's breaker, which may still be counting down.
-        return probe ? call() : breaker.execute(call, signal);
+        return probe ? invoke() : breaker.execute(invoke, signal);
       }, signal);
-      if (probe) await this.probeAnswered(true);
-      const latencyMs = this.o.clock.now() - startedAt;
-      const used = reply.usage.inputTokens + reply.usage.outputTokens;
-      if (limiter && used !== reserved) await limiter.refund(this.modelId, reserved - used);
-      this.record(attempts, { modelId: this.modelId, outcome: 'ok', latencyMs, ...via });
-      this.o.events?.emit('call', { modelId: this.modelId, outcome: 'ok', latencyMs, usage: reply.usage });
-      return { ok: true, reply };
     } catch (e) {
-      const latencyMs = this.o.clock.now() - startedAt;
-      if (isBrokenCircuitError(e)) {
-        if (limiter) await limiter.refund(this.modelId, reserved, 1);
-        return this.circuitOpen(attempts);
-      }
-      if (isBulkheadRejectedError(e)) {
-        if (limiter) await limiter.refund(this.modelId, reserved, 1);
-        const { maxConcurrent } = this.o.config;
-        return this.refuse(
-          'throttled',
-          `worker busy: ${maxConcurrent} calls to ${this.modelId} in flight and the queue is full`,
-          attempts,
-        );
-      }
-      if (isTaskCancelledError(e)) {
-        if (limiter) await limiter.refund(this.modelId, reserved, 1);
-        return this.refuse('timeout', 'job aborted while waiting for a call slot', attempts, {
-          aborted: true,
-        });
-      }
-      const err = classifyError(e, { modelId: this.modelId });
-      if (probe && !signal?.aborted) await this.probeAnswered(!countsAgainstHealth(err));
-      // A throttle says the fleet's rate is above what Bedrock admits now: slow the whole fleet.
-      if (limiter && err.kind === 'throttled') await limiter.throttled(this.modelId);
-      // A failed call used no tokens, except a timeout, where the model may have worked.
-      if (limiter && err.kind !== 'timeout') await limiter.refund(this.modelId, reserved);
-      const record: AttemptRecord = {
-        modelId: this.modelId,
-        outcome: err.kind,
-        message: err.message,
-        latencyMs,
-        ...via,
-      };
-      if (err.httpStatus !== undefined) record.httpStatus = err.httpStatus;
-      this.record(attempts, record);
-      this.o.events?.emit('call', { modelId: this.modelId, outcome: err.kind, latencyMs });
-      const aborted = signal?.aborted === true;
-      const failure = new PolicyFailure(this.modelId, err.kind, err.message, attempts, {
-        retryAfterMs: err.retryAfterMs,
-        aborted,
-        cause: err,
+      if (!answer.reply) return this.failed(e, this.o.clock.now() - startedAt, call);
+      // The breaker (or a listener of its events) threw while recording the answer.
+      this.bookkeepingFailed('breaker', e);
+      reply = answer.reply;
+    }
+    return this.answered(reply, this.o.clock.now() - startedAt, call);
+  }
+
+  /**
+   * The model answered, and the answer is paid for: none of the bookkeeping here may turn it
+   * into a failure, which would lose it and call a model again for the same job.
+   */
+  private async answered(reply: ModelReply, latencyMs: number, call: CallContext): Promise<Try> {
+    const { limiter, reserved, probe, via, attempts } = call;
+    if (probe) await this.keep('probe', () => this.probeAnswered(true));
+    const used = reply.usage.inputTokens + reply.usage.outputTokens;
+    if (limiter && used !== reserved) await this.refund(limiter, reserved - used);
+    this.record(attempts, { modelId: this.modelId, outcome: 'ok', latencyMs, ...via });
+    this.notify((ev) =>
+      ev.emit('call', { modelId: this.modelId, outcome: 'ok', latencyMs, usage: reply.usage }),
+    );
+    return { ok: true, reply };
+  }
+
+  /** The call did not answer: why, as a failure the chain acts on. Bookkeeping never replaces it. */
+  private async failed(e: unknown, latencyMs: number, call: CallContext): Promise<Try> {
+    const { limiter, reserved, probe, signal, spill, via, attempts } = call;
+    if (isBrokenCircuitError(e)) {
+      if (limiter) await this.refund(limiter, reserved, 1);
+      return this.circuitOpen(attempts);
+    }
+    if (isBulkheadRejectedError(e)) {
+      if (limiter) await this.refund(limiter, reserved, 1);
+      const { maxConcurrent } = this.o.config;
+      return this.refuse(
+        'throttled',
+        `worker busy: ${maxConcurrent} calls to ${this.modelId} in flight and the queue is full`,
+        attempts,
+      );
+    }
+    if (isTaskCancelledError(e)) {
+      if (limiter) await this.refund(limiter, reserved, 1);
+      return this.refuse('timeout', 'job aborted while waiting for a call slot', attempts, {
+        aborted: true,
       });
-      // With spill nothing is retried here: the chain's next model may answer now, while a
-      // retry would wait out a backoff on a model that just said no (throttled, or unwell).
-      const retryable = !aborted && isRetryableKind(err.kind) && spill !== true;
-      return { ok: false, failure, retryable };
+    }
+    const err = classifyError(e, { modelId: this.modelId });
+    if (probe && !signal?.aborted)
+      await this.keep('probe', () => this.probeAnswered(!countsAgainstHealth(err)));
+    // A throttle says the fleet's rate is above what Bedrock admits now: slow the whole fleet.
+    if (limiter && err.kind === 'throttled')
+      await this.keep('throttled', () => limiter.throttled(this.modelId));
+    // A failed call used no tokens, except a timeout, where the model may have worked.
+    if (limiter && err.kind !== 'timeout') await this.refund(limiter, reserved);
+    const record: AttemptRecord = {
+      modelId: this.modelId,
+      outcome: err.kind,
+      message: err.message,
+      latencyMs,
+      ...via,
+    };
+    if (err.httpStatus !== undefined) record.httpStatus = err.httpStatus;
+    this.record(attempts, record);
+    this.notify((ev) => ev.emit('call', { modelId: this.modelId, outcome: err.kind, latencyMs }));
+    const aborted = signal?.aborted === true;
+    const failure = new PolicyFailure(this.modelId, err.kind, err.message, attempts, {
+      retryAfterMs: err.retryAfterMs,
+      aborted,
+      cause: err,
+    });
+    // With spill nothing is retried here: the chain's next model may answer now, while a
+    // retry would wait out a backoff on a model that just said no (throttled, or unwell).
+    const retryable = !aborted && isRetryableKind(err.kind) && spill !== true;
+    return { ok: false, failure, retryable };
+  }
+
+  /**
+   * Gives fleet tokens (and requests) reserved but not used back to the limiter (negative
+   * tokens charge an answer that used more). When that fails (Redis lost for a moment), the
+   * fleet's buckets stay charged for what nobody used: the fleet paces this model a little
+   * slower until they refill, within the limiter's minute (a little faster, for an uncharged
+   * overrun). Either costs far less than failing the call, which would lose an answer already
+   * paid for and call a model again.
+   */
+  private refund(limiter: RateLimiter, tokens: number, requests?: number): Promise<void> {
+    return this.keep('refund', () => limiter.refund(this.modelId, tokens, requests));
+  }
+
+  /** Runs one step of bookkeeping; should it fail, it is reported and goes no further. */
+  private async keep(step: BookkeepingStep, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.bookkeepingFailed(step, error);
+    }
+  }
+
+  private bookkeepingFailed(step: BookkeepingStep, error: unknown): void {
+    try {
+      this.o.events?.emit('bookkeepingFailed', { modelId: this.modelId, step, error });
+    } catch {
+      // A listener of the report itself threw: there is nowhere left to report it.
+    }
+  }
+
+  /** Emits on the bus, if any; a listener that throws is reported, never thrown into the call. */
+  private notify(emit: (events: ResilienceEmitter) => void): void {
+    const { events } = this.o;
+    if (!events) return;
+    try {
+      emit(events);
+    } catch (error) {
+      this.bookkeepingFailed('event', error);
     }
   }
 
@@ -275,7 +362,12 @@ export class ModelPolicy {
     const { fleet, breaker } = this.o;
     if (!fleet) return;
     if (well) {
-      breaker.reset();
+      // A listener of the breaker closing that throws must not keep the fleet from hearing it.
+      try {
+        breaker.reset();
+      } catch (error) {
+        this.bookkeepingFailed('event', error);
+      }
       await fleet.probeSucceeded(this.modelId);
     } else {
       await fleet.probeFailed(this.modelId, this.o.config.breaker.halfOpenAfterMs);
@@ -305,7 +397,7 @@ export class ModelPolicy {
 
   private record(attempts: AttemptRecord[], record: AttemptRecord): void {
     attempts.push(record);
-    this.o.events?.emit('attempt', record);
+    this.notify((ev) => ev.emit('attempt', record));
   }
 }
 
