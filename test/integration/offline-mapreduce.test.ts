@@ -117,8 +117,46 @@ describe('summaries in parts on the offline lane', () => {
     expect(failedDoc).toMatchObject({ status: 'completed', lane: 'online' });
     expect(failedDoc?.onlineCostUsd).toBeUndefined();
     expect(merged).toMatchObject({ status: 'completed', lane: 'offline' });
-    expect(pipe.sim.admin.stats().total.ok).toBe(chunks[0]! + 1 + 1);
+    // On demand: long-0's parts and merge (its parts as many as the online path cut it into),
+    // and long-1's merge.
+    const onlineOk = failedDoc?.attempts.filter((a) => a.outcome === 'ok').length ?? 0;
+    expect(onlineOk).toBeGreaterThanOrEqual(3);
+    expect(pipe.sim.admin.stats().total.ok).toBe(onlineOk + 1);
     expect(view?.invocationJobs[0]).toMatchObject({ online: 1, offline: 100 + chunks[0]! - 1 + chunks[1]! });
     expect(await ctx.redis.keys(`${ctx.prefix}:lane:chunk-error:chunks:*`)).toEqual([]);
+  }, 120_000);
+
+  it('reads a part back again after a crash without a second merge, result or leftover key', async () => {
+    const lane = await startOfflineLane(ctx, pipe);
+    const keys = keysFor(ctx.prefix);
+    const { all } = batchJobs();
+    await lane.producer.enqueueBatch(all, { batchId: 'replayed', lane: 'offline' });
+    await lane.producer.waitForBatch('replayed', { pollMs: 200 });
+    await expect.poll(async () => (await offlineView(ctx.redis, keys, 'replayed'))?.done).toBe(true);
+    const before = { results: await ctx.redis.xlen(keys.results), calls: pipe.sim.admin.stats().total.ok };
+    const merged = await lane.store.get('long-1');
+
+    // As if the coordinator had died after reading the part back, before it recorded that it had.
+    const part = JSON.parse((await ctx.redis.hget(keys.offline('replayed'), 'part:0'))!) as Record<
+      string,
+      unknown
+    >;
+    await ctx.redis.hset(
+      keys.offline('replayed'),
+      'part:0',
+      JSON.stringify({ ...part, collected: false, offline: 0 }),
+    );
+    await ctx.redis.hdel(keys.offline('replayed'), 'doneAt');
+    await lane.producer.sealBatch('replayed');
+    await expect
+      .poll(async () => (await offlineView(ctx.redis, keys, 'replayed'))?.done, { timeout: 30_000 })
+      .toBe(true);
+
+    expect(await ctx.redis.xlen(keys.results)).toBe(before.results);
+    expect(pipe.sim.admin.stats().total.ok).toBe(before.calls);
+    expect(await lane.store.get('long-1')).toEqual(merged);
+    expect(await ctx.redis.llen(keys.batchResults('replayed'))).toBe(102);
+    expect(await ctx.redis.keys(`${ctx.prefix}:lane:replayed:chunks:*`)).toEqual([]);
+    expect(await ctx.redis.keys(`${ctx.prefix}:split:*`)).toEqual([]);
   }, 120_000);
 });
