@@ -10,7 +10,7 @@ import { byteLines, type InputJob, readJobs } from '../../src/cli/input.js';
 import { loadConfig } from '../../src/config.js';
 import { createProducer } from '../../src/queue/producer.js';
 import { keysFor } from '../../src/redis/keys.js';
-import { CLEAN_EVERY, fuzzRuns, fuzzTimeout, hostileJob } from '../helpers/fuzz.js';
+import { CLEAN_EVERY, fuzzRuns, fuzzTimeout, hostileJob, validJob } from '../helpers/fuzz.js';
 import { deleteKeys, useRedis } from '../helpers/redis.js';
 
 const ctx = useRedis();
@@ -38,8 +38,20 @@ const lineBytes = fc.oneof(
 );
 
 /** A file's lines joined with LF or CRLF, with or without a last newline. */
+/** Lines of valid jobs only: about one file in four, so every run has files that go in whole. */
+const goodLines = fc.array(
+  validJob(DOCUMENT_BYTES).map((j) => Buffer.from(JSON.stringify(j))),
+  { minLength: 1, maxLength: 8 },
+);
 const fileOf = fc
-  .tuple(fc.array(lineBytes, { maxLength: 8 }), fc.boolean(), fc.boolean())
+  .tuple(
+    fc.oneof(
+      { weight: 3, arbitrary: fc.array(lineBytes, { maxLength: 8 }) },
+      { weight: 1, arbitrary: goodLines },
+    ),
+    fc.boolean(),
+    fc.boolean(),
+  )
   .map(([lines, crlf, lastNewline]) => {
     const eol = Buffer.from(crlf ? '\r\n' : '\n');
     const parts = lines.flatMap((l, i) => (i < lines.length - 1 || lastNewline ? [l, eol] : [l]));

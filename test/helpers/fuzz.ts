@@ -137,7 +137,7 @@ export const modelName = fc.oneof(
 );
 
 /** A well-formed job: generate or summarize, with some of the optional fields. */
-function validJob(documentBytes: number): fc.Arbitrary<Record<string, unknown>> {
+export function validJob(documentBytes: number): fc.Arbitrary<Record<string, unknown>> {
   const extras = fc.record(
     {
       id: decodedId.filter((id) => /^[\w.-]{1,40}$/.test(id) && !/^\d+$/.test(id)),
