@@ -13,12 +13,12 @@ export type { ChatMessage, Family, ModelReply, ModelRequest, StopReason, Usage }
 export { BatchClosedError } from './queue/batch-closed.js';
 export type { BatchOptions } from './queue/batch-options.js';
 export { BatchWaitTimeoutError, type WaitOptions } from './queue/batch-wait.js';
+export type { EnqueueResult } from './queue/bulk-add.js';
 export type { Job, JobInput } from './queue/jobs.js';
 export { PreflightRefusal } from './queue/preflight.js';
 export {
   type BatchEnqueueResult,
   createProducer,
-  type EnqueueResult,
   type Producer,
   type ProducerOptions,
 } from './queue/producer.js';

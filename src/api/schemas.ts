@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { OfflineView } from '../offline/view.js';
 import type { BatchStatus } from '../queue/batch-status.js';
-import type { EnqueueResult, ExistingState, RetryFailedResult } from '../queue/producer.js';
+import type { EnqueueResult, ExistingState } from '../queue/bulk-add.js';
+import type { RetryFailedResult } from '../queue/retry-failed.js';
 import { CALLBACK_ON, QUEUE_STATES } from '../redis/names.js';
 import type { CallbackState } from '../results/batch-state.js';
 

@@ -1,6 +1,6 @@
 import type { BatchStatsSnapshot } from './batch-stats.js';
 import type { ModelState } from './control.js';
-import { type ActiveFault, type FaultRule, type FaultRuleInput, FaultRuleSchema } from './faults.js';
+import { type ActiveFault, type FaultRule, type FaultRuleInput, FaultRuleSchema } from './fault-rule.js';
 import type { AnyRequest, AnyResponse } from './listener.js';
 import { formatIssues, type ModelOverride, ModelOverrideSchema } from './profiles.js';
 import type { QuotaLimits } from './quota.js';

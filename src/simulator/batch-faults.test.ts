@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BatchFaultSchema, planBatch } from './batch-faults.js';
-import { FaultRuleSchema } from './faults.js';
+import { FaultRuleSchema } from './fault-rule.js';
 
 const rule = (ruleId: string, fault: unknown) => ({ ruleId, fault: BatchFaultSchema.parse(fault) });
 const ids = Array.from({ length: 1000 }, (_, i) => `rec-${i}`);

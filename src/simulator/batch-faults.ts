@@ -1,34 +1,26 @@
 import { z } from 'zod';
 import { createRandom, deriveSeed } from '../random.js';
+import { RegexPatternSchema } from './regex-pattern.js';
 
 /**
  * Faults of model invocation jobs: records answered with an error, a job that fails, a job
- * that expires. A fault rule's `batch` member (`src/simulator/faults.ts`); the rule's `model`
+ * that expires. A fault rule's `batch` member (`src/simulator/fault-rule.ts`); the rule's `model`
  * and time window pick the jobs, decided once when a job is created.
  */
-
-const validPattern = (pattern: string): boolean => {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const pattern = z.string().min(1).refine(validPattern, { message: 'not a valid regular expression' });
 
 /** The `batch` member of a fault rule. */
 export const BatchFaultSchema = z
   .object({
-    jobNamePattern: pattern.optional().describe('only jobs whose name matches this expression'),
+    jobNamePattern: RegexPatternSchema.optional().describe('only jobs whose name matches this expression'),
     recordErrorRate: z
       .number()
       .min(0)
       .max(1)
       .optional()
       .describe('share of records answered with an error (seeded: the same records every run)'),
-    recordIdPattern: pattern.optional().describe('records whose recordId matches are answered with an error'),
+    recordIdPattern: RegexPatternSchema.optional().describe(
+      'records whose recordId matches are answered with an error',
+    ),
     recordError: z
       .object({
         code: z.number().int().min(400).max(599).default(500),

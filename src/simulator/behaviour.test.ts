@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { HAIKU, simCall } from '../../test/helpers/sim-call.js';
 import { ManualClock } from '../clock.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { createControl } from './behaviour.js';
-import type { CallContext } from './control.js';
 import { type ProfileInput, ProfileSchema } from './profiles.js';
-
-const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
-
-function call(over: Partial<CallContext> = {}): CallContext {
-  return {
-    modelId: HAIKU,
-    baseId: HAIKU,
-    operation: 'invoke',
-    inputTokens: 10,
-    maxOutputTokens: 10,
-    promptText: 'Summarize.',
-    ...over,
-  };
-}
 
 function setup(profile: ProfileInput = {}, timeScale = 1) {
   const clock = new ManualClock(1_000);
@@ -68,7 +54,7 @@ describe('createControl', () => {
   it('throttles with quotas from the profile and counts what it admitted', () => {
     const { sim } = setup({ models: { [HAIKU]: { rpm: 3 } } });
 
-    const answers = Array.from({ length: 5 }, () => sim.admit(call()).ok);
+    const answers = Array.from({ length: 5 }, () => sim.admit(simCall()).ok);
 
     expect(answers).toEqual([true, true, true, false, false]);
     expect(sim.admin.stats().models[HAIKU]?.admittedLastMinute).toBe(3);
@@ -80,11 +66,11 @@ describe('createControl', () => {
       10,
     );
 
-    const before = sim.fault(call()).type;
+    const before = sim.fault(simCall()).type;
     clock.advance(1_000);
-    const during = sim.fault(call()).type;
+    const during = sim.fault(simCall()).type;
     clock.advance(3_000);
-    const after = sim.fault(call()).type;
+    const after = sim.fault(simCall()).type;
 
     expect([before, during, after]).toEqual(['none', 'error', 'none']);
     expect(sim.admin.stats().models[HAIKU]?.faultsByKind).toEqual({ outage: 1 });
@@ -94,9 +80,9 @@ describe('createControl', () => {
     const { sim } = setup({ faults: [{ model: '*', errorRate: { internal: 1 } }] });
 
     const id = sim.admin.addFault({ model: 'claude-3-haiku', errorRate: { timeout: 1 } });
-    const withRule = sim.fault(call());
+    const withRule = sim.fault(simCall());
     sim.admin.removeFault(id);
-    const without = sim.fault(call());
+    const without = sim.fault(simCall());
 
     expect(withRule.type === 'error' && withRule.error.name).toBe('ModelTimeoutException');
     expect(without.type === 'error' && without.error.name).toBe('InternalServerException');
@@ -135,14 +121,14 @@ describe('createControl', () => {
 
   it('restores profile faults and quotas on reset, and clears run-time faults', () => {
     const { sim } = setup({ models: { [HAIKU]: { rpm: 1 } }, faults: [{ model: '*', outage: true }] });
-    sim.admit(call());
+    sim.admit(simCall());
     sim.admin.clearFaults();
     sim.admin.addFault({ model: '*', errorRate: { throttle: 1 } });
 
     sim.admin.reset();
 
     expect(sim.admin.faults().map((f) => f.id)).toEqual(['p1']);
-    expect(sim.admit(call()).ok).toBe(true);
+    expect(sim.admit(simCall()).ok).toBe(true);
     expect(sim.admin.stats().total.calls).toBe(0);
   });
 
@@ -154,7 +140,10 @@ describe('createControl', () => {
         seed: 42,
         catalog: new ModelCatalog(),
       });
-      return Array.from({ length: 50 }, () => [sim.fault(call()).type, sim.latency(call(), 10).firstTokenMs]);
+      return Array.from({ length: 50 }, () => [
+        sim.fault(simCall()).type,
+        sim.latency(simCall(), 10).firstTokenMs,
+      ]);
     };
 
     expect(run()).toEqual(run());
@@ -163,7 +152,7 @@ describe('createControl', () => {
   it('answers with zero latency when the profile says so', () => {
     const { sim } = setup({ zeroLatency: true });
 
-    expect(sim.latency(call(), 100)).toEqual({ firstTokenMs: 0, perTokenMs: 0 });
+    expect(sim.latency(simCall(), 100)).toEqual({ firstTokenMs: 0, perTokenMs: 0 });
   });
 
   it('refuses a time scale that is not a positive finite number', () => {

@@ -14,14 +14,9 @@ import { planBatch } from './batch-faults.js';
 import { type BatchLimits, BatchTimingSchema, batchLimits } from './batch-profile.js';
 import { BatchStats } from './batch-stats.js';
 import type { BatchControl, CallContext, ModelState, SimulatorControl } from './control.js';
-import {
-  batchRulesFor,
-  type CompiledFault,
-  compileFault,
-  decideFault,
-  FaultRuleSchema,
-  unseenShare,
-} from './faults.js';
+import { decideFault } from './fault-effects.js';
+import { batchRulesFor, type CompiledFault, compileFault, unseenShare } from './fault-match.js';
+import { FaultRuleSchema } from './fault-rule.js';
 import { callLatency } from './latency.js';
 import {
   formatIssues,

@@ -28,7 +28,7 @@ export {
   simError,
 } from './control.js';
 export type { ControlPlaneOptions } from './control-plane.js';
-export type { ActiveFault, FaultRule, FaultRuleInput } from './faults.js';
+export type { ActiveFault, FaultRule, FaultRuleInput } from './fault-rule.js';
 export { loadProfile, type Profile, ProfileError, type ProfileInput, ProfileSchema } from './profiles.js';
 export {
   type RunningSimulator,

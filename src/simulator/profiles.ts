@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BatchLimitsSchema, BatchTimingSchema } from './batch-profile.js';
-import { FaultRuleSchema } from './faults.js';
+import { FaultRuleSchema } from './fault-rule.js';
 
 /** What a profile (or `POST /_sim/models/:id`) may change about one model. */
 export const ModelOverrideSchema = z

@@ -1,5 +1,5 @@
 import type { CallOutcome } from './control.js';
-import type { FaultKind } from './faults.js';
+import type { FaultKind } from './fault-rule.js';
 
 /** Counts for one model key (base id, or `<geo>.<base id>` for a cross-region profile). */
 export interface ModelStats {

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { HAIKU, simCall } from '../../test/helpers/sim-call.js';
 import { createRandom } from '../random.js';
 import type { CallContext } from './control.js';
-import { compileFault, decideFault, type FaultRuleInput, FaultRuleSchema } from './faults.js';
+import { decideFault } from './fault-effects.js';
+import { compileFault } from './fault-match.js';
+import { type FaultRuleInput, FaultRuleSchema } from './fault-rule.js';
 
-const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
-
-function call(over: Partial<CallContext> = {}): CallContext {
-  return {
-    modelId: HAIKU,
-    baseId: HAIKU,
-    operation: 'invoke',
-    inputTokens: 10,
-    maxOutputTokens: 10,
-    promptText: 'Summarize this report.',
-    ...over,
-  };
-}
 
 const rules = (...inputs: FaultRuleInput[]) =>
   inputs.map((input, i) => compileFault(FaultRuleSchema.parse(input), `f${i}`, 'runtime'));
@@ -24,7 +14,7 @@ const rules = (...inputs: FaultRuleInput[]) =>
 describe('decideFault', () => {
   it('answers every call 503 during an outage window, and normally outside it', () => {
     const faults = rules({ model: HAIKU, outage: true, fromMs: 10_000, toMs: 40_000 });
-    const at = (ms: number) => decideFault(faults, call(), ms, 1, createRandom(1)).decision;
+    const at = (ms: number) => decideFault(faults, simCall(), ms, 1, createRandom(1)).decision;
 
     expect(at(9_999)).toEqual({ type: 'none' });
     expect(at(10_000)).toEqual({
@@ -39,18 +29,18 @@ describe('decideFault', () => {
     const faults = rules({ model: HAIKU, outage: true });
     const decide = (ctx: CallContext) => decideFault(faults, ctx, 0, 1, createRandom(1)).kind;
 
-    expect(decide(call())).toBe('outage');
-    expect(decide(call({ modelId: `us.${HAIKU}`, geo: 'us' }))).toBe('outage');
-    expect(decide(call({ modelId: TITAN, baseId: TITAN }))).toBeUndefined();
+    expect(decide(simCall())).toBe('outage');
+    expect(decide(simCall({ modelId: `us.${HAIKU}`, geo: 'us' }))).toBe('outage');
+    expect(decide(simCall({ modelId: TITAN, baseId: TITAN }))).toBeUndefined();
   });
 
   it('limits a profile-id rule to that cross-region profile', () => {
     const faults = rules({ model: `us.${HAIKU}`, outage: true });
     const decide = (ctx: CallContext) => decideFault(faults, ctx, 0, 1, createRandom(1)).kind;
 
-    expect(decide(call({ modelId: `us.${HAIKU}`, geo: 'us' }))).toBe('outage');
-    expect(decide(call({ modelId: `eu.${HAIKU}`, geo: 'eu' }))).toBeUndefined();
-    expect(decide(call())).toBeUndefined();
+    expect(decide(simCall({ modelId: `us.${HAIKU}`, geo: 'us' }))).toBe('outage');
+    expect(decide(simCall({ modelId: `eu.${HAIKU}`, geo: 'eu' }))).toBeUndefined();
+    expect(decide(simCall())).toBeUndefined();
   });
 
   it('draws each error kind at its configured rate over many seeded calls', () => {
@@ -60,7 +50,7 @@ describe('decideFault', () => {
     const n = 20_000;
 
     for (let i = 0; i < n; i++) {
-      const kind = decideFault(faults, call(), 0, 1, random).kind ?? 'none';
+      const kind = decideFault(faults, simCall(), 0, 1, random).kind ?? 'none';
       counts[kind] = (counts[kind] ?? 0) + 1;
     }
 
@@ -74,7 +64,7 @@ describe('decideFault', () => {
     const kinds = ['throttle', 'internal', 'unavailable', 'notReady', 'timeout', 'modelError'] as const;
     const names = kinds.map((kind) => {
       const [fault] = rules({ model: '*', errorRate: { [kind]: 1 } });
-      const { decision } = decideFault([fault!], call(), 0, 1, createRandom(1));
+      const { decision } = decideFault([fault!], simCall(), 0, 1, createRandom(1));
       return decision.type === 'error' ? decision.error : undefined;
     });
 
@@ -93,7 +83,7 @@ describe('decideFault', () => {
     const faults = rules({ model: '*', errorRate: { internal: 0.3 } });
     const run = (seed: number) => {
       const random = createRandom(seed);
-      return Array.from({ length: 200 }, () => decideFault(faults, call(), 0, 1, random).kind ?? '-').join(
+      return Array.from({ length: 200 }, () => decideFault(faults, simCall(), 0, 1, random).kind ?? '-').join(
         '',
       );
     };
@@ -106,11 +96,11 @@ describe('decideFault', () => {
     const late = rules({ model: '*', hang: { afterMs: 30_000 } });
     const forever = rules({ model: '*', hang: {} });
 
-    expect(decideFault(late, call(), 0, 10, createRandom(1)).decision).toEqual({
+    expect(decideFault(late, simCall(), 0, 10, createRandom(1)).decision).toEqual({
       type: 'hang',
       afterMs: 3_000,
     });
-    expect(decideFault(forever, call(), 0, 10, createRandom(1)).decision).toEqual({ type: 'hang' });
+    expect(decideFault(forever, simCall(), 0, 10, createRandom(1)).decision).toEqual({ type: 'hang' });
   });
 
   it('drops the connection of generating calls at its rate, and leaves CountTokens alone', () => {
@@ -118,14 +108,15 @@ describe('decideFault', () => {
     const half = rules({ model: '*', reset: { probability: 0.5 } });
     const random = createRandom(3);
     let dropped = 0;
-    for (let i = 0; i < 2_000; i++) if (decideFault(half, call(), 0, 1, random).kind === 'reset') dropped++;
+    for (let i = 0; i < 2_000; i++)
+      if (decideFault(half, simCall(), 0, 1, random).kind === 'reset') dropped++;
 
-    expect(decideFault(always, call(), 0, 1, createRandom(1))).toEqual({
+    expect(decideFault(always, simCall(), 0, 1, createRandom(1))).toEqual({
       decision: { type: 'reset' },
       kind: 'reset',
     });
     expect(
-      decideFault(always, call({ operation: 'count-tokens' }), 0, 1, createRandom(1)).kind,
+      decideFault(always, simCall({ operation: 'count-tokens' }), 0, 1, createRandom(1)).kind,
     ).toBeUndefined();
     expect(dropped / 2_000).toBeCloseTo(0.5, 1);
   });
@@ -135,14 +126,14 @@ describe('decideFault', () => {
 
     const hit = decideFault(
       faults,
-      call({ promptText: 'Tell me about FORBIDDEN-TOPIC now' }),
+      simCall({ promptText: 'Tell me about FORBIDDEN-TOPIC now' }),
       0,
       1,
       createRandom(1),
     );
     const miss = decideFault(
       faults,
-      call({ promptText: 'Tell me about unforbidden-topics' }),
+      simCall({ promptText: 'Tell me about unforbidden-topics' }),
       0,
       1,
       createRandom(1),
@@ -157,17 +148,17 @@ describe('decideFault', () => {
       { model: '*', breakStream: { probability: 1, afterChunks: 3 } },
       { model: TITAN, slowStream: { factor: 4 } },
     );
-    const stream = call({ operation: 'converse-stream' });
+    const stream = simCall({ operation: 'converse-stream' });
 
     const broken = decideFault(faults, stream, 0, 1, createRandom(1)).decision;
     const slowed = decideFault(
       faults.slice(1),
-      call({ operation: 'invoke-stream', baseId: TITAN }),
+      simCall({ operation: 'invoke-stream', baseId: TITAN }),
       0,
       1,
       createRandom(1),
     );
-    const whole = decideFault(faults, call({ operation: 'invoke' }), 0, 1, createRandom(1));
+    const whole = decideFault(faults, simCall({ operation: 'invoke' }), 0, 1, createRandom(1));
 
     expect(broken).toMatchObject({
       type: 'break_stream',
@@ -181,7 +172,13 @@ describe('decideFault', () => {
   it('can break a stream with the validation error Claude sends in-stream', () => {
     const faults = rules({ model: '*', breakStream: { afterChunks: 0, exception: 'validation' } });
 
-    const broken = decideFault(faults, call({ operation: 'invoke-stream' }), 0, 1, createRandom(1)).decision;
+    const broken = decideFault(
+      faults,
+      simCall({ operation: 'invoke-stream' }),
+      0,
+      1,
+      createRandom(1),
+    ).decision;
 
     expect(broken).toEqual({
       type: 'break_stream',
@@ -193,8 +190,8 @@ describe('decideFault', () => {
   it('lets the first rule that fires decide', () => {
     const faults = rules({ model: HAIKU, errorRate: { timeout: 1 } }, { model: '*', outage: true });
 
-    expect(decideFault(faults, call(), 0, 1, createRandom(1)).kind).toBe('timeout');
-    expect(decideFault(faults, call({ baseId: TITAN, modelId: TITAN }), 0, 1, createRandom(1)).kind).toBe(
+    expect(decideFault(faults, simCall(), 0, 1, createRandom(1)).kind).toBe('timeout');
+    expect(decideFault(faults, simCall({ baseId: TITAN, modelId: TITAN }), 0, 1, createRandom(1)).kind).toBe(
       'outage',
     );
   });
@@ -202,25 +199,6 @@ describe('decideFault', () => {
   it('puts an outage before the error rates of the same rule', () => {
     const faults = rules({ model: '*', outage: true, errorRate: { throttle: 1 } });
 
-    expect(decideFault(faults, call(), 0, 1, createRandom(1)).kind).toBe('outage');
-  });
-});
-
-describe('FaultRuleSchema', () => {
-  it('names the field that is wrong', () => {
-    const bad = FaultRuleSchema.safeParse({ model: '*', errorRate: { throttle: 1.5 } });
-    const sum = FaultRuleSchema.safeParse({ model: '*', errorRate: { throttle: 0.6, internal: 0.6 } });
-    const window = FaultRuleSchema.safeParse({ model: '*', outage: true, fromMs: 5, toMs: 1 });
-    const regex = FaultRuleSchema.safeParse({ model: '*', contentFilter: { pattern: '(' } });
-
-    expect(bad.error?.issues[0]?.path).toEqual(['errorRate', 'throttle']);
-    expect(sum.error?.issues[0]?.message).toMatch(/add up to more than 1/);
-    expect(window.error?.issues[0]?.path).toEqual(['toMs']);
-    expect(regex.error?.issues[0]?.path).toEqual(['contentFilter', 'pattern']);
-  });
-
-  it('refuses a rule that does nothing or has unknown fields', () => {
-    expect(FaultRuleSchema.safeParse({ model: '*' }).success).toBe(false);
-    expect(FaultRuleSchema.safeParse({ model: '*', outage: true, outages: true }).success).toBe(false);
+    expect(decideFault(faults, simCall(), 0, 1, createRandom(1)).kind).toBe('outage');
   });
 });
