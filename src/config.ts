@@ -133,8 +133,8 @@ export type TokenScope = (typeof TOKEN_SCOPES)[number];
 /** The name API_TOKEN (`apiToken`) goes by in logs and sessions. */
 export const API_TOKEN_NAME = 'default';
 
-/** Shortest scoped token: anything shorter is within reach of guessing. */
-export const MIN_SCOPED_TOKEN_LENGTH = 16;
+/** Shortest API token (`API_TOKEN` or a scoped one): anything shorter is within reach of guessing. */
+export const MIN_TOKEN_LENGTH = 16;
 
 const ApiTokenSchema = z
   .object({
@@ -148,7 +148,7 @@ const ApiTokenSchema = z
     scope: z.enum(TOKEN_SCOPES),
     token: z
       .string()
-      .min(MIN_SCOPED_TOKEN_LENGTH, { error: `must be at least ${MIN_SCOPED_TOKEN_LENGTH} characters long` })
+      .min(MIN_TOKEN_LENGTH, { error: `must be at least ${MIN_TOKEN_LENGTH} characters long` })
       .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' }),
   })
   .strict();
@@ -256,9 +256,12 @@ export const ConfigSchema = z
       .describe('Bedrock endpoint override, e.g. the simulator at http://127.0.0.1:4010'),
     apiToken: z
       .string()
-      .min(1)
+      // Names the variable as well as the field (it mostly comes from the environment), never the value.
+      .min(MIN_TOKEN_LENGTH, { error: `must be at least ${MIN_TOKEN_LENGTH} characters long (API_TOKEN)` })
       .optional()
-      .describe('a bearer token of the HTTP API with the admin scope (scoped ones: api.tokens)'),
+      .describe(
+        'a bearer token of the HTTP API with the admin scope, at least 16 characters (scoped ones: api.tokens)',
+      ),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
