@@ -75,6 +75,18 @@ describe('API_TOKEN', () => {
   });
 });
 
+describe('api.trustProxy', () => {
+  it('takes true, false, or addresses and CIDRs, and refuses anything else naming the field', () => {
+    const trust = (trustProxy: boolean | string) =>
+      loadConfig({ env: {}, overrides: { api: { trustProxy } } });
+
+    expect(trust('10.0.0.0/8, 192.0.2.1, loopback').api.trustProxy).toBe('10.0.0.0/8, 192.0.2.1, loopback');
+    expect(trust(true).api.trustProxy).toBe(true);
+    expect(() => trust('the load balancer')).toThrow(/api\.trustProxy: must be true, false, or IP addresses/);
+    expect(() => trust('')).toThrow(/api\.trustProxy/);
+  });
+});
+
 describe('callbacks settings', () => {
   it('takes CALLBACK_SECRET from the environment without dropping the file’s other callback settings', () => {
     const file = join(dir, 'callbacks.yaml');
