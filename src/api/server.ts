@@ -146,10 +146,10 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
     // Every id the id rule accepts fits a path parameter: 200 code points are up to 400 UTF-16
     // units once decoded, which is what the router measures (its default, 100, cut longer ids off).
     routerOptions: { maxParamLength: 2 * MAX_ID_LENGTH },
-    // A path part longer than that, or not percent-encoded UTF-8, matches no route and runs no
-    // hook. It is a path that matches no route, so it needs a token as those do: a caller
-    // without one learns nothing about routing. Then it is refused in our words, without
-    // echoing the path back.
+    // A path part longer than that, or not percent-encoded UTF-8, reaches no route and no
+    // hook. Like any path that matches no route it needs a token first (the caller without one
+    // learns nothing about routing, and a wrong one counts against the failed-authentication
+    // limit); then it is refused in our words, without echoing the path back.
     frameworkErrors: (error, req, reply) => {
       const from = {
         cookies: app.parseCookie(req.headers.cookie ?? ''),
