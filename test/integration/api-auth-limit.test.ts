@@ -6,6 +6,7 @@ import { ManualClock } from '../../src/clock.js';
 import { type ConfigInput, loadConfig, SECOND } from '../../src/config.js';
 import { logSink } from '../helpers/log-sink.js';
 import { useRedis } from '../helpers/redis.js';
+import { startOwnRedis } from '../helpers/redis-server.js';
 
 const ctx = useRedis();
 let running: RunningApi[] = [];
@@ -265,6 +266,33 @@ describe('the failed-authentication limit', () => {
     expect(answers).toEqual([401, 401, 401, 429, 429]);
     // The proxy itself is not locked out: the client behind it is.
     expect(otherClient.statusCode).toBe(400);
+  });
+
+  it('answers 401 and leaves the failure uncounted when Redis does not answer, rather than locking anyone out', async () => {
+    const own = await startOwnRedis();
+    const sink = logSink();
+    try {
+      const api = await buildApi({
+        config: loadConfig({
+          env: {},
+          overrides: { redisUrl: own.url, prefix: ctx.prefix, apiToken: TOKEN, api: { failedAuthLimit: 1 } },
+        }),
+        logger: sink.logger,
+      });
+      running.push(api);
+      await own.kill();
+
+      const answers = await statuses(api, [get(WRONG), get(WRONG)]);
+
+      expect(answers).toEqual([401, 401]);
+      expect(sink.entries()).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ msg: 'could not count a failed authentication; not limiting it' }),
+        ]),
+      );
+    } finally {
+      await own.close();
+    }
   });
 
   it('limits nothing with api.failedAuthLimit 0', async () => {
