@@ -53,7 +53,12 @@ function walk(
       walk(child, path ? `${path}.${key}` : key, rows);
     return;
   }
-  const type = def.type === 'enum' ? Object.keys(def.entries as object).join(' \\| ') : def.type;
+  const type =
+    def.type === 'enum'
+      ? Object.keys(def.entries as object).join(' \\| ')
+      : def.type === 'union'
+        ? (def.options as AnySchema[]).map((o) => o._zod.def.type).join(' \\| ')
+        : def.type;
   const shown = inherited?.defaultValue;
   rows.push({
     path,

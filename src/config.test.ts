@@ -42,13 +42,48 @@ describe('Redis settings', () => {
 describe('redactedConfig', () => {
   it('hides the API token, the Redis password and the password in the URL', () => {
     const config = loadConfig({
-      env: { REDIS_URL: 'redis://app:url-secret@cache:6379', REDIS_PASSWORD: 'env-secret', API_TOKEN: 'tok' },
+      env: {
+        REDIS_URL: 'redis://app:url-secret@cache:6379',
+        REDIS_PASSWORD: 'env-secret',
+        API_TOKEN: 'tok-0123456789abcdef',
+      },
     });
 
     const shown = JSON.stringify(redactedConfig(config));
 
-    expect(shown).not.toMatch(/url-secret|env-secret|"tok"/);
+    expect(shown).not.toMatch(/url-secret|env-secret|tok-0123456789abcdef/);
     expect(shown).toContain('redis://app:***@cache:6379');
+  });
+});
+
+describe('API_TOKEN', () => {
+  it('refuses a token shorter than 16 characters from the environment or the file, naming both and not the token', () => {
+    const fromEnv = () => loadConfig({ env: { API_TOKEN: 'short-secret-15' } });
+    const file = join(dir, 'short-token.yaml');
+    writeFileSync(file, 'apiToken: short-secret-15\n');
+    const fromFile = () => loadConfig({ file, env: {} });
+
+    for (const load of [fromEnv, fromFile]) {
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(/apiToken: must be at least 16 characters long \(API_TOKEN\)/);
+      expect(load).not.toThrow(/short-secret-15/);
+    }
+  });
+
+  it('takes a token of exactly 16 characters', () => {
+    expect(loadConfig({ env: { API_TOKEN: 'sixteen-chars-ok' } }).apiToken).toBe('sixteen-chars-ok');
+  });
+});
+
+describe('api.trustProxy', () => {
+  it('takes true, false, or addresses and CIDRs, and refuses anything else naming the field', () => {
+    const trust = (trustProxy: boolean | string) =>
+      loadConfig({ env: {}, overrides: { api: { trustProxy } } });
+
+    expect(trust('10.0.0.0/8, 192.0.2.1, loopback').api.trustProxy).toBe('10.0.0.0/8, 192.0.2.1, loopback');
+    expect(trust(true).api.trustProxy).toBe(true);
+    expect(() => trust('the load balancer')).toThrow(/api\.trustProxy: must be true, false, or IP addresses/);
+    expect(() => trust('')).toThrow(/api\.trustProxy/);
   });
 });
 

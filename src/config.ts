@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import proxyAddr from '@fastify/proxy-addr';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { redactUrlCredentials } from './log.js';
@@ -133,8 +134,18 @@ export type TokenScope = (typeof TOKEN_SCOPES)[number];
 /** The name API_TOKEN (`apiToken`) goes by in logs and sessions. */
 export const API_TOKEN_NAME = 'default';
 
-/** Shortest scoped token: anything shorter is within reach of guessing. */
-export const MIN_SCOPED_TOKEN_LENGTH = 16;
+/** Whether `list` is a comma-separated list of addresses, CIDRs or named ranges a proxy may be in. */
+function trustsAddresses(list: string): boolean {
+  try {
+    proxyAddr.compile(list.split(',').map((a) => a.trim()));
+    return list.trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Shortest API token (`API_TOKEN` or a scoped one): anything shorter is within reach of guessing. */
+export const MIN_TOKEN_LENGTH = 16;
 
 const ApiTokenSchema = z
   .object({
@@ -148,7 +159,7 @@ const ApiTokenSchema = z
     scope: z.enum(TOKEN_SCOPES),
     token: z
       .string()
-      .min(MIN_SCOPED_TOKEN_LENGTH, { error: `must be at least ${MIN_SCOPED_TOKEN_LENGTH} characters long` })
+      .min(MIN_TOKEN_LENGTH, { error: `must be at least ${MIN_TOKEN_LENGTH} characters long` })
       .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' }),
   })
   .strict();
@@ -256,9 +267,12 @@ export const ConfigSchema = z
       .describe('Bedrock endpoint override, e.g. the simulator at http://127.0.0.1:4010'),
     apiToken: z
       .string()
-      .min(1)
+      // Names the variable as well as the field (it mostly comes from the environment), never the value.
+      .min(MIN_TOKEN_LENGTH, { error: `must be at least ${MIN_TOKEN_LENGTH} characters long (API_TOKEN)` })
       .optional()
-      .describe('a bearer token of the HTTP API with the admin scope (scoped ones: api.tokens)'),
+      .describe(
+        'a bearer token of the HTTP API with the admin scope, at least 16 characters (scoped ones: api.tokens)',
+      ),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
@@ -439,6 +453,34 @@ export const ConfigSchema = z
           .positive()
           .default((8 * HOUR) / SECOND)
           .describe('lifetime of a browser session cookie from POST /v1/session'),
+        failedAuthLimit: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(10)
+          .describe(
+            'failed authentications (wrong bearer token or login) a client may make per window before it gets 429; 0 turns the limit off',
+          ),
+        failedAuthWindowSeconds: z
+          .number()
+          .int()
+          .positive()
+          .default(60)
+          .describe(
+            "the window of api.failedAuthLimit, from a client's first failure; a locked-out client waits out its rest",
+          ),
+        trustProxy: z
+          .union([
+            z.boolean(),
+            z.string().refine(trustsAddresses, {
+              error:
+                'must be true, false, or IP addresses and CIDRs (or loopback, linklocal, uniquelocal) separated by commas',
+            }),
+          ])
+          .default(false)
+          .describe(
+            "proxies whose X-Forwarded-For/-Proto/-Host to believe: true (whoever connects), or the proxies' addresses and CIDRs, comma-separated; the client address counts failed logins",
+          ),
         secureCookies: z
           .boolean()
           .default(false)

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenScope } from '../config.js';
 import type { Logger } from '../log.js';
+import type { AuthVerdict, FailedAuthLimit } from './auth-limit.js';
 import { SESSION_COOKIE, type Sessions } from './session.js';
 import { type Principal, scopeAllows, type TokenTable } from './tokens.js';
 
@@ -21,6 +22,8 @@ declare module 'fastify' {
 export interface AuthOptions {
   tokens: TokenTable;
   sessions: Sessions;
+  /** Counts wrong bearer tokens per client and locks out those with too many; none: no limit. */
+  limit?: FailedAuthLimit;
   logger?: Logger;
 }
 
@@ -87,13 +90,21 @@ function normalHost(host: string): string {
   return host.toLowerCase().replace(/:(80|443)$/, '');
 }
 
-function credential(req: FastifyRequest, options: AuthOptions): Credential | undefined {
-  const header = req.headers.authorization;
+/**
+ * What a request presents: a bearer header (`tokens` decides), else the session cookie.
+ * `cookies` are the parsed cookies (the cookie plugin's, or parsed for a request that never
+ * reached its hook). A header that is not `Bearer …` is a wrong token, never a missing one.
+ */
+function credential(
+  header: string | undefined,
+  cookies: Readonly<Record<string, string | undefined>>,
+  options: AuthOptions,
+): Credential | undefined {
   if (header !== undefined) {
     const principal = header.startsWith('Bearer ') ? options.tokens.find(header.slice(7)) : undefined;
     return principal ? { principal, via: 'bearer' } : { refused: WRONG_BEARER };
   }
-  const cookie = req.cookies[SESSION_COOKIE];
+  const cookie = cookies[SESSION_COOKIE];
   if (cookie === undefined) return undefined;
   const principal = options.sessions.verify(cookie);
   return principal
@@ -102,27 +113,81 @@ function credential(req: FastifyRequest, options: AuthOptions): Credential | und
 }
 
 /**
+ * Answers 429 for a client locked out by the failed-authentication limit: `Retry-After` in
+ * seconds, and the error says how long in words.
+ */
+export function refuseLockedOut(reply: FastifyReply, verdict: AuthVerdict & { locked: true }): FastifyReply {
+  return reply
+    .code(429)
+    .header('retry-after', String(verdict.retryAfterSeconds))
+    .send({
+      error: `too many failed authentications from this address: try again in ${verdict.retryAfterSeconds} s`,
+    });
+}
+
+/** Who sent a request, for one Fastify refused before its hooks: parsed cookies and address. */
+export interface Sender {
+  cookies: Readonly<Record<string, string | undefined>>;
+  ip: string;
+}
+
+/**
+ * Checks one request against the scope it needs; answers it (and resolves true) when it is
+ * refused, leaves it alone (false) when it may go on. `from` defaults to the cookie plugin's
+ * cookies and `req.ip`.
+ */
+export type Door = (
+  req: FastifyRequest,
+  reply: FastifyReply,
+  needed: RouteScope,
+  from?: Sender,
+) => Promise<boolean>;
+
+/**
  * Authenticates every request by a bearer token (`Authorization: Bearer <token>`) or the
  * session cookie, then checks the token's scope against the matched route's. Wrong or no
  * credentials: 401. A valid token without the scope: 403 naming the scope. A state-changing
  * request authenticated by the cookie must come from this API's own origin (CSRF); the cookie
  * is `SameSite=Strict` as well. Tokens and cookies never reach a log line.
+ *
+ * A wrong bearer token counts against its client in `options.limit`; a client locked out gets
+ * 429 for every bearer request, before its token is even compared, until its window passes.
+ * Cookies are not counted: a signed cookie cannot be guessed, and a browser whose session
+ * expired keeps sending its old one.
+ *
  * Needs `@fastify/cookie` registered first. Without any configured token it checks nothing
- * (the CLI only allows that on loopback).
+ * (the CLI only allows that on loopback). Returns the check itself, for requests that never
+ * reach the hook (a path the router refused).
  */
-export function requireScopes(app: FastifyInstance, options: AuthOptions): void {
-  if (!options.tokens.enabled) return;
+export function requireScopes(app: FastifyInstance, options: AuthOptions): Door {
+  if (!options.tokens.enabled) return async () => false;
   const log = options.logger?.child({ component: 'api-auth' });
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const needed = neededScope(req);
-    if (needed === 'public') return;
-    const found = credential(req, options);
+  const door: Door = async (req, reply, needed, from) => {
+    if (needed === 'public') return false;
+    const { cookies, ip } = from ?? { cookies: req.cookies, ip: req.ip };
+    const header = req.headers.authorization;
+    if (header !== undefined && options.limit) {
+      const verdict = options.limit.check(ip);
+      if (verdict.locked) {
+        refuseLockedOut(reply, verdict);
+        return true;
+      }
+    }
+    const found = credential(header, cookies, options);
     if (found === undefined || 'refused' in found) {
+      if (header !== undefined && options.limit) {
+        const verdict = await options.limit.failed(ip);
+        if (verdict.locked) {
+          refuseLockedOut(reply, verdict);
+          return true;
+        }
+      }
       log?.debug({ method: req.method, route: req.routeOptions.url }, 'unauthenticated request refused');
-      return reply
+      reply
         .code(401)
         .header('www-authenticate', 'Bearer')
         .send({ error: found?.refused ?? WRONG_BEARER });
+      return true;
     }
     const { principal, via } = found;
     if (via === 'cookie' && STATE_CHANGING.has(req.method) && crossSite(req, true)) {
@@ -130,19 +195,26 @@ export function requireScopes(app: FastifyInstance, options: AuthOptions): void 
         { method: req.method, route: req.routeOptions.url, tokenName: principal.name },
         'cross-site request refused',
       );
-      return reply.code(403).send({
+      reply.code(403).send({
         error:
           'cross-site request refused: a change made with the session cookie must come from a page of this API (Origin or Sec-Fetch-Site); other clients send the bearer token',
       });
+      return true;
     }
     if (!scopeAllows(principal.scope, needed)) {
       log?.info(
         { method: req.method, route: req.routeOptions.url, tokenName: principal.name },
         'scope too narrow',
       );
-      return reply.code(403).send({
+      reply.code(403).send({
         error: `this route needs a token with the "${needed}" scope; token "${principal.name}" has "${principal.scope}"`,
       });
+      return true;
     }
+    return false;
+  };
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (await door(req, reply, neededScope(req))) return reply;
   });
+  return door;
 }

@@ -113,7 +113,7 @@ export async function registerDocs(app: FastifyInstance, options: { publicDocs: 
         title: 'bedrock-jobs',
         version: packageVersion(),
         description:
-          'Enqueue Bedrock generation and summarization jobs and batches, follow them and read their results. Scopes: `read` every GET, `enqueue` also POST /v1/jobs, /v1/batches and /v1/batches/{id}/retry-failed, `admin` everything.',
+          'Enqueue Bedrock generation and summarization jobs and batches, follow them and read their results. Scopes: `read` every GET, `enqueue` also POST /v1/jobs, /v1/batches and /v1/batches/{id}/retry-failed, `admin` everything. A client that sends too many wrong tokens is answered 429 with Retry-After for a while.',
       },
       components: {
         schemas: components(),

@@ -2,8 +2,8 @@ import cookie from '@fastify/cookie';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
+import { type Clock, monotonicClock } from '../clock.js';
+import { type Config, SECOND } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { MAX_ID_LENGTH } from '../queue/ids.js';
@@ -15,9 +15,11 @@ import { connectRedis, type RedisClient } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { readFleetState } from '../resilience/fleet-view.js';
 import { ResultStore } from '../results/store.js';
-import { requireScopes, scopeRoutesUnder } from './auth.js';
+import { type Door, requireScopes, scopeRoutesUnder } from './auth.js';
+import { FailedAuthLimit } from './auth-limit.js';
 import { formBodies, strictJsonBodies } from './body.js';
 import { mountBullBoard } from './bull-board.js';
+import { clientAddress, proxyTrust } from './client-address.js';
 import { registerDocs } from './docs.js';
 import { checkHealth, HealthSchema } from './health.js';
 import { createMetrics } from './metrics.js';
@@ -37,7 +39,10 @@ import { TokenTable } from './tokens.js';
 export interface ApiOptions {
   config: Config;
   logger?: Logger;
-  /** Where session expiry reads the time; the real clock by default (tests pass a ManualClock). */
+  /**
+   * Where session expiry and the failed-authentication limit read the time; the real clock
+   * (Redis's, for the limit's windows) by default. Tests pass a ManualClock.
+   */
   clock?: Clock;
 }
 
@@ -122,16 +127,43 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
     ttlSeconds: config.api.sessionTtlSeconds,
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  const limit = new FailedAuthLimit({
+    redis,
+    keys,
+    limit: config.api.failedAuthLimit,
+    windowMs: config.api.failedAuthWindowSeconds * SECOND,
+    localClock: options.clock ?? monotonicClock,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger.child({ component: 'api-auth' }) } : {}),
+  });
+  const trust = proxyTrust(config.api.trustProxy);
+  // Set once the hooks are in place; a path the router refused is checked with it first.
+  let door: Door | undefined;
   const app = Fastify({
     logger: false,
+    ...(trust ? { trustProxy: trust } : {}),
     bodyLimit: config.api.bodyLimitBytes,
     // Every id the id rule accepts fits a path parameter: 200 code points are up to 400 UTF-16
     // units once decoded, which is what the router measures (its default, 100, cut longer ids off).
     routerOptions: { maxParamLength: 2 * MAX_ID_LENGTH },
-    // A path part longer than that, or not percent-encoded UTF-8, is refused before any route
-    // or hook runs: in our words, without echoing the path back.
-    frameworkErrors: (error, _req, reply) => {
-      (reply as FastifyReply).code(400).send({ error: pathRefusal(error.code) });
+    // A path part longer than that, or not percent-encoded UTF-8, reaches no route and no
+    // hook. Like any path that matches no route it needs a token first (the caller without one
+    // learns nothing about routing, and a wrong one counts against the failed-authentication
+    // limit); then it is refused in our words, without echoing the path back.
+    frameworkErrors: (error, req, reply) => {
+      const from = {
+        cookies: app.parseCookie(req.headers.cookie ?? ''),
+        ip: clientAddress(req.raw, trust),
+      };
+      void (door?.(req, reply, 'read', from) ?? Promise.resolve(false)).then(
+        (answered) => {
+          if (!answered) (reply as FastifyReply).code(400).send({ error: pathRefusal(error.code) });
+        },
+        (err: unknown) => {
+          options.logger?.error({ err }, 'api request failed');
+          (reply as FastifyReply).code(500).send({ error: 'internal error' });
+        },
+      );
     },
   });
   app.setValidatorCompiler(() => () => true);
@@ -140,7 +172,12 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   formBodies(app);
   // Cookies are parsed in an onRequest hook that must run before the one that checks them.
   await app.register(cookie);
-  requireScopes(app, { tokens, sessions, ...(options.logger ? { logger: options.logger } : {}) });
+  door = requireScopes(app, {
+    tokens,
+    sessions,
+    limit,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   // bull-board, mounted here by the dashboard: looking is reading, any action is admin's.
   scopeRoutesUnder(app, BULL_BOARD_PREFIX, (method) =>
     method === 'GET' || method === 'HEAD' ? 'read' : 'admin',
@@ -190,7 +227,7 @@ export async function buildApi(options: ApiOptions): Promise<RunningApi> {
   batchListRoutes(app, ctx);
   retryRoutes(app, ctx);
   modelRoutes(app, ctx);
-  sessionRoutes(app, { ...ctx, tokens, sessions });
+  sessionRoutes(app, { ...ctx, tokens, sessions, limit });
   // One reader of the results stream for every event-stream client of this process.
   const tail = new ResultsTail(redis, keys.results, options.logger);
   eventRoutes(app, ctx, tail);

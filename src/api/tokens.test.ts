@@ -69,14 +69,14 @@ describe('TokenTable', () => {
     loadConfig({
       env: {},
       overrides: {
-        apiToken: 'the-admin-token',
+        apiToken: 'the-admin-token-0123',
         api: { tokens: [{ name: 'viewer', scope: 'read', token: READ }] },
       },
     }),
   );
 
   it('finds each token by its value: API_TOKEN as admin "default", scoped ones by name', () => {
-    expect(table.find('the-admin-token')).toEqual({ name: 'default', scope: 'admin' });
+    expect(table.find('the-admin-token-0123')).toEqual({ name: 'default', scope: 'admin' });
     expect(table.find(READ)).toEqual({ name: 'viewer', scope: 'read' });
   });
 

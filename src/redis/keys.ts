@@ -40,6 +40,11 @@ export interface Keys {
   /** JSON progress of a split document between rounds of its parts, with a TTL. */
   splitStage(jobId: string): string;
   /**
+   * Hash of one API client's failed authentications in its current window (`n`, and `s`, when
+   * the window started, ms), shared by every API process; expires with the window.
+   */
+  authFailures(client: string): string;
+  /**
    * Hash of the fleet's model-call counts in the 10 s window starting at `startSecond` (Unix
    * seconds), summed over every worker; expires after the stats retention.
    */
@@ -105,6 +110,7 @@ export function keysFor(prefix: string): Keys {
     breaker: (modelId) => `${prefix}:br:${modelId}`,
     breakerProbe: (modelId) => `${prefix}:br:${modelId}:probe`,
     splitStage: (jobId) => `${prefix}:split:${jobId}`,
+    authFailures: (client) => `${prefix}:authfail:${client}`,
     statsWindow: (startSecond) => `${prefix}:stats:${startSecond}`,
     seriesWindow: (startSecond) => `${prefix}:series:${startSecond}`,
     results: `${prefix}:results`,

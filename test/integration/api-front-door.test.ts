@@ -133,6 +133,58 @@ describe('authentication at the front door', () => {
     expect(publicMetrics.body).toMatch(/^# HELP/m);
   });
 
+  it('answers 401, not 400, to a path the router refuses when the token is missing or wrong', async () => {
+    await listen();
+    const refused = [
+      `/v1/batches/${'b'.repeat(800)}`,
+      `/v1/jobs/${'a'.repeat(401)}/x`,
+      '/v1/jobs/%ED%A0%80',
+      '/v1/%ff',
+    ];
+    const answers: string[] = [];
+
+    for (const path of refused) {
+      for (const token of [undefined, 'front-door-wrong-token']) {
+        const { status, body } = await send('GET', path, undefined, token);
+        answers.push(`${path.slice(0, 20)} ${token ?? 'none'} → ${status} ${body}`);
+      }
+    }
+    const withToken = await send('GET', refused[0] ?? '', undefined, 'front-door-token');
+
+    expect(answers).toEqual(
+      refused.flatMap((path) =>
+        [
+          'none → 401 {"error":"missing or wrong bearer token"}',
+          'front-door-wrong-token → 401 {"error":"missing or wrong bearer token"}',
+        ].map((a) => `${path.slice(0, 20)} ${a}`),
+      ),
+    );
+    expect(withToken.status).toBe(400);
+  });
+
+  it('lets a logged-in browser see why its path was refused, from the session cookie alone', async () => {
+    const api = await listen();
+    const login = await api.app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      payload: { token: 'front-door-token' },
+    });
+    const cookie = String(login.headers['set-cookie']).split(';')[0] ?? '';
+
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      const req = request(`${base}/`, { method: 'GET', path: '/v1/jobs/%ED%A0%80', headers: { cookie } });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+    expect(answer).toEqual({ status: 400, body: '{"error":"path: is not valid percent-encoded UTF-8"}' });
+  });
+
   it('needs the token on paths that match no route, so the route table does not leak', async () => {
     await listen();
 

@@ -28,11 +28,11 @@ afterEach(async () => {
 function config(): Config {
   return loadConfig({
     env: {},
-    overrides: { redisUrl: ctx.url, prefix: ctx.prefix, endpoint: sim.url, apiToken: 'test-token' },
+    overrides: { redisUrl: ctx.url, prefix: ctx.prefix, endpoint: sim.url, apiToken: 'test-token-of-16+' },
   });
 }
 
-const auth = { authorization: 'Bearer test-token' };
+const auth = { authorization: 'Bearer test-token-of-16+' };
 const job = (id: string) => ({ id, task: 'generate', messages: [{ role: 'user', content: 'Hello' }] });
 
 describe('HTTP API', () => {

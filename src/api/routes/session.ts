@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { TOKEN_SCOPES } from '../../config.js';
-import { crossSite } from '../auth.js';
+import { crossSite, refuseLockedOut } from '../auth.js';
+import type { FailedAuthLimit } from '../auth-limit.js';
 import { ErrorSchema } from '../schemas.js';
 import { SESSION_COOKIE, type Sessions } from '../session.js';
 import type { TokenTable } from '../tokens.js';
@@ -19,11 +20,13 @@ const SessionSchema = z.object({
  * `POST /v1/session` logs a browser in: a valid token (JSON or form body) gets a signed
  * session cookie (`HttpOnly; SameSite=Strict; Path=/`, `Secure` over HTTPS or with
  * `api.secureCookies`) that authenticates later requests as the bearer header does.
- * `DELETE /v1/session` clears it. Both are open routes.
+ * `DELETE /v1/session` clears it. Both are open routes. A wrong token counts against the
+ * client in the failed-authentication limit, and a client locked out by it gets 429 for every
+ * login until its window passes, a right token included.
  */
 export function sessionRoutes(
   app: FastifyInstance,
-  ctx: ApiContext & { tokens: TokenTable; sessions: Sessions },
+  ctx: ApiContext & { tokens: TokenTable; sessions: Sessions; limit: FailedAuthLimit },
 ): void {
   const secure = (protocol: string) => ctx.config.api.secureCookies || protocol === 'https';
   app.post(
@@ -38,7 +41,13 @@ export function sessionRoutes(
             'application/x-www-form-urlencoded': { schema: LoginBody },
           },
         },
-        response: { 200: SessionSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: {
+          200: SessionSchema,
+          400: ErrorSchema,
+          401: ErrorSchema,
+          403: ErrorSchema,
+          429: ErrorSchema,
+        },
       },
     },
     async (req, reply) => {
@@ -47,6 +56,8 @@ export function sessionRoutes(
           error: 'authentication is off: no API token is configured, so there is no session to open',
         });
       }
+      const locked = ctx.limit.check(req.ip);
+      if (locked.locked) return refuseLockedOut(reply, locked);
       // A page of another site must not log the browser in (into a session of its choosing).
       if (crossSite(req, false)) return reply.code(403).send({ error: 'cross-site login refused' });
       const body = LoginBody.safeParse(req.body);
@@ -59,7 +70,11 @@ export function sessionRoutes(
         return reply.code(400).send({ error: `${where}: ${what}` });
       }
       const principal = ctx.tokens.find(body.data.token);
-      if (!principal) return reply.code(401).send({ error: 'wrong token' });
+      if (!principal) {
+        const verdict = await ctx.limit.failed(req.ip);
+        if (verdict.locked) return refuseLockedOut(reply, verdict);
+        return reply.code(401).send({ error: 'wrong token' });
+      }
       const session = ctx.sessions.issue(principal);
       return reply
         .setCookie(SESSION_COOKIE, session.value, {
