@@ -1,5 +1,6 @@
 import type { BatchPlan } from './batch-faults.js';
 import { type CreateJob, ENDED, type JobStatus } from './batch-input.js';
+import type { BatchLimits } from './batch-profile.js';
 import type { InputFile } from './batch-records.js';
 import type { Route } from './routes.js';
 
@@ -24,6 +25,8 @@ export interface Job {
   endMs?: number;
   expirationMs: number;
   files: InputFile[];
+  /** The model's batch quotas when the job was created: Validating checks the input against them. */
+  limits: Pick<BatchLimits, 'minRecords' | 'maxRecords' | 'maxInputFileBytes'>;
   totalRecordCount?: number;
   processedRecordCount: number;
   successRecordCount: number;

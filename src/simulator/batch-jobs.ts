@@ -6,7 +6,7 @@ import { NO_BATCH_FAULT } from './batch-faults.js';
 import { type CreateJob, ENDED, jobArn, jobIdOf, type ListJobs, parseS3Uri } from './batch-input.js';
 import { hasEnded, type Job, jobView } from './batch-job.js';
 import { BatchTimingSchema, batchLimits } from './batch-profile.js';
-import { countRecords, inputFiles } from './batch-records.js';
+import { inputFiles } from './batch-records.js';
 import { runJob } from './batch-run.js';
 import { type SimError, type SimulatorControl, simError } from './control.js';
 import { quotaKey } from './quota.js';
@@ -101,20 +101,6 @@ export function createBatchJobs(deps: BatchJobsDeps): BatchJobs {
     const inputUri = body.inputDataConfig.s3InputDataConfig.s3Uri;
     const files = inputFiles(s3, inputUri);
     if (!Array.isArray(files)) return files;
-    const tooLarge = files.find((f) => f.body.length > limits.maxInputFileBytes);
-    if (tooLarge)
-      return invalid(
-        `The input file s3://${tooLarge.bucket}/${tooLarge.key} is ${tooLarge.body.length} bytes, more than the ${limits.maxInputFileBytes} bytes a batch inference job file may have.`,
-      );
-    const records = files.reduce((n, f) => n + countRecords(f.body), 0);
-    if (records < limits.minRecords)
-      return invalid(
-        `The input has ${records} records, fewer than the minimum of ${limits.minRecords} records per batch inference job for ${body.modelId}.`,
-      );
-    if (records > limits.maxRecords)
-      return invalid(
-        `The input has ${records} records, more than the maximum of ${limits.maxRecords} records per batch inference job for ${body.modelId}.`,
-      );
     const outputUri = body.outputDataConfig.s3OutputDataConfig.s3Uri;
     const outputBucket = parseS3Uri(outputUri).bucket;
     if (!s3.hasBucket(outputBucket))
@@ -148,6 +134,7 @@ export function createBatchJobs(deps: BatchJobsDeps): BatchJobs {
       lastModifiedMs: now,
       expirationMs: now + timeoutHours * HOUR_MS,
       files,
+      limits,
       processedRecordCount: 0,
       successRecordCount: 0,
       errorRecordCount: 0,

@@ -79,25 +79,6 @@ export function inputFiles(s3: S3Store, uri: string): InputFile[] | SimError {
   return files;
 }
 
-/** Records (non-empty lines) in an input file, counted without parsing them. */
-export function countRecords(body: Buffer): number {
-  let n = 0;
-  let start = 0;
-  while (start < body.length) {
-    let end = body.indexOf(10, start);
-    if (end < 0) end = body.length;
-    for (let i = start; i < end; i++) {
-      const c = body[i]!;
-      if (c !== 13 && c !== 32 && c !== 9) {
-        n++;
-        break;
-      }
-    }
-    start = end + 1;
-  }
-  return n;
-}
-
 /**
  * The records of an input file, line by line (a file may be larger than a string can be). A
  * record without a `recordId` gets one, as Bedrock gives it: 11 characters. A line that is

@@ -30,6 +30,19 @@ export interface RunDeps extends RecordDeps {
   stats?: Pick<BatchControl, 'job' | 'records'>;
 }
 
+/** Why an input file is refused for its size. */
+const fileTooLarge = (f: Job['files'][number], max: number): string =>
+  `The input file s3://${f.bucket}/${f.key} is ${f.body.length} bytes, more than the ${max} bytes a batch inference job file may have.`;
+
+/** Why a job's record count is refused, or undefined when it is within the model's quotas. */
+function recordCountProblem(records: number, limits: Job['limits'], modelId: string): string | undefined {
+  if (records < limits.minRecords)
+    return `The input has ${records} records, fewer than the minimum of ${limits.minRecords} records per batch inference job for ${modelId}.`;
+  if (records > limits.maxRecords)
+    return `The input has ${records} records, more than the maximum of ${limits.maxRecords} records per batch inference job for ${modelId}.`;
+  return undefined;
+}
+
 /** One turn of the event loop, so a big job never holds it. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -101,6 +114,9 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
   try {
     await wait(timing.submittedMs);
     set('Validating');
+    // Bedrock checks file sizes and record counts while validating, not when the job is created.
+    const tooLarge = job.files.find((f) => f.body.length > job.limits.maxInputFileBytes);
+    if (tooLarge) return set('Failed', fileTooLarge(tooLarge, job.limits.maxInputFileBytes));
     for (const [i, file] of job.files.entries()) {
       for (const record of recordsOf(file)) {
         if (typeof record === 'string') return set('Failed', record);
@@ -110,6 +126,8 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
     }
     job.totalRecordCount = records.length;
     await wait(timing.validatingMs);
+    const count = recordCountProblem(records.length, job.limits, job.request.modelId);
+    if (count) return set('Failed', count);
     set('Scheduled');
     if (job.plan.expire || timing.scheduledMs >= untilExpiry()) {
       await wait(untilExpiry());

@@ -168,35 +168,38 @@ describe('creating model invocation jobs', () => {
     expect(noBatch.message).toMatch(/doesn't support batch inference/);
   });
 
-  it('refuses an input that is missing, or has fewer records than the minimum', async () => {
+  it('refuses an input that is missing, or an output bucket that does not exist', async () => {
     const missing = await refusal({
       inputDataConfig: { s3InputDataConfig: { s3Uri: 's3://jobs/nothing-here.jsonl' } },
     });
     const noBucket = await refusal({
       outputDataConfig: { s3OutputDataConfig: { s3Uri: 's3://no-such-bucket/out' } },
     });
-    const small = await refusal({
-      inputDataConfig: { s3InputDataConfig: { s3Uri: await putRecords('small/records.jsonl', 99) } },
-    });
 
     expect(missing).toBeInstanceOf(ValidationException);
     expect(missing.message).toMatch(/s3:\/\/jobs\/nothing-here.jsonl/);
     expect(noBucket).toBeInstanceOf(ValidationException);
-    expect(small).toBeInstanceOf(ValidationException);
-    expect(small.message).toMatch(/99 records, fewer than the minimum of 100/);
   });
 
-  it("refuses an input over the model's maximum records or file size, as the admin API sets them", async () => {
+  it('fails a job while validating when its input has fewer records than the minimum, more than the maximum, or a file too large', async () => {
+    // Bedrock takes the job, then finds the counts wrong while validating: it ends Failed.
+    const small = await create({
+      inputDataConfig: { s3InputDataConfig: { s3Uri: await putRecords('small/records.jsonl', 99) } },
+    });
     sim.admin.setModel(HAIKU, { batch: { maxRecords: 50 } });
-    const many = await refusal({});
+    const many = await create({});
     sim.admin.setModel(HAIKU, { batch: { maxRecords: 50_000, maxInputFileBytes: 1_000 } });
-    const large = await refusal({});
+    const large = await create({});
     sim.admin.setModel(HAIKU, { batch: { maxInputFileBytes: 1_073_741_824 } });
+    const ended: GetModelInvocationJobCommandOutput[] = [];
+    for (const j of [small, many, large]) ended.push(await until(j.jobArn!, ENDED));
 
-    expect(many).toBeInstanceOf(ValidationException);
-    expect(many.message).toMatch(/100 records, more than the maximum of 50/);
-    expect(large).toBeInstanceOf(ValidationException);
-    expect(large.message).toMatch(/more than the 1000 bytes a batch inference job file may have/);
+    expect(ended.map((j) => j.status)).toEqual(['Failed', 'Failed', 'Failed']);
+    expect(ended[0]?.message).toMatch(/99 records, fewer than the minimum of 100/);
+    expect(ended[1]?.message).toMatch(/100 records, more than the maximum of 50/);
+    expect(ended[2]?.message).toMatch(/more than the 1000 bytes a batch inference job file may have/);
+    // Nothing was answered, so nothing was written.
+    expect(ended.map((j) => j.processedRecordCount ?? 0)).toEqual([0, 0, 0]);
   });
 
   it("refuses one job more than the model's concurrent-job quota", async () => {
