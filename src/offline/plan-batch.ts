@@ -106,8 +106,11 @@ export async function planBatch(ctx: LaneContext, state: OfflineState, lane: Lan
   const sent = await sendOnline(ctx.jobs, jobIdsOf(online.map((o) => o.id)));
   const reasons = new Map<string, number>();
   for (const o of online) reasons.set(o.reason, (reasons.get(o.reason) ?? 0) + 1);
+  // A later round's parts are numbered after the earlier ones: new files, new jobs, new tokens.
+  const first = lane.parts.length;
   await state.savePlan(
-    plan.parts.map((p, part) => {
+    plan.parts.map((p, i) => {
+      const part = first + i;
       const { modelId, type } = parseGroup(p.group);
       return {
         ids: p.ids,
@@ -124,6 +127,7 @@ export async function planBatch(ctx: LaneContext, state: OfflineState, lane: Lan
         },
       };
     }),
+    first + plan.parts.length,
   );
   ctx.logger.info(
     {
@@ -138,8 +142,7 @@ export async function planBatch(ctx: LaneContext, state: OfflineState, lane: Lan
 }
 
 /**
- * Sends every waiting offline-lane job of a batch online (the lane is not configured, or its
- * plan has ended and jobs came after it).
+ * Sends every waiting offline-lane job of a batch online: the lane is not configured.
  * @returns how many were promoted
  */
 export async function sendAllOnline(

@@ -125,8 +125,12 @@ export class OfflineState {
   /**
    * Records the plan in one transaction: each part's state and its job ids in record order.
    * Until `planned` is set nothing was uploaded or created, so a crash before it is planned anew.
+   * @param total the lane's parts with these, over every round
    */
-  async savePlan(parts: readonly { state: PartState; ids: readonly string[] }[]): Promise<void> {
+  async savePlan(
+    parts: readonly { state: PartState; ids: readonly string[] }[],
+    total: number,
+  ): Promise<void> {
     const multi = this.redis.multi();
     for (const { state, ids } of parts) {
       const list = this.keys.offlinePart(this.batchId, state.part);
@@ -135,7 +139,7 @@ export class OfflineState {
       multi.expire(list, this.ttlSeconds);
       multi.hset(this.key, `part:${state.part}`, JSON.stringify(state));
     }
-    multi.hset(this.key, 'planned', '1', 'parts', String(parts.length));
+    multi.hset(this.key, 'planned', '1', 'parts', String(total));
     multi.expire(this.key, this.ttlSeconds);
     await multi.exec();
   }
@@ -153,6 +157,17 @@ export class OfflineState {
   /** Counts one more look at the invocation jobs. */
   async polled(): Promise<number> {
     return this.redis.hincrby(this.key, 'polls', 1);
+  }
+
+  /**
+   * Opens another round of the lane for jobs that came after its plan: the parts so far stay
+   * as they are, and the next step plans the newcomers as parts numbered after them.
+   */
+  async nextRound(): Promise<void> {
+    const multi = this.redis.multi();
+    multi.hdel(this.key, 'doneAt');
+    multi.hset(this.key, 'planned', '0', 'polls', '0');
+    await multi.exec();
   }
 
   /** Marks the lane finished: every part collected. */

@@ -3,7 +3,7 @@ import type { LaneContext } from './context.js';
 import { isOfflineLaneError } from './errors.js';
 import { sendOnline } from './hand-back.js';
 import { clientRequestToken, invocationJobName, jobIdsOf, s3Uri } from './names.js';
-import { planBatch, sendAllOnline } from './plan-batch.js';
+import { planBatch, waitingOfflineIds } from './plan-batch.js';
 import { isTerminal, type LaneState, type OfflineState, type PartState } from './state.js';
 import { uploadPart } from './upload.js';
 
@@ -97,12 +97,18 @@ async function advance(
 
 /**
  * One run of a batch's coordinator: plans the lane the first time, then advances every part
- * not yet collected. When all are, the lane is done, and any offline-lane job of the batch
- * still waiting (added after the plan) is sent online.
+ * not yet collected. When all are, offline-lane jobs of the batch that came after the plan
+ * (another enqueue call with the batch's id) open another round, planned at the next step like
+ * the first; with none left, the lane is done. A lane already done takes newcomers the same way
+ * when the batch is sealed again.
  */
 export async function stepLane(ctx: LaneContext, state: OfflineState): Promise<StepOutcome> {
   let lane = await state.load();
-  if (!lane || lane.doneAt !== undefined) return { status: 'done', parts: lane?.parts.length ?? 0 };
+  if (!lane) return { status: 'done', parts: 0 };
+  if (lane.doneAt !== undefined) {
+    if (!(await newcomers(ctx, state))) return { status: 'done', parts: lane.parts.length };
+    lane = (await state.load()) ?? lane;
+  }
   if (!lane.planned) {
     await planBatch(ctx, state, lane);
     lane = (await state.load()) ?? lane;
@@ -114,9 +120,24 @@ export async function stepLane(ctx: LaneContext, state: OfflineState): Promise<S
     if (!part.collected) pending++;
   }
   if (pending > 0) return { status: 'following', pending };
-  const late = await sendAllOnline(ctx, state.batchId);
-  if (late > 0)
-    ctx.logger.info({ batchId: state.batchId, jobs: late }, 'jobs added after the plan run online');
+  const late = await newcomers(ctx, state);
+  if (late > 0) return { status: 'following', pending: late };
   await state.done(ctx.now());
   return { status: 'done', parts: lane.parts.length };
+}
+
+/**
+ * Offline-lane jobs of the batch still waiting though every part is collected: they came after
+ * the plan. Opens a round for them.
+ * @returns how many there are
+ */
+async function newcomers(ctx: LaneContext, state: OfflineState): Promise<number> {
+  const ids = await waitingOfflineIds(ctx, state.batchId);
+  if (ids.length === 0) return 0;
+  ctx.logger.info(
+    { batchId: state.batchId, jobs: ids.length },
+    'jobs added after the plan: planning another round',
+  );
+  await state.nextRound();
+  return ids.length;
 }
