@@ -157,7 +157,9 @@ export async function runJob(job: Job, deps: RunDeps): Promise<void> {
         counts.inputTokens += answer.inputTokens;
         counts.outputTokens += answer.outputTokens;
       }
-      for (const [i, file] of outputs.entries()) file.add(lines[i] ?? []);
+      // Bedrock does not keep the input's order in the output; each chunk is written backwards,
+      // so a reader that matches lines to records by position fails against the simulator too.
+      for (const [i, file] of outputs.entries()) file.add((lines[i] ?? []).reverse());
       job.processedRecordCount += chunk.length;
       job.successRecordCount += counts.ok;
       job.errorRecordCount += counts.errors;
