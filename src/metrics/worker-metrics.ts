@@ -118,7 +118,7 @@ export class WorkerMetrics {
     });
     this.offlineRecords = new Counter({
       name: 'bedrock_jobs_offline_results_total',
-      help: 'Results written from batch-inference output by this worker',
+      help: "Records read back from batch-inference output by this worker: a job's result, or one chunk of a summary in parts",
       labelNames: ['model'],
       registers,
     });
