@@ -241,6 +241,9 @@ export const LimiterSettingsSchema = z
   })
   .strict();
 
+/** The key prefix when the config names none. */
+export const DEFAULT_PREFIX = '{bj}';
+
 export const ConfigSchema = z
   .object({
     redisUrl: z
@@ -258,7 +261,11 @@ export const ConfigSchema = z
         'Redis for the queue, results and fleet-wide rate limits; rediss:// for TLS, user:password@ for an ACL user',
       ),
     redis: RedisSettingsSchema.prefault({}).describe('how to reach Redis beyond its URL'),
-    prefix: z.string().min(1).default('{bj}').describe('key prefix; braces keep keys in one cluster slot'),
+    prefix: z
+      .string()
+      .min(1)
+      .default(DEFAULT_PREFIX)
+      .describe('key prefix; braces keep keys in one cluster slot'),
     region: z.string().min(1).default('us-east-1').describe('AWS region of Bedrock Runtime'),
     endpoint: z
       .string()

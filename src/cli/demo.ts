@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { DEFAULT_CHAIN, HOUR, loadConfig } from '../config.js';
+import { DEFAULT_CHAIN, DEFAULT_PREFIX, HOUR, loadConfig } from '../config.js';
 import { createLogger, redactUrlCredentials } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { createProducer } from '../queue/producer.js';
@@ -53,7 +53,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--corpus <dir>', 'documents to summarize', CORPUS)
     .option('--concurrency <n>', 'jobs at once', positiveNumber('--concurrency'), 32)
     .option('--time-scale <n>', 'simulated latency divided by n', positiveNumber('--time-scale'), 4)
-    .option('--prefix <prefix>', 'Redis key prefix of the demo (its queue, results and fleet state)', '{bj}')
+    .option(
+      '--prefix <prefix>',
+      'Redis key prefix of the demo (its queue, results and fleet state)',
+      DEFAULT_PREFIX,
+    )
     .addOption(
       new Option(
         '--lane <lane>',
@@ -223,8 +227,11 @@ export function register(program: Command, ctx: CliContext): void {
             if (offline && lanes) for (const line of laneTable(lanes, table.invocationJobs)) ctx.out(line);
             ctx.out(`  wall time      ${table.wallSeconds} s`);
             ctx.out(`  results        bedrock-jobs results ${batchId} --format csv`);
+            // Only a config file sets the prefix: say so when the demo ran under its own.
+            const prefixNote =
+              config.prefix === DEFAULT_PREFIX ? '' : `, a config with prefix: "${config.prefix}"`;
             ctx.out(
-              `                 (with REDIS_URL=${redactUrlCredentials(config.redisUrl)}; kept for 1 hour)`,
+              `                 (with REDIS_URL=${redactUrlCredentials(config.redisUrl)}${prefixNote}; kept for 1 hour)`,
             );
           }
           if (final.failed > 0) process.exitCode = 3;
