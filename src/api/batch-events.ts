@@ -95,7 +95,12 @@ export class BatchEventStream {
     }
     const state = await this.deps.store.state(this.batchId);
     if (!state) return this.end();
-    if (state.done) {
+    // A batch that ended after we subscribed has its last entries, and then its `done`, still to
+    // come from the tail: ending it here would send `done` before them, and lose them.
+    if (
+      state.done &&
+      (state.doneEventId === undefined || compareStreamIds(state.doneEventId, position) <= 0)
+    ) {
       this.write(sseEvent('progress', progressData(state)));
       return this.finish(doneData(state), state.doneEventId ?? maxStreamId(position, this.lastSent));
     }
@@ -118,7 +123,11 @@ export class BatchEventStream {
     }
   }
 
-  /** Entries in stream order: `job.failed` at once (with the record's kind and error), `done` ends. */
+  /**
+   * Entries in stream order: `job.failed` at once (with the record's kind and error), `done`
+   * ends, unless a retry has reopened the batch since that end: then the batch's entries after
+   * it, and its later `done`, are still to be sent.
+   */
   private async handle(entries: readonly ResultsEntry[]): Promise<void> {
     const fresh = entries.filter((e) => compareStreamIds(e.streamId, this.lastSent) > 0);
     if (this.ended || fresh.length === 0) return;
@@ -126,6 +135,11 @@ export class BatchEventStream {
     const records = new Map((await this.deps.store.getMany(failedIds)).map((r, i) => [failedIds[i], r]));
     for (const e of fresh) {
       if (this.ended) return;
+      if (e.type === 'done' && (await this.superseded(e.streamId))) {
+        this.lastSent = e.streamId;
+        this.dirty = true;
+        continue;
+      }
       if (e.type === 'done') {
         return this.finish(
           {
@@ -147,6 +161,17 @@ export class BatchEventStream {
       this.write(sseEvent('job.failed', { batchId: e.batchId, id: e.jobId, ...failure }, e.streamId));
     }
     this.scheduleProgress();
+  }
+
+  /**
+   * Whether the `done` entry `streamId` is an end a retry has reopened the batch after: the batch
+   * is not done now, or ended again later. A batch gone from Redis keeps the end it has.
+   */
+  private async superseded(streamId: string): Promise<boolean> {
+    const state = await this.deps.store.state(this.batchId);
+    if (!state) return false;
+    if (state.doneEventId === undefined) return !state.done;
+    return compareStreamIds(state.doneEventId, streamId) > 0;
   }
 
   private scheduleProgress(): void {

@@ -187,6 +187,20 @@ describe('classifyError', () => {
     expect(classifyError(slow).kind).toBe('timeout');
   });
 
+  it('takes an HTTP/2 stream closed before any response for a lost connection, not a timeout', () => {
+    // What @smithy/node-http-handler's HTTP/2 handler rejects with: TimeoutError once the session
+    // is destroyed (socket reset, GOAWAY and close), plain Error for a stream the server cancelled.
+    const lost = (name: string) =>
+      Object.assign(new Error('Unexpected error: http2 request did not get a response'), { name });
+    const idle = Object.assign(new Error('Stream timed out because of no activity for 5000 ms'), {
+      name: 'TimeoutError',
+    });
+
+    expect(classifyError(lost('TimeoutError')).kind).toBe('unavailable');
+    expect(classifyError(lost('Error')).kind).toBe('unavailable');
+    expect(classifyError(idle).kind).toBe('timeout');
+  });
+
   it('maps our own aborts to timeout, telling a shutdown apart', () => {
     const abort = Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
 

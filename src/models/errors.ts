@@ -68,7 +68,8 @@ export function isRetryableKind(kind: ModelErrorKind): boolean {
  * Context-length refusals. Bedrock signals them only as a ValidationException whose message
  * each family words differently (`docs/bedrock-wire.md#validation-messages`), so this and
  * {@link UNKNOWN_MODEL_MESSAGE} are the one place where a message is read: inside a
- * ValidationException, never to decide anything else.
+ * ValidationException, never to decide anything else (besides {@link LOST_HTTP2_STREAM}, a
+ * failure the SDK gives no code to).
  */
 const CONTEXT_OVERFLOW_MESSAGES: readonly RegExp[] = [
   /input is too long/i, // Bedrock's own, Claude included: "Input is too long for requested model."
@@ -86,6 +87,15 @@ const CONTEXT_OVERFLOW_MESSAGES: readonly RegExp[] = [
  * is not there, like ResourceNotFoundException: the next model may answer.
  */
 const UNKNOWN_MODEL_MESSAGE = /model identifier is invalid/i;
+
+/**
+ * The SDK's HTTP/2 handler rejects a stream that closed before any response (the server reset
+ * the socket, closed it after a GOAWAY, or cancelled the stream) with this message, no code and
+ * no cause; named `TimeoutError` when the session is gone (so the SDK's own retries take it),
+ * plain `Error` otherwise. Its real timeouts, and our aborts, reject first with
+ * messages of their own, so this one always means a lost connection, never a slow model.
+ */
+const LOST_HTTP2_STREAM = /http2 request did not get a response/i;
 
 /** Node/undici network error codes: the connection failed, the service may come back. */
 const NETWORK_UNAVAILABLE = new Set([
@@ -168,6 +178,7 @@ function kindOf(
   // (so its own retries take it), and a reset is a lost connection, not a slow model.
   if (code && NETWORK_TIMEOUT.has(code)) return 'timeout';
   if (code && NETWORK_UNAVAILABLE.has(code)) return 'unavailable';
+  if (!code && status === undefined && LOST_HTTP2_STREAM.test(message)) return 'unavailable';
   const byName = name ? BY_NAME[name] : undefined;
   if (byName) return byName;
   if (status === 429) return 'throttled';

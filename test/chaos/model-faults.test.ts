@@ -82,7 +82,7 @@ describe('a model that hangs or drops connections', () => {
     // Both faults happened, and every call they hit ended by itself: a hung call at the timeout.
     expect(faults.hang).toBeGreaterThan(0);
     expect(faults.reset).toBeGreaterThan(0);
-    // A reset over HTTP/2 may surface as a lost session (timeout) or a reset socket (unavailable).
+    // A hang is cut by the call timeout (timeout); a reset is a lost connection (unavailable).
     const failedCalls = onSick.filter((a) => a.outcome === 'timeout' || a.outcome === 'unavailable');
     expect(onSick.filter((a) => !failedCalls.includes(a) && a.outcome !== 'circuit_open')).toEqual([]);
     // Every faulted call failed (a call slowed by a busy machine may time out too).

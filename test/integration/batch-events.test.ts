@@ -1,10 +1,16 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { BatchEventStream } from '../../src/api/batch-events.js';
+import { ResultsTail } from '../../src/api/results-tail.js';
 import { buildApi, type RunningApi } from '../../src/api/server.js';
 import { compareStreamIds } from '../../src/api/sse.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { startWorker } from '../../src/queue/worker.js';
+import { keysFor } from '../../src/redis/keys.js';
+import type { BatchState } from '../../src/results/batch-state.js';
 import { ResultStore } from '../../src/results/store.js';
 import { ask, resultFor } from '../helpers/batches.js';
 import { usePipeline } from '../helpers/pipeline.js';
@@ -14,6 +20,7 @@ import { openEvents, type SseClient, type SseEvent } from '../helpers/sse-client
 const ctx = useRedis();
 const pipe = usePipeline({ models: { '*': { rpm: 1e9, tpm: 1e12 } } });
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
+const TITAN = 'amazon.titan-text-express-v1';
 const TOKEN = 'events-test-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -139,6 +146,101 @@ describe('GET /v1/batches/:id/events', () => {
     expect(ids(again.events).every((id) => id !== seen.id)).toBe(true);
     expect(done.data).toMatchObject({ total: 4, completed: 2, failed: 2 });
     expect(afterDone.status).toBe(204);
+  });
+
+  it('replays a batch reopened by a retry in order to a client resuming from before its first done, its last done last', async () => {
+    const { producer, events } = await listening();
+    const outage = pipe.sim.admin.addFault({ model: TITAN, outage: true });
+    await producer.enqueueBatch(
+      [
+        { ...ask('re-1'), models: ['titan-express'] },
+        { ...ask('re-2'), models: ['titan-express'] },
+      ],
+      { batchId: 'reopened' },
+    );
+    const watcher = await follow(events('reopened'));
+    const before = await watcher.next(() => true);
+    const first = await startWorker({ config: config(), fleetRateLimits: false });
+    const firstDone = await watcher.next((e) => e.event === 'done');
+    await first.close({ deadlineMs: 5_000 });
+    pipe.sim.admin.removeFault(outage);
+    await producer.retryFailed('reopened');
+
+    // Reopened and no worker yet: the client catches up and stays, not told the batch is done.
+    const resumed = await follow(events('reopened'), { 'last-event-id': before.id! });
+    const caughtUp = await resumed.next((e) => e.event === 'progress');
+    const second = await startWorker({ config: config(), fleetRateLimits: false });
+    pipe.track({ close: () => second.close({ deadlineMs: 5_000 }) });
+    const lastDone = await resumed.next((e) => e.event === 'done');
+    await resumed.ended;
+    // Done again: one resuming from the same id is replayed everything since, then the last done.
+    const late = await follow(events('reopened'), { 'last-event-id': before.id! });
+    await late.ended;
+
+    expect(firstDone.data).toMatchObject({ total: 2, completed: 0, failed: 2 });
+    expect(caughtUp.data).toMatchObject({ total: 2, completed: 0, failed: 0, sealed: true });
+    expect(resumed.events.slice(0, 3).map((e) => [e.event, e.data.id])).toEqual([
+      ['job.failed', 're-1'],
+      ['job.failed', 're-2'],
+      ['progress', undefined],
+    ]);
+    expect(lastDone.data).toMatchObject({ total: 2, completed: 2, failed: 0 });
+    expect(lastDone.id).not.toBe(firstDone.id);
+    for (const client of [resumed, late]) {
+      expect(client.events.filter((e) => e.event === 'done')).toEqual([lastDone]);
+      expect(client.events.at(-1)).toEqual(lastDone);
+      expect(nonDecreasing(ids(client.events))).toBe(true);
+    }
+    expect(late.events.filter((e) => e.event === 'job.failed').map((e) => e.data.id)).toEqual([
+      're-1',
+      're-2',
+    ]);
+  });
+
+  it('sends the failures of a batch that ended while the client subscribed before its done', async () => {
+    const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config: config() }));
+    await producer.enqueueBatch([ask('e-1'), ask('e-2')], { batchId: 'ending' });
+    const keys = keysFor(ctx.prefix);
+    /** Saves the batch's last result once the stream has subscribed, just before it reads the batch. */
+    class EndingStore extends ResultStore {
+      private ended = false;
+      override async state(batchId: string): Promise<BatchState | undefined> {
+        if (!this.ended) {
+          this.ended = true;
+          await this.save(resultFor('e-1', 'ending', 'completed'));
+          await this.save(resultFor('e-2', 'ending', 'failed'));
+        }
+        return super.state(batchId);
+      }
+    }
+    const tail = new ResultsTail(ctx.redis, keys.results);
+    pipe.track({ close: () => tail.close() });
+    const deps = {
+      redis: ctx.redis,
+      keys,
+      store: new EndingStore(ctx.redis, { prefix: ctx.prefix }),
+      tail,
+      logger: silentLogger,
+      progressMs: 50,
+      heartbeatMs: 60_000,
+    };
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'close' });
+      void new BatchEventStream(deps, 'ending', res).start(undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    pipe.track({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+
+    const client = await follow(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await client.ended;
+
+    expect(client.events.map((e) => [e.event, e.data.id])).toEqual([
+      ['progress', undefined],
+      ['job.failed', 'e-2'],
+      ['done', undefined],
+    ]);
+    expect(client.events.at(-1)?.data).toMatchObject({ total: 2, completed: 1, failed: 1 });
+    expect(nonDecreasing(ids(client.events))).toBe(true);
   });
 
   it('answers a batch that is already done with its counters and done at once; 404 for no batch', async () => {

@@ -161,20 +161,38 @@ describe('BedrockModelClient against the simulator', () => {
     const nova = catalog.resolve('nova-lite')!;
     const fault = sim.admin.addFault({ model: '*', reset: {} });
 
+    const pooledSdk = createBedrockRuntime({
+      region: 'us-east-1',
+      endpoint: sim.url,
+      env: {},
+      httpVersion: 'h2',
+      maxStreamsPerSession: 8,
+    });
+    sdks.push(pooledSdk);
+    const pooled = new BedrockModelClient(pooledSdk);
+
     const overH2 = await failure(h2.invoke(nova, request, { api: 'invoke' }));
+    const overPooledH2 = await failure(pooled.invoke(nova, request, { api: 'converse' }));
     const overH1 = await failure(h1.invoke(nova, request, { api: 'converse' }));
     sim.admin.removeFault(fault);
     const again = await Promise.all([
       h2.invoke(nova, request, { api: 'invoke' }),
+      pooled.invoke(nova, request, { api: 'converse' }),
       h1.invoke(nova, request, { api: 'converse' }),
     ]);
 
-    // HTTP/1.1 keeps the socket's ECONNRESET; the SDK's HTTP/2 handler reports a session that
-    // went away as a TimeoutError without a code, which is all there is to classify.
+    // HTTP/1.1 keeps the socket's ECONNRESET; the SDK's HTTP/2 handler names a session that
+    // went away TimeoutError, with no code: a lost connection all the same.
     expect([overH1.kind, overH1.message]).toEqual(['unavailable', 'read ECONNRESET']);
-    expect(overH2.kind).toBe('timeout');
-    expect(again.map((r) => r.text.length > 0)).toEqual([true, true]);
-    expect(sim.admin.stats().total.faultsByKind).toEqual({ reset: 2 });
+    for (const e of [overH2, overPooledH2]) {
+      expect([e.kind, e.originalName, e.message]).toEqual([
+        'unavailable',
+        'TimeoutError',
+        'Unexpected error: http2 request did not get a response',
+      ]);
+    }
+    expect(again.map((r) => r.text.length > 0)).toEqual([true, true, true]);
+    expect(sim.admin.stats().total.faultsByKind).toEqual({ reset: 3 });
   });
 });
 

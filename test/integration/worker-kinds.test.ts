@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BedrockModelClient, createBedrockRuntime } from '../../src/bedrock/client.js';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.js';
 import type { JobInput } from '../../src/queue/jobs.js';
 import { createProducer } from '../../src/queue/producer.js';
@@ -10,6 +11,8 @@ import { useRedis } from '../helpers/redis.js';
 const CLAUDE = 'anthropic.claude-3-haiku-20240307-v1:0';
 const LLAMA3 = 'meta.llama3-70b-instruct-v1:0';
 const TITAN = 'amazon.titan-text-express-v1';
+const NOVA_MICRO = 'amazon.nova-micro-v1:0';
+const NOVA_LITE = 'amazon.nova-lite-v1:0';
 
 const ctx = useRedis();
 const pipe = usePipeline({ models: { '*': { rpm: 1e6, tpm: 1e9 } } });
@@ -29,9 +32,13 @@ function testConfig(chain: string[], overrides: ConfigInput = {}): Config {
   });
 }
 
-async function runJobs(config: Config, jobs: JobInput[]): Promise<ResultRecord[]> {
+async function runJobs(
+  config: Config,
+  jobs: JobInput[],
+  client?: BedrockModelClient,
+): Promise<ResultRecord[]> {
   const producer = pipe.track(createProducer({ redis: ctx.url, prefix: config.prefix, config }));
-  const worker = await startWorker({ config, fleetRateLimits: false });
+  const worker = await startWorker({ config, fleetRateLimits: false, ...(client ? { client } : {}) });
   pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
   const { batchId } = await producer.enqueueBatch(jobs);
   await producer.waitForBatch(batchId, { pollMs: 200 });
@@ -87,6 +94,34 @@ describe('what each error kind does to a job', () => {
 
     expect(r?.modelId).toBe(TITAN);
     expect(r?.attempts[0]).toMatchObject({ modelId: CLAUDE, outcome: 'access_denied', httpStatus: 403 });
+  });
+
+  it('moves on from a model whose HTTP/2 connection is dropped, as unavailable and without waiting out the call timeout', async () => {
+    pipe.sim.admin.addFault({ model: NOVA_MICRO, reset: {} });
+    const sdk = createBedrockRuntime({
+      region: 'us-east-1',
+      endpoint: pipe.sim.url,
+      env: {},
+      httpVersion: 'h2',
+    });
+    const h2 = new BedrockModelClient(sdk);
+    pipe.track({ close: async () => h2.close() });
+    // Ten minutes: far longer than the test may run, so only a failure seen at once moves the job on.
+    const timeoutMs = 600_000;
+    const config = testConfig(['nova-micro', 'nova-lite'], {
+      policy: { timeoutMs, retry: { maxAttempts: 1, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 5 } },
+    });
+
+    const [r] = await runJobs(config, [ask('h2-reset-1', 'Hello')], h2);
+
+    expect(r?.status).toBe('completed');
+    expect(r?.modelId).toBe(NOVA_LITE);
+    expect(r?.attempts.map((a) => [a.modelId, a.outcome])).toEqual([
+      [NOVA_MICRO, 'unavailable'],
+      [NOVA_LITE, 'ok'],
+    ]);
+    expect(r?.attempts[0]?.latencyMs).toBeLessThan(timeoutMs);
+    expect(pipe.sim.admin.stats().total.faultsByKind).toEqual({ reset: 1 });
   });
 
   it('fails a job Bedrock calls invalid at once, with one call and no retries', async () => {
