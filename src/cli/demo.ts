@@ -227,12 +227,12 @@ export function register(program: Command, ctx: CliContext): void {
             if (offline && lanes) for (const line of laneTable(lanes, table.invocationJobs)) ctx.out(line);
             ctx.out(`  wall time      ${table.wallSeconds} s`);
             ctx.out(`  results        bedrock-jobs results ${batchId} --format csv`);
-            // Only a config file sets the prefix: say so when the demo ran under its own.
-            const prefixNote =
-              config.prefix === DEFAULT_PREFIX ? '' : `, a config with prefix: "${config.prefix}"`;
             ctx.out(
-              `                 (with REDIS_URL=${redactUrlCredentials(config.redisUrl)}${prefixNote}; kept for 1 hour)`,
+              `                 (with REDIS_URL=${redactUrlCredentials(config.redisUrl)}; kept for 1 hour)`,
             );
+            // Only a config file sets the prefix: say so when the demo ran under its own.
+            if (config.prefix !== DEFAULT_PREFIX)
+              ctx.out(`                 (and a config with prefix: ${JSON.stringify(config.prefix)})`);
           }
           if (final.failed > 0) process.exitCode = 3;
         } finally {

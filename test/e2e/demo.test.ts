@@ -126,7 +126,7 @@ async function terminal(command: string[], columns: number, env: Record<string, 
 
 /** The demo's table as a user reads it: from `documents` to the results command and its note. */
 const TABLE_ROW =
-  /^ {2}(?:documents {6}|fallbacks {6}|throttled {6}|rate now {7}|tokens {9}|cost {11}|wall time {6}|results {8}| {15}\(with REDIS_URL=|[a-z0-9.:-]+ +\d+$)/;
+  /^ {2}(?:documents {6}|fallbacks {6}|throttled {6}|rate now {7}|tokens {9}|cost {11}|wall time {6}|results {8}| {15}\(with REDIS_URL=| {15}\(and a config with prefix: |[a-z0-9.:-]+ +\d+$)/;
 
 /** Checks a finished demo's screen: one bar at 100 %, the table whole below it, nothing too wide. */
 function expectDemoScreen(lines: string[], columns: number, documents: number) {
@@ -141,8 +141,10 @@ function expectDemoScreen(lines: string[], columns: number, documents: number) {
   for (const row of table.slice(1)) expect(row, lines.join('\n')).toMatch(TABLE_ROW);
   for (const label of ['fallbacks', 'throttled', 'rate now', 'tokens', 'cost', 'wall time'])
     expect(table.some((row) => row.startsWith(`  ${label} `))).toBe(true);
-  expect(table.at(-2)).toMatch(/^ {2}results {8}bedrock-jobs results demo-[0-9a-f]{8} --format csv$/);
-  expect(table.at(-1)).toMatch(/^ {17}\(with REDIS_URL=.*; kept for 1 hour\)$/);
+  expect(table.at(-3)).toMatch(/^ {2}results {8}bedrock-jobs results demo-[0-9a-f]{8} --format csv$/);
+  expect(table.at(-2)).toMatch(/^ {17}\(with REDIS_URL=.*; kept for 1 hour\)$/);
+  // The demo ran under a prefix of the test's own: the hint says how to reach its results.
+  expect(table.at(-1)).toMatch(/^ {17}\(and a config with prefix: "\{t-demo-[0-9a-f]+\}"\)$/);
   return { bar: bars[0] ?? '', before: lines.slice(0, bar) };
 }
 
