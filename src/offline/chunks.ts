@@ -18,14 +18,14 @@ import type { RecordReply } from './records.js';
  */
 
 /** One chunk's summary as kept between its part's read-back and the merge. */
-const PartialSchema = z.object({
+const ChunkSummarySchema = z.object({
   text: z.string(),
   stopReason: z.enum(STOP_REASONS),
   usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }),
   costUsd: z.number(),
   onlineCostUsd: z.number(),
 });
-type Partial = z.infer<typeof PartialSchema>;
+type ChunkSummary = z.infer<typeof ChunkSummarySchema>;
 
 /** A chunk record that came back with an answer. */
 export interface AnsweredChunk {
@@ -68,7 +68,7 @@ export async function keepChunks(
   const mine = chunks.filter((c) => waiting.has(c.jobId));
   const pipe = ctx.redis.pipeline();
   const costs = mine.map(({ jobId, index, reply }) => {
-    const partial: Partial = {
+    const partial: ChunkSummary = {
       text: reply.text,
       stopReason: reply.stopReason,
       usage: reply.usage,
@@ -96,13 +96,13 @@ async function mergeWhenAllBack(
   count: number,
 ): Promise<void> {
   const held = await ctx.redis.hgetall(ctx.keys.offlineChunks(batchId, job.id));
-  const partials: Partial[] = [];
+  const partials: ChunkSummary[] = [];
   for (let i = 0; i < count; i++) {
     const json = held[String(i)];
     if (json === undefined) return;
-    partials.push(PartialSchema.parse(JSON.parse(json)));
+    partials.push(ChunkSummarySchema.parse(JSON.parse(json)));
   }
-  const sum = (f: (p: Partial) => number) => partials.reduce((n, p) => n + f(p), 0);
+  const sum = (f: (p: ChunkSummary) => number) => partials.reduce((n, p) => n + f(p), 0);
   const stage: SummaryStage = {
     round: 1,
     parts: count,
