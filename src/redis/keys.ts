@@ -29,6 +29,11 @@ export interface Keys {
   readonly batchIndex: string;
   /** Short-lived marker taken while a producer adds a job, so two producers never both add it. */
   claim(jobId: string): string;
+  /**
+   * JSON payload of a failed job a retry on purpose is replacing, from before the failed job is
+   * removed until its new job is queued: a retry that dies in between leaves it for the next.
+   */
+  retrying(jobId: string): string;
   /** JSON of the fleet's last preflight: which chain models the account may use; with a TTL. */
   readonly preflight: string;
   /** Hash of one model's fleet-wide token buckets (`r`, `t`, `ts`); absent means both full. */
@@ -105,6 +110,7 @@ export function keysFor(prefix: string): Keys {
     batchRetries: (batchId) => `${prefix}:batch:${batchId}:retries`,
     batchIndex: `${prefix}:batches`,
     claim: (jobId) => `${prefix}:claim:${jobId}`,
+    retrying: (jobId) => `${prefix}:retrying:${jobId}`,
     preflight: `${prefix}:preflight`,
     rateLimit: (modelId) => `${prefix}:rl:${modelId}`,
     breaker: (modelId) => `${prefix}:br:${modelId}`,
