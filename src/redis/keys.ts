@@ -22,7 +22,8 @@ export interface Keys {
   batchJobs(batchId: string): string;
   /**
    * Hash of a batch's retried jobs: id → generation (how many times its failed result was
-   * superseded by a retry on purpose). A result of an older generation is never saved.
+   * superseded by a retry on purpose). A result of an older generation is never saved, and a
+   * failed one counts in the batch only while it is of the current generation.
    */
   batchRetries(batchId: string): string;
   /** Sorted set of recent batch ids scored by creation time (ms), capped: the dashboard's list. */
