@@ -17,7 +17,10 @@ export interface BatchStatus {
   finishedAt?: string;
   /** The batch's callback and how its delivery stands, when it has one. */
   callback?: CallbackState;
-  /** Jobs BullMQ holds that are not running: waiting, prioritized or delayed for a retry. */
+  /**
+   * Jobs BullMQ holds that are not running: waiting, prioritized or delayed for a retry; and jobs
+   * a retry on purpose is queueing again, whose failed result the batch no longer counts.
+   */
   waiting: number;
   /** Jobs running now, including summaries whose parts are running. */
   active: number;
@@ -63,15 +66,30 @@ export async function batchStatus(
       pipe.exists(keys.result(id));
       pipe.exists(keys.bullJob(id));
       pipe.zscore(keys.bullWaitingChildren, id);
+      pipe.hget(keys.batchRetries(batchId), id);
     }
     const replies = (await pipe.exec()) ?? [];
+    const queued = (id: string, i: number) => running.has(id) || replies[i * 4 + 2]?.[1] !== null;
+    // A result of an id a retry raised the generation of may be the failed one it is replacing.
+    const retried: { id: string; i: number; generation: number }[] = [];
     ids.forEach((id, i) => {
-      const at = (j: number) => replies[i * 3 + j]?.[1];
-      if (at(0) === 1) return;
+      const at = (j: number) => replies[i * 4 + j]?.[1];
+      if (at(0) === 1) {
+        const generation = Number(at(3) ?? 0);
+        if (generation > 0) retried.push({ id, i, generation });
+        return;
+      }
       if (at(1) === 1) {
-        if (running.has(id) || at(2) !== null) status.active++;
+        if (queued(id, i)) status.active++;
         else status.waiting++;
       } else status.missing++;
+    });
+    const results = await store.getMany(retried.map((r) => r.id));
+    retried.forEach(({ id, i, generation }, n) => {
+      const result = results[n];
+      if (result?.status !== 'failed' || (result.retry ?? 0) >= generation) return;
+      if (queued(id, i)) status.active++;
+      else status.waiting++;
     });
   } while (cursor !== '0');
   return status;

@@ -136,7 +136,10 @@ export function createProcessor(deps: ProcessorDeps) {
 
   const documentRole: JobRole = {
     async done(job, log) {
-      if (!(await deps.store.get(job.id))) return undefined;
+      const result = await deps.store.get(job.id);
+      // A failed result of an older generation is one a retry on purpose queued this job to
+      // replace, and has not superseded yet: the job still runs.
+      if (!result || (result.retry ?? 0) < (job.retry ?? 0)) return undefined;
       log.info('job already has a result; not run again');
       return { id: job.id, status: 'duplicate' };
     },

@@ -71,7 +71,11 @@ async function recordFailure(job: Job, deps: QueueFailureDeps): Promise<boolean>
   if (!job.finishedOn) return false;
   const data = (job.data ?? {}) as { id?: unknown; batchId?: unknown; enqueuedAt?: unknown; retry?: unknown };
   const id = typeof data.id === 'string' && data.id !== '' ? data.id : job.id;
-  if (!id || (await deps.store.get(id))) return false;
+  const generation = typeof data.retry === 'number' && data.retry > 0 ? data.retry : 0;
+  if (!id) return false;
+  // A failed result of an older generation is one a retry on purpose queued this job to replace.
+  const existing = await deps.store.get(id);
+  if (existing && (existing.retry ?? 0) >= generation) return false;
   const at = (ms: number | undefined, fallback: string): string =>
     ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : fallback;
   const finishedAt = at(job.finishedOn, new Date().toISOString());
@@ -97,7 +101,7 @@ async function recordFailure(job: Job, deps: QueueFailureDeps): Promise<boolean>
     error: `the queue failed the job without running it to the end: ${reason}`,
     errorKind: 'worker_error',
     // Of the generation the job carries: stale, and refused, if a retry on purpose superseded it.
-    ...(typeof data.retry === 'number' && data.retry > 0 ? { retry: data.retry } : {}),
+    ...(generation > 0 ? { retry: generation } : {}),
   });
   if (saved) deps.logger.warn({ jobId: id, reason }, 'job failed by the queue; failed result written');
   return saved;

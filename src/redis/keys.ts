@@ -22,13 +22,19 @@ export interface Keys {
   batchJobs(batchId: string): string;
   /**
    * Hash of a batch's retried jobs: id → generation (how many times its failed result was
-   * superseded by a retry on purpose). A result of an older generation is never saved.
+   * superseded by a retry on purpose). A result of an older generation is never saved, and a
+   * failed one counts in the batch only while it is of the current generation.
    */
   batchRetries(batchId: string): string;
   /** Sorted set of recent batch ids scored by creation time (ms), capped: the dashboard's list. */
   readonly batchIndex: string;
   /** Short-lived marker taken while a producer adds a job, so two producers never both add it. */
   claim(jobId: string): string;
+  /**
+   * JSON payload of a failed job a retry on purpose is replacing, from before the failed job is
+   * removed until its new job is queued: a retry that dies in between leaves it for the next.
+   */
+  retrying(jobId: string): string;
   /** JSON of the fleet's last preflight: which chain models the account may use; with a TTL. */
   readonly preflight: string;
   /** Hash of one model's fleet-wide token buckets (`r`, `t`, `ts`); absent means both full. */
@@ -105,6 +111,7 @@ export function keysFor(prefix: string): Keys {
     batchRetries: (batchId) => `${prefix}:batch:${batchId}:retries`,
     batchIndex: `${prefix}:batches`,
     claim: (jobId) => `${prefix}:claim:${jobId}`,
+    retrying: (jobId) => `${prefix}:retrying:${jobId}`,
     preflight: `${prefix}:preflight`,
     rateLimit: (modelId) => `${prefix}:rl:${modelId}`,
     breaker: (modelId) => `${prefix}:br:${modelId}`,

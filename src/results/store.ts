@@ -12,6 +12,7 @@ import {
   type ResultRecordInput,
   ResultRecordSchema,
 } from './record.js';
+import { SUPERSEDE_LUA } from './supersede.js';
 
 const CONFIG_DEFAULTS = ConfigSchema.parse({});
 
@@ -45,7 +46,10 @@ export const DEFAULT_PAGE_SIZE = 500;
  * Writes a result once: a second save of the same id (a job retried after a worker crashed
  * between saving and acknowledging) changes nothing, so no job is ever counted twice. A result
  * of an older generation than the id's current one (a late write from the run a retry on
- * purpose superseded, `../queue/retry-failed.ts`) changes nothing either. In the same step: a
+ * purpose superseded, `../queue/retry-failed.ts`) changes nothing either. A result of a retried
+ * generation that finds the failed result of an older one still there (the retry queued the job
+ * and had not deleted that result yet; the batch no longer counts it) replaces it
+ * (`./supersede.ts`). In the same step: a
  * `job.failed` callback when the batch asks for one, and the batch's end when this was its last
  * result (`./batch-done.ts`). A retried id keeps its place in the batch's list of results.
  * KEYS: result, batch, batch results list, results stream, callback outbox, batch retries.
@@ -57,9 +61,12 @@ export const DEFAULT_PAGE_SIZE = 500;
  * Returns 0 when a result was there already or the generation is stale, 1 when written, 2 when
  * a callback was queued too.
  */
-const SAVE_LUA = `${FINISH_BATCH_LUA}
+const SAVE_LUA = `${FINISH_BATCH_LUA}${SUPERSEDE_LUA}
 local gen = tonumber(ARGV[9])
-if ARGV[4] ~= '' and gen < tonumber(redis.call('HGET', KEYS[6], ARGV[3]) or '0') then return 0 end
+if ARGV[4] ~= '' then
+  if gen < tonumber(redis.call('HGET', KEYS[6], ARGV[3]) or '0') then return 0 end
+  if gen > 0 then dropSuperseded(KEYS[1], gen) end
+end
 if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 0 end
 if ARGV[4] ~= '' then
   redis.call('HINCRBY', KEYS[2], ARGV[5], 1)
@@ -123,8 +130,9 @@ export class ResultStore {
 
   /**
    * Stores a result, counts it in its batch and appends it to the results stream, atomically.
-   * @returns false (and writes nothing) when a result for this id already exists, or when the
-   *   record's `retry` generation is older than the id's (a retry on purpose superseded it).
+   * @returns false (and writes nothing) when a result for this id already exists (other than a
+   *   failed one of an older generation, which it supersedes), or when the record's `retry`
+   *   generation is older than the id's (a retry on purpose superseded it).
    * @throws ZodError when the record does not match {@link ResultRecordSchema}.
    */
   async save(result: ResultRecordInput): Promise<boolean> {
