@@ -11,7 +11,7 @@ import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { BreakerRegistry } from '../resilience/breaker.js';
 import { FleetBreakers } from '../resilience/fleet-breaker.js';
-import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy.js';
+import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy-registry.js';
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
 import { TokenCalibration } from '../summarize/calibration.js';

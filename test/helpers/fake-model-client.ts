@@ -7,7 +7,8 @@ import type { ModelReply, ModelRequest } from '../../src/models/request.js';
 import type { Random } from '../../src/random.js';
 import { BreakerRegistry } from '../../src/resilience/breaker.js';
 import { createResilienceEvents, type ResilienceEmitter } from '../../src/resilience/events.js';
-import { modelPolicyConfig, PolicyRegistry, type PolicyRuntime } from '../../src/resilience/policy.js';
+import type { PolicyRuntime } from '../../src/resilience/policy-options.js';
+import { modelPolicyConfig, PolicyRegistry } from '../../src/resilience/policy-registry.js';
 
 /**
  * Test doubles for the resilience pipeline's ports. Unit tests of the policy, the chain and

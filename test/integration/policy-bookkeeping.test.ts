@@ -10,7 +10,7 @@ import { BreakerRegistry } from '../../src/resilience/breaker.js';
 import { type ChainResult, runChain } from '../../src/resilience/chain.js';
 import { createResilienceEvents, type ResilienceEvents } from '../../src/resilience/events.js';
 import { FleetBreakers } from '../../src/resilience/fleet-breaker.js';
-import { modelPolicyConfig, PolicyRegistry } from '../../src/resilience/policy.js';
+import { modelPolicyConfig, PolicyRegistry } from '../../src/resilience/policy-registry.js';
 import {
   configuredLimits,
   type EffectiveRate,
