@@ -172,7 +172,9 @@ describe('model invocation jobs on the simulated control plane, through @aws-sdk
       runtime.send(new InvokeModelCommand({ modelId: HAIKU, body: JSON.stringify(records[3]!.modelInput) })),
     );
     runtime.destroy();
-    expect(byId.get('doc-0003').modelOutput.content).toEqual(JSON.parse(new TextDecoder().decode(online.body)).content);
+    expect(byId.get('doc-0003').modelOutput.content).toEqual(
+      JSON.parse(new TextDecoder().decode(online.body)).content,
+    );
   });
 
   it('answers Converse records with Converse responses', async () => {
