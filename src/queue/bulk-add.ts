@@ -109,6 +109,15 @@ export class BulkAdder {
       logger.error({ err, batchId, undone }, 'adding jobs to BullMQ failed; their claims were released');
       throw err;
     }
+    // BullMQ holds them now; a claim left behind would only expire, holding memory until then.
+    await claims
+      .drop(
+        req,
+        fresh.map((p) => p.id),
+      )
+      .catch((err: unknown) =>
+        logger.warn({ err, batchId }, 'could not drop claims; they expire on their own'),
+      );
     return Promise.all(
       slice.map(async (p, i): Promise<EnqueueResult> => {
         const code = codes[i] ?? 'claimed';

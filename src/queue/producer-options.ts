@@ -41,7 +41,9 @@ export const ProducerOptionsSchema = z
       .int()
       .positive()
       .default((5 * MINUTE) / SECOND)
-      .describe('how long an id stays reserved between claim and BullMQ add'),
+      .describe(
+        'how long a claim lasts when the producer dies before BullMQ holds the job; dropped once it does',
+      ),
   })
   .strict();
 export type ProducerOptions = z.input<typeof ProducerOptionsSchema>;

@@ -172,6 +172,28 @@ describe('enqueueBatch', () => {
     expect((await bullQueue().getJob('n2'))?.data.batchId).toBe('mine');
   });
 
+  it('keeps no claim once BullMQ holds the jobs, and the ids stay taken for any other batch', async () => {
+    const p = producer();
+    const keys = keysFor(ctx.prefix);
+    const ids = Array.from({ length: 1_200 }, (_, i) => `held-${i}`);
+
+    await p.enqueueBatch(
+      ids.map((id) => summarize(id)),
+      { batchId: 'held' },
+    );
+    const claims = await Promise.all(ids.map((id) => ctx.redis.exists(keys.claim(id))));
+    const elsewhere = await p.enqueueBatch([summarize('held-0'), summarize('held-1199')], {
+      batchId: 'elsewhere',
+    });
+
+    expect(claims.filter((n) => n === 1)).toHaveLength(0);
+    expect(elsewhere.jobs).toEqual([
+      { id: 'held-0', status: 'duplicate', existing: 'queued' },
+      { id: 'held-1199', status: 'duplicate', existing: 'queued' },
+    ]);
+    expect(await p.getBatch('held')).toMatchObject({ total: 1_200 });
+  });
+
   it('refuses a job whose batch id differs from the call\u2019s', async () => {
     const p = producer();
 
