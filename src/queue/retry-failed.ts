@@ -6,7 +6,7 @@ import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import { defineScript, type ScriptRunner } from '../redis/script.js';
 import { JobIdSchema } from './ids.js';
-import { type QueuedJob, QueuedJobSchema } from './jobs.js';
+import { type QueuedJob, QueuedJobSchema, type StoredJob, storedJob } from './jobs.js';
 import { JobValidationError, toJobIssues } from './validation.js';
 
 /** Ids decided per script call. */
@@ -144,7 +144,7 @@ return 0
 export interface RetryDeps {
   redis: RedisClient;
   keys: Keys;
-  queue: Queue<QueuedJob>;
+  queue: Queue<StoredJob>;
   claimTtlSeconds: number;
   batchTtlSeconds: number;
   /** BullMQ options of a job, as the producer adds it. */
@@ -254,7 +254,7 @@ export class FailedRetries {
       else if (code === 'completed' || code === 'pending') out[code]++;
       else if (code) out[code].push(id);
     });
-    const adds: { name: string; data: QueuedJob; opts: JobsOptions }[] = [];
+    const adds: { name: string; data: StoredJob; opts: JobsOptions }[] = [];
     for (const { id, retry } of chosen) {
       // The payload comes from the failed job itself, which is then replaced by a new one.
       const failed = await queue.getJob(id);
@@ -269,7 +269,7 @@ export class FailedRetries {
         continue;
       }
       const job: QueuedJob = { ...data.data, retry };
-      adds.push({ name: job.task, data: job, opts: this.deps.jobOptions(job) });
+      adds.push({ name: job.task, data: storedJob(job), opts: this.deps.jobOptions(job) });
     }
     if (adds.length > 0) await queue.addBulk(adds);
     out.retried += adds.length;
