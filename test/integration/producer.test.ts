@@ -78,6 +78,18 @@ describe('enqueue', () => {
     expect(QueuedJobSchema.parse(job?.data).api).toBe('invoke');
     expect(Date.parse(job?.data.enqueuedAt)).not.toBeNaN();
     expect(job?.opts).toMatchObject({ attempts: 3, backoff: { type: 'exponential' } });
+    // Failed jobs are kept a day for a retry on purpose; completed ones as the worker says.
+    expect(job?.opts.removeOnFail).toEqual({ age: 86_400 });
+    expect(job?.opts.removeOnComplete).toBeUndefined();
+  });
+
+  it('gives a job its own retention when the producer asks for one', async () => {
+    const p = createProducer({ redis: ctx.url, prefix: ctx.prefix, config, keepCompletedSeconds: 600 });
+    open.push(p);
+
+    await p.enqueue(summarize('doc-kept'));
+
+    expect((await bullQueue().getJob('doc-kept'))?.opts.removeOnComplete).toEqual({ age: 600 });
   });
 
   it('does not enqueue again a job that already has a result', async () => {
