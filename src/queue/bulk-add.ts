@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { BatchClosedError } from './batch-closed.js';
 import type { ClaimCode, ClaimRequest, Claims } from './claim.js';
-import type { QueuedJob } from './jobs.js';
+import { type StoredJob, storedJob } from './jobs.js';
 import type { OfflineTarget } from './offline-handoff.js';
 import type { PreparedJob } from './prepare-jobs.js';
 import { bullJobOptions, type ParsedProducerOptions } from './producer-options.js';
@@ -29,7 +29,7 @@ export interface AddTarget {
 
 /** What a {@link BulkAdder} needs of its producer. */
 export interface BulkAdderDeps {
-  queue: Queue<QueuedJob>;
+  queue: Queue<StoredJob>;
   claims: Claims;
   opts: ParsedProducerOptions;
   config: Config;
@@ -96,7 +96,7 @@ export class BulkAdder {
       await queue.addBulk(
         fresh.map((p) => ({
           name: p.job.task,
-          data: offline ? { ...p.job, lane: offline.lane } : p.job,
+          data: storedJob(offline ? { ...p.job, lane: offline.lane } : p.job),
           opts: {
             ...bullJobOptions(p.job, opts, config),
             // The offline lane takes them from the delayed set; what is not back by the deadline runs online.
@@ -109,6 +109,15 @@ export class BulkAdder {
       logger.error({ err, batchId, undone }, 'adding jobs to BullMQ failed; their claims were released');
       throw err;
     }
+    // BullMQ holds them now; a claim left behind would only expire, holding memory until then.
+    await claims
+      .drop(
+        req,
+        fresh.map((p) => p.id),
+      )
+      .catch((err: unknown) =>
+        logger.warn({ err, batchId }, 'could not drop claims; they expire on their own'),
+      );
     return Promise.all(
       slice.map(async (p, i): Promise<EnqueueResult> => {
         const code = codes[i] ?? 'claimed';

@@ -149,6 +149,23 @@ end
 return undone
 `;
 
+/**
+ * Drops this call's claims once BullMQ holds their jobs: from then on the job itself, and its
+ * result after it, is what tells an enqueue the id is taken, so the claim would only cost memory
+ * until it expired. A claim another call holds now (a repair, a retry) is left alone.
+ * KEYS: the claims. ARGV: the claim value (token, owner).
+ */
+const DROP_LUA = `
+local dropped = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+    dropped = dropped + 1
+  end
+end
+return dropped
+`;
+
 export interface ClaimRequest {
   ids: readonly string[];
   batchId?: string;
@@ -159,10 +176,11 @@ export interface ClaimRequest {
   batchTtlSeconds: number;
 }
 
-/** The claim and release scripts bound to one connection and key set. */
+/** The claim, release and drop scripts bound to one connection and key set. */
 export class Claims {
   private readonly claimScript: ScriptRunner;
   private readonly releaseScript: ScriptRunner;
+  private readonly dropScript: ScriptRunner;
 
   constructor(
     redis: RedisClient,
@@ -170,6 +188,7 @@ export class Claims {
   ) {
     this.claimScript = defineScript(redis, 'bjClaimJobs', CLAIM_LUA);
     this.releaseScript = defineScript(redis, 'bjReleaseJobs', RELEASE_LUA);
+    this.dropScript = defineScript(redis, 'bjDropClaims', DROP_LUA);
   }
 
   /** Claims the ids that are new and counts them in the batch; one code per id, in order. */
@@ -189,6 +208,25 @@ export class Claims {
   /** Releases claims of `ids` that BullMQ did not take (after an add failed). */
   async release(req: ClaimRequest): Promise<number> {
     return Number(await this.releaseScript(this.scriptKeys(req), this.scriptArgs(req)));
+  }
+
+  /**
+   * Drops the claims of `ids`, taken by `req`, once BullMQ holds their jobs (after an add
+   * succeeded). A producer that dies before this leaves them to expire after `claimTtlSeconds`.
+   * @returns how many were dropped
+   */
+  async drop(req: ClaimRequest, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return Number(
+      await this.dropScript(
+        ids.map((id) => this.keys.claim(id)),
+        [this.claimValue(req)],
+      ),
+    );
+  }
+
+  private claimValue(req: ClaimRequest): string {
+    return `${req.token}${req.batchId ?? ''}`;
   }
 
   private scriptKeys(req: ClaimRequest): string[] {

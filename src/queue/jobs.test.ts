@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../config.js';
 import { ModelCatalog } from '../models/catalog.js';
-import { type JobContext, type JobInput, parseJob, QueuedJobSchema, validateJobModels } from './jobs.js';
+import {
+  type JobContext,
+  type JobInput,
+  parseJob,
+  QueuedJobSchema,
+  storedJob,
+  validateJobModels,
+} from './jobs.js';
 import { isJobValidationError, JobValidationError } from './validation.js';
 
 const ctx: JobContext = {
@@ -322,5 +329,22 @@ describe('QueuedJobSchema', () => {
 
     expect(QueuedJobSchema.parse(queued)).toEqual({ ...queued, api: 'invoke' });
     expect(QueuedJobSchema.safeParse(generate).success).toBe(false);
+  });
+});
+
+describe('storedJob', () => {
+  const queued = QueuedJobSchema.parse({ ...generate, id: 'j-1', enqueuedAt: '2026-01-01T00:00:00.000Z' });
+
+  it('leaves out the default api, and parses back to the same job', () => {
+    const stored = storedJob(queued);
+
+    expect(stored).not.toHaveProperty('api');
+    expect(QueuedJobSchema.parse(JSON.parse(JSON.stringify(stored)))).toEqual(queued);
+  });
+
+  it('keeps an api that is not the default', () => {
+    const converse = { ...queued, api: 'converse' as const };
+
+    expect(storedJob(converse)).toEqual(converse);
   });
 });

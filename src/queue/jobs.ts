@@ -119,6 +119,18 @@ export const QueuedJobSchema = JobFields.extend({
   lane: z.enum(LANES).exclude(['online']).optional(),
 }).superRefine(crossFieldRules);
 export type QueuedJob = z.output<typeof QueuedJobSchema>;
+/** A job as written to BullMQ: {@link QueuedJob} with fields at their default left out. */
+export type StoredJob = z.input<typeof QueuedJobSchema>;
+
+/**
+ * The payload to hand BullMQ for `job`: a field at its schema default is left out, since every
+ * reader parses the payload with {@link QueuedJobSchema} and gets it back. A queued job is held
+ * in Redis until it runs, so each byte it need not carry counts once per job of a backlog.
+ */
+export function storedJob(job: QueuedJob): StoredJob {
+  const { api, ...rest } = job;
+  return api === 'invoke' ? rest : job;
+}
 
 /** What validating a job needs besides the job. */
 export interface JobContext {

@@ -36,12 +36,22 @@ export const ProducerOptionsSchema = z
       .default(SECOND)
       .describe('first BullMQ retry delay; doubles per attempt'),
     ...RetentionFields,
+    // Left to the worker by default: a job that carries its own retention costs that much more
+    // memory while it waits, and is kept past the worker's count.
+    keepCompletedSeconds: RetentionFields.keepCompletedSeconds
+      .unwrap()
+      .optional()
+      .describe(
+        "BullMQ keeps completed jobs this long; default: the worker's setting (an hour, at most 10,000 jobs)",
+      ),
     claimTtlSeconds: z
       .number()
       .int()
       .positive()
       .default((5 * MINUTE) / SECOND)
-      .describe('how long an id stays reserved between claim and BullMQ add'),
+      .describe(
+        'how long a claim lasts when the producer dies before BullMQ holds the job; dropped once it does',
+      ),
   })
   .strict();
 export type ProducerOptions = z.input<typeof ProducerOptionsSchema>;
@@ -62,7 +72,9 @@ export function bullJobOptions(
     jobId: job.id,
     attempts: config.worker.jobAttempts,
     backoff: { type: 'exponential', delay: opts.backoffDelayMs },
-    removeOnComplete: { age: opts.keepCompletedSeconds },
+    ...(opts.keepCompletedSeconds !== undefined
+      ? { removeOnComplete: { age: opts.keepCompletedSeconds } }
+      : {}),
     removeOnFail: { age: opts.keepFailedSeconds },
     ...(job.priority ? { priority: job.priority } : {}),
   };

@@ -14,7 +14,7 @@ import { BatchWaiter, type WaitOptions } from './batch-wait.js';
 import { type AddTarget, BulkAdder, type EnqueueResult } from './bulk-add.js';
 import { Claims } from './claim.js';
 import { BatchIdSchema } from './ids.js';
-import type { JobInput, QueuedJob } from './jobs.js';
+import type { JobInput, StoredJob } from './jobs.js';
 import { OfflineHandoff, offlineTarget } from './offline-handoff.js';
 import { assignBatch, type PreparedJob, prepareJob } from './prepare-jobs.js';
 import { bullJobOptions, type ProducerOptions, ProducerOptionsSchema } from './producer-options.js';
@@ -86,7 +86,7 @@ export function createProducer(options: ProducerOptions): Producer {
   const redis = typeof opts.redis === 'string' ? connectRedis(opts.redis, config.redis) : opts.redis;
   if (ownsRedis) redis.on('error', (err) => log.error({ err }, 'redis connection error'));
   // BullMQ shares our connection (it never closes a connection it was given).
-  const queue = new Queue<QueuedJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
+  const queue = new Queue<StoredJob>(keys.queueName, { connection: redis, prefix: keys.bullPrefix });
   queue.on('error', (err) => log.error({ err }, 'queue connection error'));
   // Callbacks due when this producer seals a batch are queued at once; workers' sweeps are the backstop.
   const outbox = new CallbackOutbox({ redis, keys, callbacks: config.callbacks, logger: log });

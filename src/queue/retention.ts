@@ -3,8 +3,9 @@ import { DAY, HOUR, SECOND } from '../config.js';
 
 /**
  * How long BullMQ keeps finished jobs, shared by the producer (per job, on add) and the worker
- * (for jobs it adds itself, such as the parts of a long document). Results live in our own
- * store and outlive these; BullMQ's copies are for the dashboard and for inspection.
+ * (for every job that carries no retention of its own: completed jobs a producer added, unless
+ * it was given `keepCompletedSeconds`). Results live in our own store and outlive these;
+ * BullMQ's copies are for the dashboard, for inspection, and failed ones for a retry on purpose.
  */
 export const RetentionFields = {
   keepCompletedSeconds: z

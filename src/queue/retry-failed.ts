@@ -7,7 +7,7 @@ import type { Keys } from '../redis/keys.js';
 import { defineScript, type ScriptRunner } from '../redis/script.js';
 import { SUPERSEDE_LUA } from '../results/supersede.js';
 import { JobIdSchema } from './ids.js';
-import { type QueuedJob, QueuedJobSchema } from './jobs.js';
+import { type QueuedJob, QueuedJobSchema, type StoredJob, storedJob } from './jobs.js';
 import { JobValidationError, toJobIssues } from './validation.js';
 
 /** Ids decided per script call. */
@@ -188,7 +188,7 @@ return 0
 export interface RetryDeps {
   redis: RedisClient;
   keys: Keys;
-  queue: Queue<QueuedJob>;
+  queue: Queue<StoredJob>;
   claimTtlSeconds: number;
   batchTtlSeconds: number;
   /** BullMQ options of a job, as the producer adds it. */
@@ -299,7 +299,7 @@ export class FailedRetries {
     const payloads = new Map<string, { job: QueuedJob; aside: string }>();
     for (const id of toReplace) {
       const data = QueuedJobSchema.safeParse((await queue.getJob(id))?.data);
-      if (data.success) payloads.set(id, { job: data.data, aside: JSON.stringify(data.data) });
+      if (data.success) payloads.set(id, { job: data.data, aside: JSON.stringify(storedJob(data.data)) });
       else out.expired.push(id);
     }
     for (const id of toRestore) {
@@ -309,7 +309,7 @@ export class FailedRetries {
     }
     const gens = await this.commit(batchId, claimValue, payloads);
 
-    const adds: { name: string; data: QueuedJob; opts: JobsOptions }[] = [];
+    const adds: { name: string; data: StoredJob; opts: JobsOptions }[] = [];
     for (const [id, { job, aside }] of payloads) {
       const retry = gens.get(id) ?? 0;
       // 0: another retry took the id over after this one's claim ran out.
@@ -318,7 +318,7 @@ export class FailedRetries {
       else if (aside !== '' && (await queue.remove(id, { removeChildren: true })) === 0) out.busy.push(id);
       else {
         const next: QueuedJob = { ...job, retry };
-        adds.push({ name: next.task, data: next, opts: this.deps.jobOptions(next) });
+        adds.push({ name: next.task, data: storedJob(next), opts: this.deps.jobOptions(next) });
       }
     }
     if (adds.length > 0) await queue.addBulk(adds);

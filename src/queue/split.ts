@@ -25,7 +25,7 @@ import {
 } from '../summarize/plan.js';
 import { detectLanguage } from '../summarize/prompt.js';
 import { runSummaryChain } from '../summarize/summary-chain.js';
-import { chainSpills, type QueuedJob } from './jobs.js';
+import { chainSpills, type QueuedJob, storedJob } from './jobs.js';
 
 /** Settings of split documents that are not in the config. */
 const SplitOptionsSchema = z
@@ -176,7 +176,7 @@ export async function summarizeJob(
         };
         return {
           name: PART_JOB,
-          data,
+          data: storedJob(data),
           opts: {
             jobId: id,
             attempts: bull.opts.attempts ?? 1,

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config.js';
-import type { JobInput } from '../../src/queue/jobs.js';
+import { type JobInput, QueuedJobSchema } from '../../src/queue/jobs.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { JobValidationError } from '../../src/queue/validation.js';
 import { keysFor } from '../../src/redis/keys.js';
@@ -72,9 +72,24 @@ describe('enqueue', () => {
       active: 0,
     });
     const job = await queue.getJob('doc-1');
-    expect(job?.data).toMatchObject({ id: 'doc-1', document: 'document doc-1', api: 'invoke' });
+    expect(job?.data).toMatchObject({ id: 'doc-1', document: 'document doc-1' });
+    // The default api is not stored; the worker's parse fills it in.
+    expect(job?.data).not.toHaveProperty('api');
+    expect(QueuedJobSchema.parse(job?.data).api).toBe('invoke');
     expect(Date.parse(job?.data.enqueuedAt)).not.toBeNaN();
     expect(job?.opts).toMatchObject({ attempts: 3, backoff: { type: 'exponential' } });
+    // Failed jobs are kept a day for a retry on purpose; completed ones as the worker says.
+    expect(job?.opts.removeOnFail).toEqual({ age: 86_400 });
+    expect(job?.opts.removeOnComplete).toBeUndefined();
+  });
+
+  it('gives a job its own retention when the producer asks for one', async () => {
+    const p = createProducer({ redis: ctx.url, prefix: ctx.prefix, config, keepCompletedSeconds: 600 });
+    open.push(p);
+
+    await p.enqueue(summarize('doc-kept'));
+
+    expect((await bullQueue().getJob('doc-kept'))?.opts.removeOnComplete).toEqual({ age: 600 });
   });
 
   it('does not enqueue again a job that already has a result', async () => {
@@ -170,6 +185,28 @@ describe('enqueueBatch', () => {
     expect(named.batchId).toBe('mine');
     expect(fresh.batchId).toMatch(/^[0-9a-f-]{36}$/);
     expect((await bullQueue().getJob('n2'))?.data.batchId).toBe('mine');
+  });
+
+  it('keeps no claim once BullMQ holds the jobs, and the ids stay taken for any other batch', async () => {
+    const p = producer();
+    const keys = keysFor(ctx.prefix);
+    const ids = Array.from({ length: 1_200 }, (_, i) => `held-${i}`);
+
+    await p.enqueueBatch(
+      ids.map((id) => summarize(id)),
+      { batchId: 'held' },
+    );
+    const claims = await Promise.all(ids.map((id) => ctx.redis.exists(keys.claim(id))));
+    const elsewhere = await p.enqueueBatch([summarize('held-0'), summarize('held-1199')], {
+      batchId: 'elsewhere',
+    });
+
+    expect(claims.filter((n) => n === 1)).toHaveLength(0);
+    expect(elsewhere.jobs).toEqual([
+      { id: 'held-0', status: 'duplicate', existing: 'queued' },
+      { id: 'held-1199', status: 'duplicate', existing: 'queued' },
+    ]);
+    expect(await p.getBatch('held')).toMatchObject({ total: 1_200 });
   });
 
   it('refuses a job whose batch id differs from the call\u2019s', async () => {

@@ -53,3 +53,32 @@ describe('a batch of 1,000 through the worker', () => {
     // A thousand real calls and Redis round trips: a generous bound, so a slow machine is never a failure.
   }, 180_000);
 });
+
+describe('completed jobs a producer added', () => {
+  it('are kept as the worker says, and an id BullMQ let go of stays taken by its result', async () => {
+    const config = loadConfig({
+      env: {},
+      overrides: { redisUrl: ctx.url, prefix: ctx.prefix, endpoint: pipe.sim.url },
+    });
+    const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
+    const worker = await startWorker({ config, fleetRateLimits: false, keepCompletedCount: 3 });
+    pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
+    const keys = keysFor(ctx.prefix);
+    const jobs = Array.from({ length: 10 }, (_, i) => ({
+      id: `kept-${i}`,
+      task: 'generate' as const,
+      messages: [{ role: 'user' as const, content: `Question ${i}` }],
+    }));
+
+    await producer.enqueueBatch(jobs, { batchId: 'kept' });
+    const counters = await producer.waitForBatch('kept', { pollMs: 50 });
+    // Closing lets BullMQ finish the jobs whose results are written, trimming as it goes.
+    await worker.close({ deadlineMs: 5_000 });
+    const held = await Promise.all(jobs.map((j) => ctx.redis.exists(keys.bullJob(j.id))));
+    const again = await producer.enqueueBatch(jobs, { batchId: 'kept' });
+
+    expect(counters).toMatchObject({ total: 10, completed: 10 });
+    expect(held.filter((n) => n === 1)).toHaveLength(3);
+    expect(again.jobs.every((j) => j.status === 'duplicate' && j.existing === 'completed')).toBe(true);
+  }, 60_000);
+});
