@@ -18,7 +18,8 @@ import type { JobInput, StoredJob } from './jobs.js';
 import { OfflineHandoff, offlineTarget } from './offline-handoff.js';
 import { assignBatch, type PreparedJob, prepareJob } from './prepare-jobs.js';
 import { bullJobOptions, type ProducerOptions, ProducerOptionsSchema } from './producer-options.js';
-import { FailedRetries, type RetryFailedOptions, type RetryFailedResult } from './retry-failed.js';
+import { FailedRetries, type RetryFailedResult } from './retry-failed.js';
+import type { RetryFailedOptions } from './retry-options.js';
 import { JobValidationError, toJobIssues } from './validation.js';
 
 export type { ProducerOptions, RetryFailedOptions, RetryFailedResult };

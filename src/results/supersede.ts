@@ -1,6 +1,6 @@
 /**
  * Lua shared by the scripts through which a retry on purpose replaces a failed result
- * (`../queue/retry-failed.ts`, and saving the retried job's own result in `./store.ts`).
+ * (`../queue/retry-scripts.ts`, and saving the retried job's own result in `./store.ts`).
  *
  * A retry queues the new generation of a job before the failed result goes, so the job always
  * has its failed result or is queued, wherever the process doing it dies. The batch stops

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { BatchIdSchema } from '../../queue/ids.js';
-import { RetryFailedOptionsSchema } from '../../queue/retry-failed.js';
+import { RetryFailedOptionsSchema } from '../../queue/retry-options.js';
 import { ErrorSchema, RetryFailedSchema } from '../schemas.js';
 import { type ApiContext, badRequest, idParam } from './context.js';
 
