@@ -39,7 +39,8 @@ export type RetryDecision =
  *
  * Stopped after 1 or 2, nothing changed but a claim that runs out. After 3, the failed job is
  * still there (retried again), or the payload is set aside (`restore`: added from it). After 4,
- * the job is queued (`resumed`: its failed result is deleted).
+ * the job is queued (`resumed`: its failed result is deleted). Steps 2 and 4, and the pages,
+ * are `FailedRetries` (`./retry-failed.ts`).
  */
 
 /**
