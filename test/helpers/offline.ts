@@ -5,11 +5,13 @@ import {
   type ModelInvocationJobSummary,
 } from '@aws-sdk/client-bedrock';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { ManualClock } from '../../src/clock.js';
 import { type ConfigInput, loadConfig } from '../../src/config.js';
 import { startOfflineCoordinator } from '../../src/offline/coordinator.js';
 import { createProducer } from '../../src/queue/producer.js';
 import { startWorker } from '../../src/queue/worker.js';
 import { ResultStore } from '../../src/results/store.js';
+import { ProfileSchema, startSimulatorWithProfile } from '../../src/simulator/index.js';
 import type { PipelineContext } from './pipeline.js';
 import type { RedisTestContext } from './redis.js';
 
@@ -82,4 +84,39 @@ export async function startOfflineLane(
   );
   const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 3600 });
   return { config, producer, worker, coordinator, store, bucket };
+}
+
+/**
+ * A lane whose simulator of its own runs on a {@link ManualClock} that never moves by itself:
+ * invocation jobs change status only when the test drives the clock. What it starts is pushed
+ * onto `open`, for the test file to close after each test.
+ */
+export async function startOfflineLaneOnClock(
+  ctx: RedisTestContext,
+  bucket: string,
+  open: { close(): Promise<unknown> | unknown }[],
+) {
+  const clock = new ManualClock(0);
+  const sim = await startSimulatorWithProfile({
+    profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0, models: { '*': { rpm: 1e9, tpm: 1e12 } } }),
+    clock,
+  });
+  open.push(sim);
+  await createBucket(sim.url, bucket);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      redisUrl: ctx.url,
+      prefix: ctx.prefix,
+      endpoint: sim.url,
+      worker: { shutdownTimeoutMs: 5_000 },
+      offline: offlineSettings(bucket),
+    },
+  });
+  const producer = createProducer({ redis: ctx.url, prefix: ctx.prefix, config });
+  open.push(producer);
+  const worker = await startWorker({ config, fleetRateLimits: false });
+  open.push({ close: () => worker.close({ deadlineMs: 5_000 }) });
+  open.push(await startOfflineCoordinator({ config }));
+  return { clock, sim, config, producer, store: new ResultStore(ctx.redis, { prefix: ctx.prefix }) };
 }

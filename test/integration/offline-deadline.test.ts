@@ -1,20 +1,10 @@
 import { BedrockClient, GetModelInvocationJobCommand } from '@aws-sdk/client-bedrock';
 import { Job, Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
-import { startOfflineCoordinator } from '../../src/offline/coordinator.js';
 import { offlineView } from '../../src/offline/view.js';
-import { createProducer } from '../../src/queue/producer.js';
-import { startWorker } from '../../src/queue/worker.js';
 import { keysFor } from '../../src/redis/keys.js';
 import { ResultStore } from '../../src/results/store.js';
-import {
-  ProfileSchema,
-  type ProfileSimulator,
-  startSimulatorWithProfile,
-} from '../../src/simulator/index.js';
-import { createBucket, offlineSettings } from '../helpers/offline.js';
+import { startOfflineLaneOnClock } from '../helpers/offline.js';
 import { useRedis } from '../helpers/redis.js';
 
 const ctx = useRedis();
@@ -28,32 +18,7 @@ afterEach(async () => {
 describe('a batch whose deadline passes while its invocation job runs', () => {
   it('runs its jobs online at the deadline, and the invocation job is stopped', async () => {
     // The simulator's clock never moves: the invocation job stays where it is until stopped.
-    const clock = new ManualClock(0);
-    const sim: ProfileSimulator = await startSimulatorWithProfile({
-      profile: ProfileSchema.parse({
-        zeroLatency: true,
-        jitter: 0,
-        models: { '*': { rpm: 1e9, tpm: 1e12 } },
-      }),
-      clock,
-    });
-    open.push(sim);
-    await createBucket(sim.url, 'bj-deadline');
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        redisUrl: ctx.url,
-        prefix: ctx.prefix,
-        endpoint: sim.url,
-        worker: { shutdownTimeoutMs: 5_000 },
-        offline: offlineSettings('bj-deadline'),
-      },
-    });
-    const producer = createProducer({ redis: ctx.url, prefix: ctx.prefix, config });
-    open.push(producer);
-    const worker = await startWorker({ config, fleetRateLimits: false });
-    open.push({ close: () => worker.close({ deadlineMs: 5_000 }) });
-    open.push(await startOfflineCoordinator({ config }));
+    const { sim, producer } = await startOfflineLaneOnClock(ctx, 'bj-deadline', open);
     const bedrock = new BedrockClient({
       region: 'us-east-1',
       endpoint: sim.url,

@@ -1,14 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
-import { startOfflineCoordinator } from '../../src/offline/coordinator.js';
 import { offlineView } from '../../src/offline/view.js';
-import { createProducer } from '../../src/queue/producer.js';
-import { startWorker } from '../../src/queue/worker.js';
 import { keysFor } from '../../src/redis/keys.js';
-import { ResultStore } from '../../src/results/store.js';
-import { ProfileSchema, startSimulatorWithProfile } from '../../src/simulator/index.js';
-import { createBucket, listInvocationJobs, offlineSettings } from '../helpers/offline.js';
+import { listInvocationJobs, startOfflineLaneOnClock } from '../helpers/offline.js';
 import { useRedis } from '../helpers/redis.js';
 
 const ctx = useRedis();
@@ -27,32 +20,7 @@ const invoices = (prefix: string, n: number) =>
     models: [HAIKU],
   }));
 
-/** A lane whose simulator runs on a clock of its own: invocation jobs move only when the test drives it. */
-async function start(bucket: string) {
-  const clock = new ManualClock(0);
-  const sim = await startSimulatorWithProfile({
-    profile: ProfileSchema.parse({ zeroLatency: true, jitter: 0, models: { '*': { rpm: 1e9, tpm: 1e12 } } }),
-    clock,
-  });
-  open.push(sim);
-  await createBucket(sim.url, bucket);
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      redisUrl: ctx.url,
-      prefix: ctx.prefix,
-      endpoint: sim.url,
-      worker: { shutdownTimeoutMs: 5_000 },
-      offline: offlineSettings(bucket),
-    },
-  });
-  const producer = createProducer({ redis: ctx.url, prefix: ctx.prefix, config });
-  open.push(producer);
-  const worker = await startWorker({ config, fleetRateLimits: false });
-  open.push({ close: () => worker.close({ deadlineMs: 5_000 }) });
-  open.push(await startOfflineCoordinator({ config }));
-  return { clock, sim, producer, store: new ResultStore(ctx.redis, { prefix: ctx.prefix }) };
-}
+const start = (bucket: string) => startOfflineLaneOnClock(ctx, bucket, open);
 
 describe('jobs added to an offline batch after its lane was planned', () => {
   it('go offline in a second round of invocation jobs, not online', async () => {
