@@ -49,15 +49,21 @@ const CHILD = join(import.meta.dirname, 'enqueue', 'child.ts');
 
 /** One enqueue as the harness saw it: the child's report and Redis's side of it. */
 interface Run extends EnqueueReport {
-  commands: Map<string, number>;
+  commands: Map<string, CommandStat>;
   redisCpuMs: number;
 }
 
-/** `cmdstat_<name>:calls=N,...` lines of INFO commandstats, as name → calls. */
-async function commandCalls(redis: Redis): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    out.set(m[1]!, Number(m[2]));
+/** Calls of one command, and the time Redis spent in them (a script's includes its commands'). */
+interface CommandStat {
+  calls: number;
+  usec: number;
+}
+
+/** `cmdstat_<name>:calls=N,usec=M,...` lines of INFO commandstats, by name. */
+async function commandStats(redis: Redis): Promise<Map<string, CommandStat>> {
+  const out = new Map<string, CommandStat>();
+  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   }
   return out;
 }
@@ -107,7 +113,7 @@ try {
   for (let round = 0; round < args.rounds; round++) {
     for (const enqueuer of ENQUEUERS) {
       const prefix = `{bench-enqueue-${enqueuer}-${round}}`;
-      const before = await commandCalls(admin);
+      const before = await commandStats(admin);
       const cpuBefore = await redisCpuMs(admin);
       const report = await runChild({
         enqueuer,
@@ -117,12 +123,14 @@ try {
         slice: args.slice,
       });
       const cpuAfter = await redisCpuMs(admin);
-      const after = await commandCalls(admin);
-      const commands = new Map<string, number>();
-      for (const [name, calls] of after) {
-        const delta = calls - (before.get(name) ?? 0);
+      const after = await commandStats(admin);
+      const commands = new Map<string, CommandStat>();
+      for (const [name, stat] of after) {
+        const calls = stat.calls - (before.get(name)?.calls ?? 0);
         // The harness's own INFO calls are not the enqueue's.
-        if (delta > 0 && name !== 'info') commands.set(name, delta);
+        if (calls > 0 && name !== 'info') {
+          commands.set(name, { calls, usec: stat.usec - (before.get(name)?.usec ?? 0) });
+        }
       }
       runs[enqueuer].push({ ...report, commands, redisCpuMs: cpuAfter - cpuBefore });
       console.error(
@@ -146,7 +154,7 @@ console.log(
 const perJob = (n: number) => n / args.jobs;
 const figures = ENQUEUERS.map((name) => {
   const rs = runs[name];
-  const total = (r: Run) => [...r.commands.values()].reduce((a, b) => a + b, 0);
+  const total = (r: Run) => [...r.commands.values()].reduce((a, b) => a + b.calls, 0);
   return {
     name,
     rate: median(rs.map((r) => (args.jobs / r.ms) * 1000)),
@@ -156,7 +164,7 @@ const figures = ENQUEUERS.map((name) => {
     clientCpu: median(rs.map((r) => perJob(r.cpuMs))),
     peakRss: median(rs.map((r) => r.peakRssMb)),
     rssBefore: median(rs.map((r) => r.rssBeforeMb)),
-    byCommand: rs.at(-1)?.commands ?? new Map<string, number>(),
+    byCommand: rs.at(-1)?.commands ?? new Map<string, CommandStat>(),
   };
 });
 const [base, ours] = figures as [(typeof figures)[0], (typeof figures)[0]];
@@ -175,8 +183,7 @@ console.log(row('RSS before the enqueue, MB', base.rssBefore, ours.rssBefore, 0)
 console.log('');
 for (const f of figures) {
   console.log(`${f.name} jobs/s per round: ${f.rates.map((r) => r.toFixed(0)).join(', ')}`);
-  const top = [...f.byCommand.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
-  console.log(
-    `  commands per job, last round: ${top.map(([n, c]) => `${n} ${perJob(c).toFixed(2)}`).join(', ')}`,
-  );
+  const top = [...f.byCommand.entries()].sort((a, b) => b[1].calls - a[1].calls).slice(0, 10);
+  const shown = top.map(([n, c]) => `${n} ${perJob(c.calls).toFixed(2)} (${perJob(c.usec).toFixed(1)})`);
+  console.log(`  per job, last round, calls (µs in Redis): ${shown.join(', ')}`);
 }
