@@ -181,15 +181,29 @@ export class BulkAdder {
     return undone;
   }
 
-  private answers(slice: readonly PreparedJob[], codes: readonly ClaimCode[]): Promise<EnqueueResult[]> {
-    return Promise.all(
-      slice.map(async (p, i): Promise<EnqueueResult> => {
-        const code = codes[i] ?? 'claimed';
-        return code === 'new' || code === 'repair'
-          ? { id: p.id, status: 'enqueued' }
-          : { id: p.id, status: 'duplicate', existing: await this.existingState(p.id, code) };
-      }),
-    );
+  /** One answer per job of a slice; only a duplicate may need to ask Redis where its job is. */
+  private async answers(
+    slice: readonly PreparedJob[],
+    codes: readonly ClaimCode[],
+  ): Promise<EnqueueResult[]> {
+    const out: EnqueueResult[] = [];
+    const lookups: Promise<void>[] = [];
+    slice.forEach((p, i) => {
+      const code = codes[i] ?? 'claimed';
+      if (code === 'new' || code === 'repair') {
+        out.push({ id: p.id, status: 'enqueued' });
+        return;
+      }
+      const at = out.length;
+      out.push({ id: p.id, status: 'duplicate', existing: 'queued' });
+      lookups.push(
+        this.existingState(p.id, code).then((existing) => {
+          out[at] = { id: p.id, status: 'duplicate', existing };
+        }),
+      );
+    });
+    await Promise.all(lookups);
+    return out;
   }
 
   private async existingState(id: string, code: ClaimCode): Promise<ExistingState> {

@@ -58,7 +58,8 @@ const FIRST_ID = 8;
  * before anything is written. A callback given for a batch not yet done replaces the one before.
  * A batch seen for the first time joins the index of recent batches (capped at
  * {@link BATCH_INDEX_CAP}, the oldest dropped), scored by Redis time. Each id to add is told its
- * generation (the batch's retries hash), which the job then carries.
+ * generation (the batch's retries hash, read only when the batch has one), which the job then
+ * carries.
  * KEYS: batch hash, batch id set, batch retries hash, then per job: result, BullMQ job, claim;
  * then the batch index; last the claims to drop.
  * ARGV: claim ttl s, batch ttl s, has batch ('1'/'0'), token, owner, callback url ('' for
@@ -71,6 +72,7 @@ local index = 4 + (#ARGV - ${FIRST_ID} + 1) * 3
 for i = index + 1, #KEYS do
   if redis.call('GET', KEYS[i]) == value then redis.call('DEL', KEYS[i]) end
 end
+local hasRetries = hasBatch and redis.call('EXISTS', KEYS[3]) == 1
 local codes = {}
 local gens = {}
 local first = {}
@@ -104,7 +106,7 @@ for i = ${FIRST_ID}, #ARGV do
   gens[#gens + 1] = 0
   if code == 'new' or code == 'repair' then
     fresh = fresh + 1
-    if hasBatch then gens[#gens] = tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0') end
+    if hasRetries then gens[#gens] = tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0') end
   end
 end
 local done = false
