@@ -5,8 +5,9 @@ import { defineScript, type ScriptRunner } from '../redis/script.js';
 /**
  * What the claim script decided for one id: add it (`new`; `repair` when an earlier enqueue of the
  * same batch claimed it but never added it), or not, because it has a result
- * (`completed`/`failed`), BullMQ holds it (`bull`), it came earlier in this same call (`again`),
- * or an enqueue of another batch is adding it right now (`claimed`).
+ * (`completed`/`failed`), BullMQ holds it (`bull`), it came earlier in this same call (`again`:
+ * in this slice, or in an earlier slice of the call, whose claim token it holds), or an enqueue
+ * of another batch is adding it right now (`claimed`).
  */
 export type ClaimCode = 'new' | 'repair' | 'again' | 'completed' | 'failed' | 'bull' | 'claimed';
 
@@ -21,7 +22,7 @@ export interface ClaimOutcome {
   counted: number;
   /**
    * The batch is done, and this call would have added jobs to it or changed its callback:
-   * nothing was claimed or changed.
+   * nothing was claimed or changed (the claims of `drop` were still dropped).
    */
   refused: boolean;
 }
@@ -45,6 +46,11 @@ const FIRST_ID = 8;
  * script and BullMQ's add. When the same batch is enqueued again and finds its own batch's
  * claim with no BullMQ job behind it, the id is claimed anew and added (`repair`). Should the
  * first producer still be alive and add it too, BullMQ keeps one job per id, so the job runs once.
+ * Every slice of one call claims with the call's token, so a claim holding that very token is
+ * the same call's, taken by an earlier slice whose add may still be on its way (`again`).
+ *
+ * The script also drops claims the call took for slices BullMQ now holds (as the drop script
+ * does, before anything else), which saves a round trip per slice.
  *
  * Sealing (`docs/architecture.md#batches`): a batch that gains jobs is open (`sealed` = '0')
  * until the producer seals it, so it cannot be done between two parts of an enqueue. A batch
@@ -52,15 +58,21 @@ const FIRST_ID = 8;
  * before anything is written. A callback given for a batch not yet done replaces the one before.
  * A batch seen for the first time joins the index of recent batches (capped at
  * {@link BATCH_INDEX_CAP}, the oldest dropped), scored by Redis time. Each id to add is told its
- * generation (the batch's retries hash), which the job then carries.
+ * generation (the batch's retries hash, read only when the batch has one), which the job then
+ * carries.
  * KEYS: batch hash, batch id set, batch retries hash, then per job: result, BullMQ job, claim;
- * last the batch index.
+ * then the batch index; last the claims to drop.
  * ARGV: claim ttl s, batch ttl s, has batch ('1'/'0'), token, owner, callback url ('' for
  * none), callback on, then the job ids.
  */
 const CLAIM_LUA = `
 local hasBatch = ARGV[3] == '1'
 local value = ARGV[4] .. ARGV[5]
+local index = 4 + (#ARGV - ${FIRST_ID} + 1) * 3
+for i = index + 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == value then redis.call('DEL', KEYS[i]) end
+end
+local hasRetries = hasBatch and redis.call('EXISTS', KEYS[3]) == 1
 local codes = {}
 local gens = {}
 local first = {}
@@ -80,7 +92,9 @@ for i = ${FIRST_ID}, #ARGV do
       code = 'bull'
     else
       local claim = redis.call('GET', KEYS[k + 2])
-      if claim and string.sub(claim, ${TOKEN_LENGTH + 1}) ~= ARGV[5] then
+      if claim == value then
+        code = 'again'
+      elseif claim and string.sub(claim, ${TOKEN_LENGTH + 1}) ~= ARGV[5] then
         code = 'claimed'
       else
         code = claim and 'repair' or 'new'
@@ -92,7 +106,7 @@ for i = ${FIRST_ID}, #ARGV do
   gens[#gens + 1] = 0
   if code == 'new' or code == 'repair' then
     fresh = fresh + 1
-    if hasBatch then gens[#gens] = tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0') end
+    if hasRetries then gens[#gens] = tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0') end
   end
 end
 local done = false
@@ -113,8 +127,8 @@ end
 if hasBatch then
   if redis.call('EXISTS', KEYS[1]) == 0 then
     local t = redis.call('TIME')
-    redis.call('ZADD', KEYS[#KEYS], 'NX', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[5])
-    redis.call('ZREMRANGEBYRANK', KEYS[#KEYS], 0, -${BATCH_INDEX_CAP + 1})
+    redis.call('ZADD', KEYS[index], 'NX', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[5])
+    redis.call('ZREMRANGEBYRANK', KEYS[index], 0, -${BATCH_INDEX_CAP + 1})
   end
   if counted > 0 then
     redis.call('HINCRBY', KEYS[1], 'total', counted)
@@ -168,9 +182,15 @@ return dropped
 
 export interface ClaimRequest {
   ids: readonly string[];
+  /**
+   * Ids whose claims this call took for an earlier slice that BullMQ now holds: the claim
+   * script drops them on its way (only where the claim is still this call's).
+   */
+  drop?: readonly string[];
   batchId?: string;
   /** Set on the batch unless it is done (then it must be the one it has). */
   callback?: { url: string; on: string };
+  /** The call's claim token: the same for every slice of one call. */
   token: string;
   claimTtlSeconds: number;
   batchTtlSeconds: number;
@@ -191,9 +211,14 @@ export class Claims {
     this.dropScript = defineScript(redis, 'bjDropClaims', DROP_LUA);
   }
 
-  /** Claims the ids that are new and counts them in the batch; one code per id, in order. */
+  /**
+   * Claims the ids that are new and counts them in the batch; one code per id, in order. Drops
+   * the claims of `req.drop` first, even when the call is refused.
+   */
   async claim(req: ClaimRequest): Promise<ClaimOutcome> {
-    const reply = await this.claimScript(this.scriptKeys(req), this.scriptArgs(req));
+    const keys = this.scriptKeys(req);
+    for (const id of req.drop ?? []) keys.push(this.keys.claim(id));
+    const reply = await this.claimScript(keys, this.scriptArgs(req));
     if (!Array.isArray(reply) || !Array.isArray(reply[1]) || !Array.isArray(reply[3])) {
       throw new Error(`unexpected reply from the claim script: ${JSON.stringify(reply)}`);
     }

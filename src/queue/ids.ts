@@ -34,19 +34,21 @@ const RESERVED_CHARS = [':', '{', '}'] as const;
 /** Describes the first thing wrong with `id` as a job or batch id, or undefined when it is fine. */
 export function idProblem(id: string, what: 'job' | 'batch'): string | undefined {
   if (id.length === 0) return 'must not be empty';
-  const chars = [...id];
   if (!id.isWellFormed()) {
-    const at = chars.findIndex((c) => /\p{Cs}/u.test(c));
+    const at = [...id].findIndex((c) => /\p{Cs}/u.test(c));
     return `must be well-formed Unicode: it holds a lone surrogate at character ${at + 1}`;
   }
-  if (chars.length > MAX_ID_LENGTH) {
-    return `must be at most ${MAX_ID_LENGTH} characters long (is ${chars.length})`;
+  // Code points are never more than UTF-16 units: only a long string needs counting.
+  const length = id.length > MAX_ID_LENGTH ? [...id].length : id.length;
+  if (length > MAX_ID_LENGTH) {
+    return `must be at most ${MAX_ID_LENGTH} characters long (is ${length})`;
   }
   const reserved = RESERVED_CHARS.find((c) => id.includes(c));
   if (reserved) {
     return `must not contain "${reserved}" (it has a meaning in the Redis keys the ${what} id becomes part of)`;
   }
   if (!SHAPE.test(id)) {
+    const chars = [...id];
     const bad = chars.findIndex((c, i) => {
       if (c === ' ') return i === 0 || i === chars.length - 1;
       return !ONE_VISIBLE.test(c);

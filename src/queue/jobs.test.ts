@@ -189,6 +189,28 @@ describe('parseJob', () => {
     });
   });
 
+  it('names the whole path of a "__proto__" key deep in arrays and objects', () => {
+    const metadata = JSON.parse('{"a":[1,{"b":[{"ok":true},{"__proto__":{}}]}]}') as Record<string, unknown>;
+
+    expect(refusal({ ...generate, metadata })).toBe(
+      'job.metadata.a[1].b[1].__proto__: the key "__proto__" is not allowed (it can alter object prototypes)',
+    );
+  });
+
+  it('checks a chain once per call when given where to remember it, and still refuses a bad one', () => {
+    const validChains = new Set<string>();
+    const call: JobContext = { ...ctx, validChains };
+    parseJob(generate, call);
+    parseJob({ ...generate, chain: 'fast' }, call);
+    parseJob({ ...generate, models: ['nova-micro'] }, call);
+
+    expect([...validChains].sort()).toEqual(['default', 'fast']);
+    expect(() => parseJob({ ...generate, chain: 'slow' }, { ...call, path: 'jobs[3]' })).toThrow(
+      'jobs[3].chain: unknown chain "slow"; configured chains: default, fast',
+    );
+    expect([...validChains].sort()).toEqual(['default', 'fast']);
+  });
+
   it('refuses both a chain and a model list', () => {
     expect(refusal({ ...generate, chain: 'fast', models: ['nova-micro'] })).toBe(
       'job.models: give either "chain" or "models", not both',

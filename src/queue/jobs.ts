@@ -138,6 +138,11 @@ export interface JobContext {
   config: Pick<Config, 'chains'> & { limits?: Pick<Config['limits'], 'maxDocumentBytes'> };
   /** How messages name the job: `job` (default), `jobs[3]`, `line 12`. */
   path?: string;
+  /**
+   * Chains already found valid with this catalog and config, filled in as jobs pass: one call
+   * that enqueues many jobs of one chain checks its models once. Leave it out to check every job.
+   */
+  validChains?: Set<string>;
 }
 
 function acceptedPrefixes(): string {
@@ -189,19 +194,19 @@ export function validateJobModels(
     ids = chain;
     where = () => `${path}.chain`;
   }
+  const owner = () => (job.models ? '' : ` in chain ${quote(job.chain ?? DEFAULT_CHAIN_NAME)}`);
   ids.forEach((id, i) => {
-    const owner = job.models ? '' : ` in chain ${quote(job.chain ?? DEFAULT_CHAIN_NAME)}`;
     const model = catalog.resolve(id);
     if (!model) {
       issues.push({
         path: where(i),
-        message: `unknown model ${quote(id)}${owner}: its family cannot be inferred; use ${acceptedPrefixes()}`,
+        message: `unknown model ${quote(id)}${owner()}: its family cannot be inferred; use ${acceptedPrefixes()}`,
       });
     } else if (model.info.profileOnly && model.requestId === model.baseId) {
       // Bedrock refuses such a call with a ValidationException: refused here, before any is made.
       issues.push({
         path: where(i),
-        message: `model ${quote(id)}${owner} is served only through an inference profile: use "us.${model.baseId}" or another geography's profile`,
+        message: `model ${quote(id)}${owner()} is served only through an inference profile: use "us.${model.baseId}" or another geography's profile`,
       });
     }
   });
@@ -248,6 +253,10 @@ export function parseJob(input: unknown, ctx: JobContext): Job {
       ]);
     }
   }
-  validateJobModels(parsed.data, ctx.catalog, ctx.config, path);
+  const chain = parsed.data.models ? undefined : (parsed.data.chain ?? DEFAULT_CHAIN_NAME);
+  if (chain === undefined || !ctx.validChains?.has(chain)) {
+    validateJobModels(parsed.data, ctx.catalog, ctx.config, path);
+    if (chain !== undefined) ctx.validChains?.add(chain);
+  }
   return parsed.data;
 }

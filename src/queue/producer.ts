@@ -163,9 +163,8 @@ export function createProducer(options: ProducerOptions): Producer {
       } = parseBatchOptions(callOpts, config.callbacks);
       const enqueuedAt = new Date().toISOString();
       // Validate everything before writing anything: one bad job refuses the whole batch.
-      const prepared = inputs.map((input, i) =>
-        prepareJob(input, `jobs[${i}]`, enqueuedAt, { catalog, config }),
-      );
+      const ctx = { catalog, config, validChains: new Set<string>() };
+      const prepared = inputs.map((input, i) => prepareJob(input, `jobs[${i}]`, enqueuedAt, ctx));
       const batchId = assignBatch(prepared, requested);
       const offline = offlineTarget({ lane, deadline }, config);
       const jobs = await add(prepared, {

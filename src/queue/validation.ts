@@ -154,17 +154,39 @@ const MAX_WALK_DEPTH = 256;
  */
 export function prototypeKeyPath(value: unknown): PropertyKey[] | undefined {
   const seen = new Set<object>();
-  const stack: { at: unknown; path: PropertyKey[] }[] = [{ at: value, path: [] }];
+  // Each object knows the key it was reached by and its parent: a path is built only for a hit.
+  const stack: WalkFrame[] = typeof value === 'object' && value !== null ? [{ at: value, depth: 0 }] : [];
   for (let next = stack.pop(); next; next = stack.pop()) {
-    const { at, path } = next;
-    if (typeof at !== 'object' || at === null || seen.has(at) || path.length > MAX_WALK_DEPTH) continue;
+    const { at, depth } = next;
+    if (seen.has(at) || depth > MAX_WALK_DEPTH) continue;
     seen.add(at);
+    const isArray = Array.isArray(at);
     for (const key of Object.keys(at)) {
       const child = (at as Record<string, unknown>)[key];
-      const holdsPrototype = typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype');
-      if (key === '__proto__' || (key === 'constructor' && holdsPrototype)) return [...path, key];
-      stack.push({ at: child, path: [...path, Array.isArray(at) ? Number(key) : key] });
+      const isObject = typeof child === 'object' && child !== null;
+      if (key === '__proto__' || (key === 'constructor' && isObject && Object.hasOwn(child, 'prototype'))) {
+        return pathTo(next, key);
+      }
+      if (isObject)
+        stack.push({ at: child, depth: depth + 1, parent: next, key: isArray ? Number(key) : key });
     }
   }
   return undefined;
+}
+
+/** An object met by {@link prototypeKeyPath}, and how it was reached from the root. */
+interface WalkFrame {
+  at: object;
+  depth: number;
+  parent?: WalkFrame;
+  key?: PropertyKey;
+}
+
+/** The keys from the root to `frame`, then `last`. */
+function pathTo(frame: WalkFrame, last: PropertyKey): PropertyKey[] {
+  const path: PropertyKey[] = [last];
+  for (let f: WalkFrame | undefined = frame; f?.parent; f = f.parent) {
+    if (f.key !== undefined) path.unshift(f.key);
+  }
+  return path;
 }
