@@ -48,7 +48,7 @@ afterEach(async () => {
   sim.admin.reset();
 });
 
-function testConfig(chain: string[], consecutiveFailures = 3): Config {
+function testConfig(chain: string[], consecutiveFailures = 3, halfOpenAfterMs = 60_000): Config {
   return loadConfig({
     env: {},
     overrides: {
@@ -59,7 +59,7 @@ function testConfig(chain: string[], consecutiveFailures = 3): Config {
       models: { [CLAUDE]: UNLIMITED, [TITAN]: UNLIMITED },
       policy: {
         retry: { maxAttempts: 2, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 5 },
-        breaker: { consecutiveFailures, halfOpenAfterMs: 60_000 },
+        breaker: { consecutiveFailures, halfOpenAfterMs },
       },
       worker: { concurrency: 8, shutdownTimeoutMs: 5_000, jobAttempts: 2, busyBackoffMs: 50 },
     },
@@ -129,5 +129,30 @@ describe('map-reduce summaries of documents longer than the window', () => {
     });
     // A sibling part still running when the document failed is dropped when next picked up.
     await expect.poll(() => leftovers(config), { timeout: 20_000 }).toBe(0);
+  });
+
+  it('summarizes a failed document in parts again when its batch is retried, from a fresh split', async () => {
+    // The breaker the outage opened lets a probe through soon after: the retry waits for no minute.
+    const config = testConfig(['claude-3-haiku'], 5, 200);
+    const outage = sim.admin.addFault({ model: CLAUDE, outage: true });
+    const failed = await summarizeOne(config, 'ko-retry');
+    await expect.poll(() => leftovers(config), { timeout: 20_000 }).toBe(0);
+    sim.admin.removeFault(outage);
+    const before = sim.admin.stats().models[CLAUDE]?.ok ?? 0;
+
+    const retried = await running.producer!.retryFailed('b-ko-retry');
+    const counters = await running.producer!.waitForBatch('b-ko-retry', { pollMs: 200 });
+    const r = (await running.producer!.getResult('ko-retry'))!;
+
+    expect(failed.status).toBe('failed');
+    expect(retried).toMatchObject({ retried: 1 });
+    expect(counters).toMatchObject({ total: 1, completed: 1, failed: 0 });
+    expect(r).toMatchObject({ status: 'completed', modelId: CLAUDE, retry: 1 });
+    expect(isMostlyHangul(r.text ?? '')).toBe(true);
+    // Its parts ran again, then the merge: at least three answered calls after the retry.
+    expect((sim.admin.stats().models[CLAUDE]?.ok ?? 0) - before).toBeGreaterThanOrEqual(3);
+    expect(r.usage.inputTokens).toBeGreaterThan(200_000);
+    expect(await leftovers(config)).toBe(0);
+    expect(await ctx.redis.exists(`${config.prefix}:split:ko-retry`)).toBe(0);
   });
 });
