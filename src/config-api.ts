@@ -59,7 +59,10 @@ const ApiTokensSchema = z.array(ApiTokenSchema).superRefine((tokens, ctx) => {
   });
 });
 
-/** The `api:` section: request limits, scoped tokens, sessions, failed logins and proxies of the HTTP API. */
+/**
+ * The `api:` section: request limits, scoped tokens, sessions, failed logins and proxies of the
+ * HTTP API.
+ */
 export const ApiSettingsSchema = z
   .object({
     bodyLimitBytes: z

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { HOUR, MINUTE, SECOND } from './units.js';
 
-/** The `worker:` section: how one worker process takes, runs and gives up jobs, and where it serves its metrics. */
+/**
+ * The `worker:` section: how one worker process takes, runs and gives up jobs, and where it
+ * serves its metrics.
+ */
 export const WorkerSettingsSchema = z
   .object({
     concurrency: z.number().int().positive().default(16).describe('jobs processed at once per worker'),
@@ -84,7 +87,10 @@ export const WorkerSettingsSchema = z
   })
   .strict();
 
-/** The `stats:` section: the fleet-wide 10 s windows of model calls and finished jobs that workers keep in Redis. */
+/**
+ * The `stats:` section: the fleet-wide 10 s windows of model calls and finished jobs that
+ * workers keep in Redis.
+ */
 export const StatsSettingsSchema = z
   .object({
     enabled: z
