@@ -9,7 +9,7 @@ import { register as results } from './cli/results.js';
 import { register as simulator } from './cli/simulator.js';
 import { register as status } from './cli/status.js';
 import { register as worker } from './cli/worker.js';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 import { redactUrlCredentials } from './log.js';
 import { isJobValidationError } from './queue/validation.js';
 import { RedisSetupError } from './redis/checks.js';

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactedConfig } from './config.js';
+import { loadConfig, redactedConfig } from './config.js';
+import { ConfigError } from './config-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bj-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,8 @@
 
 export { signBody, type VerifyInput, verifySignature } from './callbacks/signature.js';
 export { type Clock, ManualClock } from './clock.js';
-export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
+export { type Config, type ConfigInput, loadConfig } from './config.js';
+export { ConfigError } from './config-error.js';
 export { ModelCatalog, type ResolvedModel } from './models/catalog.js';
 export { ModelError, type ModelErrorKind } from './models/errors.js';
 export type { ModelInfo } from './models/info.js';

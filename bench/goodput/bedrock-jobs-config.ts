@@ -1,5 +1,5 @@
 import type { ConfigInput } from '../../src/config.js';
-import { SECOND } from '../../src/config.js';
+import { SECOND } from '../../src/units.js';
 import { CHAIN, type Plan, type ScenarioId } from './plan.js';
 
 /** The chain's name in the config; jobs name it. */

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { SECOND } from '../../src/config.js';
+import { SECOND } from '../../src/units.js';
 import { type ChildMessage, ChildMessageSchema, type ParentMessage, type RunSpec } from './protocol.js';
 
 const CHILD = new URL('./child.ts', import.meta.url);

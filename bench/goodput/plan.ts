@@ -1,4 +1,4 @@
-import { SECOND } from '../../src/config.js';
+import { SECOND } from '../../src/units.js';
 
 /**
  * The two-model chain every system runs: primary A, then fallback B. Both take on-demand calls

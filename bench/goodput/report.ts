@@ -1,5 +1,5 @@
 import { arch, cpus, platform, totalmem } from 'node:os';
-import { LimiterSettingsSchema } from '../../src/config.js';
+import { LimiterSettingsSchema } from '../../src/config-limiter.js';
 import {
   boundMs,
   CHAIN,

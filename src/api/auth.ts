@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { TokenScope } from '../config.js';
+import type { TokenScope } from '../config-api.js';
 import type { Logger } from '../log.js';
 import type { AuthVerdict, FailedAuthLimit } from './auth-limit.js';
 import { SESSION_COOKIE, type Sessions } from './session.js';

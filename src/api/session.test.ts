@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
-import { type ConfigInput, HOUR, loadConfig, SECOND } from '../config.js';
+import { type ConfigInput, loadConfig } from '../config.js';
+import { HOUR, SECOND } from '../units.js';
 import { Sessions } from './session.js';
 import { TokenTable } from './tokens.js';
 

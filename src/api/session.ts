@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
-import { SECOND, TOKEN_SCOPES } from '../config.js';
+import { TOKEN_SCOPES } from '../config-api.js';
+import { SECOND } from '../units.js';
 import type { Principal, TokenTable } from './tokens.js';
 
 /** The cookie a browser session lives in. */

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { API_TOKEN_NAME, type Config, type TokenScope } from '../config.js';
+import type { Config } from '../config.js';
+import { API_TOKEN_NAME, type TokenScope } from '../config-api.js';
 
 /** Who a request speaks for: the token's name (safe to log) and what it may do. */
 export interface Principal {

@@ -1,8 +1,9 @@
 import { Queue } from 'bullmq';
-import { type Config, DAY, SECOND } from '../config.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
+import { DAY, SECOND } from '../units.js';
 import { type Delivery, DeliverySchema, deliveryJobId } from './delivery.js';
 
 /** Outbox entries read per HSCAN. */

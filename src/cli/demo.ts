@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { DEFAULT_CHAIN, DEFAULT_PREFIX, HOUR, loadConfig } from '../config.js';
+import { DEFAULT_CHAIN, DEFAULT_PREFIX, loadConfig } from '../config.js';
 import { createLogger, redactUrlCredentials } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { createProducer } from '../queue/producer.js';
@@ -13,6 +13,7 @@ import type { LaneTotals } from '../results/batch-state.js';
 import { ResultStore } from '../results/store.js';
 import { BatchTallier } from '../results/tally.js';
 import { loadProfile, startSimulatorWithProfile } from '../simulator/index.js';
+import { HOUR } from '../units.js';
 import type { CliContext } from './context.js';
 import { findRedis } from './find-redis.js';
 import { readJobs } from './input.js';

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import { type Config, HOUR } from '../config.js';
+import type { Config } from '../config.js';
 import { DurationSchema } from '../duration.js';
 import { type BatchOptions, parseBatchOptions } from '../queue/batch-options.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import { createProducer, type Producer } from '../queue/producer.js';
 import { isJobValidationError } from '../queue/validation.js';
 import { CALLBACK_ON, LANES } from '../redis/names.js';
+import { HOUR } from '../units.js';
 import { type CliContext, CliError } from './context.js';
 import { enqueueSource } from './enqueue-source.js';
 import { parseRetryFlags, retryFailedCommand } from './retry-failed.js';

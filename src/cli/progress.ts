@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { SECOND } from '../config.js';
 import type { BatchCounters } from '../results/record.js';
+import { SECOND } from '../units.js';
 import { type ProgressSnapshot, progressLine } from './progress-layout.js';
 import { createTerminalView, type TerminalStream } from './terminal-view.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
+import { ConfigError } from '../config-error.js';
 import { ModelCatalog } from './catalog.js';
 
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';

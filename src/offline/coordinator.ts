@@ -1,13 +1,14 @@
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { z } from 'zod';
 import { settlesWithin } from '../clock.js';
-import { type Config, SECOND } from '../config.js';
+import type { Config } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { BatchIdSchema } from '../queue/ids.js';
 import { connectRedis } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
 import { ResultStore } from '../results/store.js';
+import { SECOND } from '../units.js';
 import { OfflineAws } from './aws.js';
 import type { LaneContext, OfflineObserver } from './context.js';
 import { sendAllOnline } from './plan-batch.js';

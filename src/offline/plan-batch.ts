@@ -1,6 +1,6 @@
-import { HOUR } from '../config.js';
 import { minRecordsFor } from '../offline-settings.js';
 import { validateJobModels } from '../queue/jobs.js';
+import { HOUR } from '../units.js';
 import { type LaneContext, PAGE, readJobs } from './context.js';
 import { sendOnline } from './hand-back.js';
 import { chunkEntry, jobIdsOf, partKeys } from './names.js';

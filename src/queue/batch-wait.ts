@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { SECOND } from '../config.js';
 import { formatDuration } from '../duration.js';
 import type { Logger } from '../log.js';
 import { duplicateClient, type RedisClient } from '../redis/connect.js';
 import { type BatchState, countersOf, noLanes } from '../results/batch-state.js';
 import type { BatchCounters } from '../results/record.js';
 import type { ResultStore } from '../results/store.js';
+import { SECOND } from '../units.js';
 
 /** How to wait for one batch. */
 const WaitOptionsSchema = z

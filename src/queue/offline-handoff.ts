@@ -1,8 +1,9 @@
 import { Queue } from 'bullmq';
-import { type Config, HOUR } from '../config.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
+import { HOUR } from '../units.js';
 import type { ParsedBatchOptions } from './batch-options.js';
 import type { ParsedProducerOptions } from './producer-options.js';
 

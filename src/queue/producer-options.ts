@@ -2,9 +2,10 @@ import type { JobsOptions } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
-import { type Config, MINUTE, SECOND } from '../config.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ModelCatalog } from '../models/catalog.js';
+import { MINUTE, SECOND } from '../units.js';
 import type { QueuedJob } from './jobs.js';
 import { RetentionFields } from './retention.js';
 

@@ -1,8 +1,8 @@
 import type { Job, Queue } from 'bullmq';
-import { SECOND } from '../config.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { ResultStore } from '../results/store.js';
+import { SECOND } from '../units.js';
 
 /** What the sweep needs: the queue whose failed set it reads and where results go. */
 export interface QueueFailureDeps {

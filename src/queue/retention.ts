@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DAY, HOUR, SECOND } from '../config.js';
+import { DAY, HOUR, SECOND } from '../units.js';
 
 /**
  * How long BullMQ keeps finished jobs, shared by the producer (per job, on add) and the worker

@@ -1,6 +1,6 @@
 import { type Job as BullJob, type Queue, WaitingChildrenError } from 'bullmq';
 import { z } from 'zod';
-import { type Config, DAY, SECOND } from '../config.js';
+import type { Config } from '../config.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import type { RedisClient } from '../redis/connect.js';
 import { keysFor } from '../redis/keys.js';
@@ -25,6 +25,7 @@ import {
 } from '../summarize/plan.js';
 import { detectLanguage } from '../summarize/prompt.js';
 import { runSummaryChain } from '../summarize/summary-chain.js';
+import { DAY, SECOND } from '../units.js';
 import { chainSpills, type QueuedJob, storedJob } from './jobs.js';
 
 /** Settings of split documents that are not in the config. */

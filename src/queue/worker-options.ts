@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { ModelClient } from '../bedrock/types.js';
 import { type Clock, systemClock, systemRandom } from '../clock.js';
-import { type Config, SECOND } from '../config.js';
+import type { Config } from '../config.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { Random } from '../random.js';
+import { SECOND } from '../units.js';
 import { RetentionFields } from './retention.js';
 
 /** How a worker process is started; settings of the fleet are in `config`. */

@@ -3,7 +3,6 @@ import { Queue, Worker } from 'bullmq';
 import { BedrockModelClient, createBedrockRuntime } from '../bedrock/client.js';
 import { startCallbackWorker } from '../callbacks/delivery-worker.js';
 import { settlesWithin } from '../clock.js';
-import { SECOND } from '../config.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ModelCatalog } from '../models/catalog.js';
 import { ensureSafeRedis } from '../redis/checks.js';
@@ -15,6 +14,7 @@ import { modelPolicyConfig, PolicyRegistry } from '../resilience/policy-registry
 import { configuredLimits, RedisRateLimiter } from '../resilience/ratelimit.js';
 import { ResultStore } from '../results/store.js';
 import { TokenCalibration } from '../summarize/calibration.js';
+import { SECOND } from '../units.js';
 import { logBookkeepingFailures } from './bookkeeping-log.js';
 import { loggedClient } from './call-log.js';
 import { createJobRunEvents, observeJobRuns } from './job-runs.js';

@@ -11,7 +11,7 @@ import {
   type IHalfOpenAfterBackoffContext,
 } from 'cockatiel';
 import type { Clock } from '../clock.js';
-import type { PolicyConfig } from '../config.js';
+import type { PolicyConfig } from '../config-policy.js';
 import { isModelError, type ModelErrorKind } from '../models/errors.js';
 import { createResilienceEvents, type ResilienceEmitter } from './events.js';
 

@@ -1,8 +1,8 @@
 import type { ModelApi } from '../bedrock/types.js';
 import { type Clock, systemClock } from '../clock.js';
-import { SECOND } from '../config.js';
 import type { ResolvedModel } from '../models/catalog.js';
 import type { ModelReply, ModelRequest } from '../models/request.js';
+import { SECOND } from '../units.js';
 import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 import {
   AllModelsBusyError,

@@ -1,6 +1,7 @@
 import type { ModelClient } from '../bedrock/types.js';
 import type { Clock } from '../clock.js';
-import { type Config, type PolicyConfig, policyFor } from '../config.js';
+import type { Config } from '../config.js';
+import { type PolicyConfig, policyFor } from '../config-policy.js';
 import type { ResolvedModel } from '../models/catalog.js';
 import { parseModelId } from '../models/model-id.js';
 import type { Random } from '../random.js';

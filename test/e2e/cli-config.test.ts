@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MINUTE } from '../../src/config.js';
 import { FAMILIES } from '../../src/models/request.js';
+import { MINUTE } from '../../src/units.js';
 import { BIN, type CliRun, jsonLines, ROOT, runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bj-cli-'));

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, openSync, symlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MINUTE } from '../../src/config.js';
 import { createProducer } from '../../src/queue/producer.js';
+import { MINUTE } from '../../src/units.js';
 import { ask } from '../helpers/batches.js';
 import { useRedis } from '../helpers/redis.js';
 import { jsonLines, runCli } from './helpers.js';

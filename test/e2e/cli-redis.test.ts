@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MINUTE } from '../../src/config.js';
+import { MINUTE } from '../../src/units.js';
 import { type OwnRedis, startOwnRedis } from '../helpers/redis-server.js';
 import { jsonLines, runCli } from './helpers.js';
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { MINUTE } from '../../src/config.js';
 import { FleetStatsWriter } from '../../src/metrics/fleet-stats-writer.js';
 import { keysFor } from '../../src/redis/keys.js';
+import { MINUTE } from '../../src/units.js';
 import { useRedis } from '../helpers/redis.js';
 import { jsonLines, runCli } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, MINUTE } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { createProducer } from '../../src/queue/producer.js';
 import { startWorker } from '../../src/queue/worker.js';
 import {
@@ -10,6 +10,7 @@ import {
   type ProfileSimulator,
   startSimulatorWithProfile,
 } from '../../src/simulator/index.js';
+import { MINUTE } from '../../src/units.js';
 import { useRedis } from '../helpers/redis.js';
 import { ROOT, runCli } from './helpers.js';
 

@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig, MINUTE } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { startOfflineCoordinator } from '../../src/offline/coordinator.js';
 import { offlineView } from '../../src/offline/view.js';
 import { startWorker } from '../../src/queue/worker.js';
 import { keysFor } from '../../src/redis/keys.js';
 import { startSimulatorWithProfile } from '../../src/simulator/index.js';
+import { MINUTE } from '../../src/units.js';
 import { useRedis } from '../helpers/redis.js';
 import { ROOT, runCli } from './helpers.js';
 

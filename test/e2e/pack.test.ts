@@ -23,8 +23,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MINUTE } from '../../src/config.js';
 import { keysFor } from '../../src/redis/keys.js';
+import { MINUTE } from '../../src/units.js';
 import { deleteKeys, redisUrl, testPrefix } from '../helpers/redis.js';
 import { jsonLines, ROOT } from './helpers.js';
 

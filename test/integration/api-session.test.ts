@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApi, type RunningApi } from '../../src/api/server.js';
 import { ManualClock } from '../../src/clock.js';
-import { type ConfigInput, HOUR, loadConfig, SECOND } from '../../src/config.js';
+import { type ConfigInput, loadConfig } from '../../src/config.js';
+import { HOUR, SECOND } from '../../src/units.js';
 import { useRedis } from '../helpers/redis.js';
 
 const ctx = useRedis();

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, SECOND } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { createProducer } from '../../src/queue/producer.js';
 import { startWorker } from '../../src/queue/worker.js';
 import { keysFor } from '../../src/redis/keys.js';
 import { ResultStore } from '../../src/results/store.js';
+import { SECOND } from '../../src/units.js';
 import { usePipeline } from '../helpers/pipeline.js';
 import { useRedis } from '../helpers/redis.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { TOKEN_SCOPES } from '../../config.js';
+import { TOKEN_SCOPES } from '../../config-api.js';
 import { crossSite, refuseLockedOut } from '../auth.js';
 import type { FailedAuthLimit } from '../auth-limit.js';
 import { ErrorSchema } from '../schemas.js';
