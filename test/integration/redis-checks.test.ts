@@ -45,7 +45,12 @@ afterEach(async () => {
   await running.worker?.close({ deadlineMs: 5_000 });
   await running.api?.close();
   running = {};
-  for (const r of admins.splice(0)) r.disconnect();
+  for (const r of admins.splice(0)) {
+    if (r.status === 'end') continue;
+    const ended = new Promise((resolve) => r.once('end', resolve));
+    r.disconnect();
+    await ended;
+  }
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
