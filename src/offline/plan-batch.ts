@@ -1,4 +1,5 @@
 import { minRecordsFor } from '../offline-settings.js';
+import { batchIdPages } from '../queue/batch-members.js';
 import { validateJobModels } from '../queue/jobs.js';
 import { HOUR } from '../units.js';
 import { type LaneContext, PAGE, readJobs } from './context.js';
@@ -25,10 +26,7 @@ export async function waitingOfflineIds(
 ): Promise<string[]> {
   const { redis, keys } = ctx;
   const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, ids] = await redis.sscan(keys.batchJobs(batchId), cursor, 'COUNT', PAGE);
-    cursor = next;
+  for await (const ids of batchIdPages(redis, keys, batchId)) {
     const pipe = redis.pipeline();
     for (const id of ids) {
       pipe.zscore(keys.bullDelayed, id);
@@ -38,7 +36,7 @@ export async function waitingOfflineIds(
     const delayed = ids.filter((_, i) => replies[i * 2]?.[1] !== null && replies[i * 2 + 1]?.[1] === 0);
     const jobs = await readJobs(redis, keys, delayed);
     for (const [id, job] of jobs) if (job.lane !== undefined) out.push(id);
-  } while (cursor !== '0');
+  }
   return out.sort();
 }
 

@@ -2,6 +2,7 @@ import type { RedisClient } from '../redis/connect.js';
 import type { Keys } from '../redis/keys.js';
 import type { BatchState, CallbackState, LaneTotals } from '../results/batch-state.js';
 import type { ResultStore } from '../results/store.js';
+import { batchIdPages } from './batch-members.js';
 
 /** Where a batch stands; `waiting`, `active` and `missing` are read from the queue itself. */
 export interface BatchStatus {
@@ -37,9 +38,6 @@ export interface BatchStatus {
   lanes: LaneTotals;
 }
 
-/** Ids checked per round trip. */
-const PAGE = 500;
-
 /**
  * Counters of a batch plus how its unfinished jobs stand in the queue. Walks the batch's id set
  * (a page of ids per round trip), so it costs one pass over the batch: fine for a status call,
@@ -57,10 +55,7 @@ export async function batchStatus(
   if (state.completed + state.failed >= state.total) return status;
   // Running jobs are few (workers × concurrency), so their ids are read whole.
   const running = new Set(await redis.lrange(keys.bullActive, 0, -1));
-  let cursor = '0';
-  do {
-    const [next, ids] = await redis.sscan(keys.batchJobs(batchId), cursor, 'COUNT', PAGE);
-    cursor = next;
+  for await (const ids of batchIdPages(redis, keys, batchId)) {
     const pipe = redis.pipeline();
     for (const id of ids) {
       pipe.exists(keys.result(id));
@@ -91,7 +86,7 @@ export async function batchStatus(
       if (queued(id, i)) status.active++;
       else status.waiting++;
     });
-  } while (cursor !== '0');
+  }
   return status;
 }
 

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Logger } from '../log.js';
+import { BATCH_PAGE, batchIdPages } from './batch-members.js';
 import { type QueuedJob, QueuedJobSchema, type StoredJob, storedJob } from './jobs.js';
 import { type RetryFailedOptions, retryIds } from './retry-options.js';
 import { RetryScripts, type RetryScriptsDeps, retryClaimValue } from './retry-scripts.js';
-
-/** Ids decided per script call. */
-const PAGE = 500;
 
 /** What a retry on purpose did with a batch's jobs. */
 export interface RetryFailedResult {
@@ -90,20 +88,10 @@ export class FailedRetries {
   /** The ids to decide, a page at a time: the given ones, or every id of the batch. */
   private async *pages(batchId: string, ids: readonly string[] | undefined): AsyncGenerator<string[]> {
     if (ids) {
-      for (let i = 0; i < ids.length; i += PAGE) yield ids.slice(i, i + PAGE);
+      for (let i = 0; i < ids.length; i += BATCH_PAGE) yield ids.slice(i, i + BATCH_PAGE);
       return;
     }
-    let cursor = '0';
-    do {
-      const [next, page] = await this.deps.redis.sscan(
-        this.deps.keys.batchJobs(batchId),
-        cursor,
-        'COUNT',
-        PAGE,
-      );
-      cursor = next;
-      if (page.length > 0) yield page;
-    } while (cursor !== '0');
+    yield* batchIdPages(this.deps.redis, this.deps.keys, batchId);
   }
 
   private async retryPage(batchId: string, ids: string[], token: string, out: RetryFailedResult) {
