@@ -1,7 +1,5 @@
 import { z } from 'zod';
-
-const MINUTE_MS = 60_000;
-const MIB = 1024 * 1024;
+import { MIB, MINUTE } from './units.js';
 
 /** Bedrock's bounds on `timeoutDurationInHours` of a model invocation job. */
 export const INVOCATION_TIMEOUT_HOURS = { min: 24, max: 168 } as const;
@@ -74,13 +72,13 @@ export const OfflineSettingsSchema = z
       .number()
       .int()
       .positive()
-      .default(MINUTE_MS)
+      .default(MINUTE)
       .describe("first wait between two looks at a batch's invocation jobs; doubles up to maxPollIntervalMs"),
     maxPollIntervalMs: z
       .number()
       .int()
       .positive()
-      .default(10 * MINUTE_MS)
+      .default(10 * MINUTE)
       .describe("longest wait between two looks at a batch's invocation jobs"),
     timeoutHours: z
       .number()
