@@ -54,6 +54,42 @@ export async function listInvocationJobs(endpoint: string): Promise<ModelInvocat
   return out;
 }
 
+/** Something a test starts and closes after it. */
+type Closable = { close(): Promise<void> };
+
+/**
+ * A worker, an offline coordinator and a producer on the test's Redis prefix against the
+ * simulator at `endpoint`, with `bucket` created there; each is handed to `track` to be closed
+ * after the test, worker before producer.
+ */
+async function startLaneAt(
+  ctx: RedisTestContext,
+  endpoint: string,
+  bucket: string,
+  overrides: ConfigInput,
+  track: <T extends Closable>(thing: T) => T,
+) {
+  await createBucket(endpoint, bucket);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      redisUrl: ctx.url,
+      prefix: ctx.prefix,
+      endpoint,
+      ...overrides,
+      offline: offlineSettings(bucket, overrides.offline),
+    },
+  });
+  const producer = track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
+  const worker = await startWorker({ config, fleetRateLimits: false });
+  track({ close: () => worker.close({ deadlineMs: 5_000 }) });
+  const coordinator = track(
+    await startOfflineCoordinator({ config, observer: worker.metrics, unusable: worker.unusableModels }),
+  );
+  const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 3600 });
+  return { config, producer, worker, coordinator, store };
+}
+
 /**
  * A worker, an offline coordinator, a producer and a result store on the test's Redis prefix,
  * against the file's simulator, with a bucket of their own; closed after the test.
@@ -64,26 +100,9 @@ export async function startOfflineLane(
   overrides: ConfigInput = {},
 ) {
   const bucket = `bj-${randomUUID().slice(0, 8)}`;
-  await createBucket(pipe.sim.url, bucket);
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      redisUrl: ctx.url,
-      prefix: ctx.prefix,
-      endpoint: pipe.sim.url,
-      worker: { concurrency: 16, shutdownTimeoutMs: 5_000, busyBackoffMs: 50 },
-      ...overrides,
-      offline: offlineSettings(bucket, overrides.offline),
-    },
-  });
-  const producer = pipe.track(createProducer({ redis: ctx.url, prefix: ctx.prefix, config }));
-  const worker = await startWorker({ config, fleetRateLimits: false });
-  pipe.track({ close: () => worker.close({ deadlineMs: 5_000 }) });
-  const coordinator = pipe.track(
-    await startOfflineCoordinator({ config, observer: worker.metrics, unusable: worker.unusableModels }),
-  );
-  const store = new ResultStore(ctx.redis, { prefix: ctx.prefix, ttlSeconds: 3600 });
-  return { config, producer, worker, coordinator, store, bucket };
+  const worker = { concurrency: 16, shutdownTimeoutMs: 5_000, busyBackoffMs: 50 };
+  const lane = await startLaneAt(ctx, pipe.sim.url, bucket, { worker, ...overrides }, (t) => pipe.track(t));
+  return { ...lane, bucket };
 }
 
 /**
@@ -102,21 +121,10 @@ export async function startOfflineLaneOnClock(
     clock,
   });
   open.push(sim);
-  await createBucket(sim.url, bucket);
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      redisUrl: ctx.url,
-      prefix: ctx.prefix,
-      endpoint: sim.url,
-      worker: { shutdownTimeoutMs: 5_000 },
-      offline: offlineSettings(bucket),
-    },
+  const overrides = { worker: { shutdownTimeoutMs: 5_000 } };
+  const lane = await startLaneAt(ctx, sim.url, bucket, overrides, (t) => {
+    open.push(t);
+    return t;
   });
-  const producer = createProducer({ redis: ctx.url, prefix: ctx.prefix, config });
-  open.push(producer);
-  const worker = await startWorker({ config, fleetRateLimits: false });
-  open.push({ close: () => worker.close({ deadlineMs: 5_000 }) });
-  open.push(await startOfflineCoordinator({ config }));
-  return { clock, sim, config, producer, store: new ResultStore(ctx.redis, { prefix: ctx.prefix }) };
+  return { clock, sim, ...lane };
 }
