@@ -48,9 +48,10 @@ function offlineResult(
 /**
  * Reads back a finished part: each answered record becomes its job's result (exactly once,
  * through the result store) and its BullMQ job is removed, or, for a chunk of a document in
- * parts, is kept until the document's last chunk is back and its merge runs online (`chunks.ts`); a record that came back with an
- * `error`, a refused or filtered answer, a record missing from the output, and every record of
- * a job that failed, stopped or expired are sent online, down their whole chain. Every step
+ * parts, is kept until the document's last chunk is back and its merge runs online
+ * (`chunks.ts`). A record that came back with an `error`, a refused or filtered answer, a
+ * record missing from the output, and every record of a job that failed, stopped or expired
+ * are sent online, down their whole chain. Every step
  * may be repeated after a crash: a second save writes nothing and a job no longer delayed is
  * not promoted again.
  */
